@@ -1,0 +1,111 @@
+"""Terminal chat: the same conversations as Telegram, for trying content without a bot token.
+
+Buttons are listed with numbers and chosen by typing the number; commands and free text are typed
+as in a messenger. It reads stdin line by line, so a conversation can be replayed from a pipe:
+`printf '/start\\n1\\n' | khuyenhoc chat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.core.messages import Button, Inbound, Kind, Reply
+from bot.core.router import Dispatcher
+from bot.core.text import plain, split_text
+
+CHANNEL = "console"
+DEFAULT_USER = "khach"  # no display name for the default guest: the bot says "Anh/Chị"
+WIDTH_LIMIT = 4096  # split like Telegram would, so long texts read the same
+
+
+def parse_command(text: str) -> tuple[str, str]:
+    """ "/start plans" -> ("start", "plans")."""
+    head, _, rest = text[1:].partition(" ")
+    return head.split("@", 1)[0].lower(), rest.strip()
+
+
+class ConsoleChannel:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        user: str = DEFAULT_USER,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.user = user
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.buttons: list[Button] = []  # the numbered buttons of the last answer
+        self._turn = 0
+
+    def inbound_for(self, line: str) -> Inbound:
+        self._turn += 1
+        base = {
+            "channel": CHANNEL,
+            "user_id": self.user,
+            "chat_id": self.user,
+            "display_name": "" if self.user == DEFAULT_USER else self.user,
+            "update_id": str(self._turn),
+        }
+        if line.isdigit() and self.buttons:
+            index = int(line) - 1
+            if 0 <= index < len(self.buttons) and self.buttons[index].action:
+                return Inbound(kind=Kind.ACTION, text=self.buttons[index].action or "", **base)
+        if line.startswith("/") and len(line) > 1:
+            command, args = parse_command(line)
+            return Inbound(kind=Kind.COMMAND, command=command, text=args, **base)
+        return Inbound(kind=Kind.TEXT, text=line, **base)
+
+    async def send(self, line: str) -> list[Reply]:
+        """Handle one typed line and print the answer; returns the replies (for tests)."""
+        replies = await self.dispatcher.handle(self.inbound_for(line))
+        self.render(replies)
+        return replies
+
+    def render(self, replies: list[Reply]) -> None:
+        numbered: list[Button] = []
+        for reply in replies:
+            if reply.image is not None:
+                self._print(f"[ảnh / image: {reply.image_name}, {len(reply.image)} bytes]")
+            if reply.document is not None:
+                self._print(f"[tệp / file: {reply.document_name}, {len(reply.document)} bytes]")
+            for chunk in split_text(plain(reply.text), WIDTH_LIMIT) if reply.text else []:
+                self._print(chunk)
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    if button.url:
+                        cells.append(f"[{button.text}: {button.url}]")
+                    else:
+                        numbered.append(button)
+                        cells.append(f"[{len(numbered)}] {button.text}")
+                self._print("   ".join(cells))
+            self._print("")
+        if replies:
+            self.buttons = numbered
+
+    def _print(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    async def run(self) -> None:
+        """Read lines until end of input."""
+        interactive = self.stdin.isatty()
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if not interactive:
+                self._print(f"> {line}")
+            await self.send(line)

@@ -1,0 +1,395 @@
+"""Telegram: python-telegram-bot's `Application` <-> the conversation kernel.
+
+Updates become `Inbound`, `Reply` objects become Bot API calls (HTML, inline keyboards, edits in
+place after a button press). No business decisions live here. Transport is aiohttp
+(`AiohttpRequest`); updates are processed concurrently across chats and strictly in order within
+one chat (`PerChatUpdateProcessor`), so two quick taps of one member never race on their state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import defaultdict
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.channels.aiohttp_request import AiohttpRequest
+from bot.core.messages import Button, Inbound, Kind, Reply
+from bot.core.router import Dispatcher
+from bot.core.text import plain, split_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+MAX_RETRY_AFTER_S = 30  # an interactive answer waits this long at most for a flood limit
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Many chats at once, one update at a time per chat, in arrival order.
+
+    python-telegram-bot takes a concurrency slot before calling `do_process_update`, so a chat's
+    queued updates hold slots while they wait; the slot count is set well above the number of
+    chats expected to be busy at the same moment.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: defaultdict[int, int] = defaultdict(int)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _chat_key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # nobody else queued: forget the chat's lock
+                del self._waiting[key]
+                self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def _chat_key(update: object) -> int | None:
+    if isinstance(update, Update):
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        if update.effective_user is not None:
+            return update.effective_user.id
+    return None
+
+
+def file_url_for(api_url: str) -> str:
+    """https://api.telegram.org/bot -> https://api.telegram.org/file/bot (also for own servers)."""
+    base = api_url.rstrip("/")
+    if base.endswith("/bot"):
+        return base[: -len("/bot")] + "/file/bot"
+    return base + "/file/bot"
+
+
+class TelegramChannel:
+    """Owns the python-telegram-bot Application and translates in both directions."""
+
+    def __init__(self, dispatcher: Dispatcher, application: Application) -> None:
+        self.dispatcher = dispatcher
+        self.application = application
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+
+    @classmethod
+    def build(
+        cls, dispatcher: Dispatcher, token: str, api_url: str, *, pool_size: int = 64
+    ) -> TelegramChannel:
+        application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(api_url)
+            .base_file_url(file_url_for(api_url))
+            .request(AiohttpRequest(connection_pool_size=pool_size))
+            # Long polling holds its connection for the poll timeout: give it a pool of its own.
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .concurrent_updates(PerChatUpdateProcessor())
+            .build()
+        )
+        return cls(dispatcher, application)
+
+    @property
+    def bot(self) -> Any:
+        return self.application.bot
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self, *, poll_timeout: float = 10.0) -> None:
+        await self.application.initialize()
+        await self.set_commands()
+        # Polling and a webhook exclude each other; a leftover webhook would block getUpdates.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, timeout=int(poll_timeout), poll_interval=0.0
+        )
+        log.info("telegram: polling as @%s", self.bot.username)
+
+    async def stop(self) -> None:
+        """Stop fetching, let in-flight updates finish, close the HTTP sessions."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def set_commands(self) -> None:
+        """The command menu, from content: the default locale for everyone, others by language."""
+        catalog = self.dispatcher.services.catalog
+        default = catalog.campaign.default_locale
+        for locale in catalog.campaign.locales:
+            commands = [
+                BotCommand(name, description[:256])
+                for name, description in catalog.locales.commands(locale).items()
+            ]
+            await self.bot.set_my_commands(
+                commands, language_code=None if locale == default else locale
+            )
+
+    # -- inbound --------------------------------------------------------------------------------
+    def to_inbound(self, update: Update) -> Inbound | None:
+        """Translate an update; None for what the bot ignores (group chatter, edits, ...)."""
+        uid = str(update.update_id)
+        if update.my_chat_member is not None:
+            member = update.my_chat_member
+            if member.chat.type != ChatType.PRIVATE:
+                return None
+            status = member.new_chat_member.status
+            kind = Kind.BLOCKED if status == ChatMemberStatus.BANNED else Kind.UNBLOCKED
+            return Inbound(CHANNEL, str(member.from_user.id), kind, update_id=uid)
+
+        if update.callback_query is not None:
+            query = update.callback_query
+            message = query.message
+            chat_id = str(message.chat.id) if message is not None else str(query.from_user.id)
+            return Inbound(
+                CHANNEL,
+                str(query.from_user.id),
+                Kind.ACTION,
+                chat_id=chat_id,
+                text=query.data or "",
+                display_name=query.from_user.first_name or "",
+                language_code=query.from_user.language_code,
+                message_id=str(message.message_id) if message is not None else None,
+                update_id=uid,
+            )
+
+        message = update.message
+        if message is None or message.from_user is None or message.from_user.is_bot:
+            return None
+        base = {
+            "channel": CHANNEL,
+            "user_id": str(message.from_user.id),
+            "chat_id": str(message.chat.id),
+            "display_name": message.from_user.first_name or "",
+            "language_code": message.from_user.language_code,
+            "update_id": uid,
+        }
+        private = message.chat.type == ChatType.PRIVATE
+        text = message.text
+        if text is not None and text.startswith("/") and len(text) > 1:
+            head, _, args = text[1:].partition(" ")
+            command, _, mention = head.partition("@")
+            if not command or (mention and mention.lower() != (self.bot.username or "").lower()):
+                return None  # addressed to another bot in a group
+            return Inbound(kind=Kind.COMMAND, command=command.lower(), text=args.strip(), **base)
+        if not private:
+            return None  # in groups the bot answers only commands
+        if text is not None:
+            return Inbound(kind=Kind.TEXT, text=text, **base)
+        media = _media_kind(message)
+        return Inbound(kind=Kind.MEDIA, media=media, **base) if media else None
+
+    async def _on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        inbound = self.to_inbound(update)
+        query = update.callback_query
+        answered = False
+        try:
+            if inbound is None:
+                return
+            replies = await self.dispatcher.handle(inbound)
+            if query is not None:  # stop the button's spinner before the answer arrives
+                notice = next((r.notice for r in replies if r.notice), None)
+                answered = True
+                with contextlib.suppress(TelegramError):
+                    await query.answer(text=notice)
+            if inbound.kind not in (Kind.BLOCKED, Kind.UNBLOCKED):
+                await self.deliver(inbound, replies)
+        finally:
+            if query is not None and not answered:
+                with contextlib.suppress(TelegramError):
+                    await query.answer()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        uid = update.update_id if isinstance(update, Update) else "-"
+        log.error("telegram: update %s failed", uid, exc_info=context.error)
+
+    # -- outbound -------------------------------------------------------------------------------
+    async def deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
+        chat_id = int(inbound.chat_id)
+        may_edit = inbound.kind is Kind.ACTION and inbound.message_id is not None
+        try:
+            for reply in replies:
+                edited = False
+                if may_edit and reply.edit and reply.image is None and reply.document is None:
+                    edited = await self._edit(chat_id, int(inbound.message_id or 0), reply)
+                    may_edit = False  # only the pressed message is replaced, once
+                if not edited:
+                    await self.send(chat_id, reply)
+        except Forbidden:
+            log.info("telegram: chat %s blocked the bot", chat_id)
+            await self.dispatcher.handle(Inbound(CHANNEL, inbound.user_id, Kind.BLOCKED))
+
+    async def send(self, chat_id: int, reply: Reply) -> Message | None:
+        """Send one reply (photo/document first, then text split at clean boundaries)."""
+        markup = keyboard(reply.buttons)
+        text = reply.text or ""
+        last: Message | None = None
+        if reply.image is not None or reply.document is not None:
+            caption = text if len(text) <= CAPTION_LIMIT else None
+            kwargs = {
+                "caption": caption,
+                "parse_mode": ParseMode.HTML if caption else None,
+                "reply_markup": markup if caption is not None or not text else None,
+            }
+            if reply.image is not None:
+                last = await self._call(
+                    self.bot.send_photo,
+                    chat_id,
+                    photo=reply.image,
+                    filename=reply.image_name,
+                    **kwargs,
+                )
+            if reply.document is not None:
+                last = await self._call(
+                    self.bot.send_document,
+                    chat_id,
+                    document=reply.document,
+                    filename=reply.document_name,
+                    **kwargs,
+                )
+            if caption is not None:
+                return last
+        chunks = split_text(text, MESSAGE_LIMIT) if text else []
+        for index, chunk in enumerate(chunks):
+            last = await self._call(
+                self.bot.send_message,
+                chat_id,
+                text=chunk,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if index == len(chunks) - 1 else None,
+                disable_web_page_preview=True,
+            )
+        return last
+
+    async def _edit(self, chat_id: int, message_id: int, reply: Reply) -> bool:
+        """Replace the pressed message; False when it cannot be (too long, too old, deleted)."""
+        if len(reply.text) > MESSAGE_LIMIT or not reply.text:
+            return False
+        try:
+            await self._call(
+                self.bot.edit_message_text,
+                chat_id=chat_id,
+                message_id=message_id,
+                text=reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply.buttons),
+                disable_web_page_preview=True,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return True  # the member pressed the button showing what is already there
+            log.info("telegram: cannot edit message %s (%s); sending anew", message_id, exc)
+            return False
+        return True
+
+    async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the Bot API, waiting out one flood-limit answer instead of losing the reply."""
+        try:
+            return await method(*args, **kwargs)
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            if seconds > MAX_RETRY_AFTER_S:
+                raise
+            await asyncio.sleep(seconds)
+            return await method(*args, **kwargs)
+
+
+def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(plain(b.text), url=b.url)
+                if b.url
+                else InlineKeyboardButton(plain(b.text), callback_data=b.action)
+                for b in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+def _media_kind(message: Message) -> str:
+    for kind in ("photo", "sticker", "voice", "video", "video_note", "audio", "document"):
+        if getattr(message, kind, None):
+            return kind
+    if message.location is not None or message.venue is not None:
+        return "location"
+    if message.contact is not None:
+        return "contact"
+    return "other"
+
+
+def run_polling(settings: Any) -> int:
+    """`khuyenhoc run`: start everything, poll until SIGINT/SIGTERM, stop gracefully."""
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Any) -> int:
+    from bot.app import App
+    from bot.catalog import ContentInvalid
+
+    try:
+        app = await App.create(settings)
+    except ContentInvalid as exc:
+        log.error("%s", exc)
+        return 1
+    channel = TelegramChannel.build(
+        app.dispatcher, settings.telegram_bot_token, settings.telegram_api_url
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await channel.start()
+        await stop.wait()
+        log.info("stopping: finishing in-flight work")
+    finally:
+        await channel.stop()
+        await app.close()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,108 @@
+"""Settings: the one place that reads the environment (and an optional `.env` file).
+
+Every setting is typed and validated here, so a bad value stops start-up with a message that names
+the variable instead of failing later somewhere deep inside the bot.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the bot cannot use; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_bot_token: str | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    database_path: Path = Path("data/khuyenhoc.sqlite3")
+    content_dir: Path = Path("content")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
+    log_level: str = "INFO"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None
+    ) -> Settings:
+        """Read settings from `environ` (default: the process environment) over an optional `.env`.
+
+        The real environment wins over the file, as usual for twelve-factor apps.
+        """
+        values: dict[str, str] = {}
+        file = env_file if env_file is not None else Path(".env")
+        if file.is_file():
+            values.update({k: v for k, v in dotenv_values(file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value is not None and value.strip() else None
+
+        token = get("TELEGRAM_BOT_TOKEN")
+        if token is not None and (":" not in token or not token.split(":", 1)[0].isdigit()):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN", "expected the form 123456789:ABC... given by @BotFather"
+            )
+
+        api_url = get("TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                "TELEGRAM_API_URL", f"must start with http:// or https://: {api_url!r}"
+            )
+
+        admin_ids: set[int] = set()
+        for part in (get("ADMIN_IDS") or "").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.lstrip("-").isdigit():
+                raise ConfigError("ADMIN_IDS", f"not a numeric Telegram user id: {part!r}")
+            admin_ids.add(int(part))
+
+        tz_name = get("TIMEZONE") or "Asia/Ho_Chi_Minh"
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError("TIMEZONE", f"unknown time zone {tz_name!r}") from exc
+
+        level = (get("LOG_LEVEL") or "INFO").upper()
+        if level not in LOG_LEVELS:
+            raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+
+        db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
+        content = get("CONTENT_DIR") or "content"
+        content_path = Path(content)
+        if not content_path.is_dir():
+            raise ConfigError("CONTENT_DIR", f"not a directory: {content}")
+
+        return cls(
+            telegram_bot_token=token,
+            telegram_api_url=api_url,
+            admin_ids=frozenset(admin_ids),
+            database_path=Path(db),
+            content_dir=content_path,
+            timezone=tz,
+            log_level=level,
+        )

@@ -1,0 +1,110 @@
+"""What a handler receives: the member, their language, their session, the services, and a way to
+reply. A handler never talks to a messenger; it appends `Reply` objects that the channel renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.core.messages import Button, Inbound, Reply
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.config import Settings
+    from bot.i18n import Markup, Translator
+    from bot.store import Session, Store, User
+
+
+class StaleButton(Exception):
+    """Raised by a handler when a well-formed button points at something that no longer exists."""
+
+
+@dataclass
+class Services:
+    """Everything long-lived a handler may use; built once by `bot.app`."""
+
+    store: Store
+    catalog: Catalog
+    i18n: Translator
+    settings: Settings
+    clock: Callable[[], datetime]
+    extras: dict[str, Any] = field(default_factory=dict)  # services added by later features
+
+
+class Context:
+    def __init__(
+        self,
+        inbound: Inbound,
+        user: User,
+        session: Session,
+        services: Services,
+        *,
+        is_admin: bool = False,
+        is_new: bool = False,
+    ) -> None:
+        self.inbound = inbound
+        self.user = user
+        self.session = session
+        self.services = services
+        self.is_admin = is_admin
+        self.is_new = is_new
+        self.sections: dict[str, Any] = {}  # menu sections this member may open, by key
+        self.replies: list[Reply] = []
+        self.forgotten = False  # set when the member's data was deleted: nothing more is saved
+        self._session_dirty = False
+
+    # -- language ---------------------------------------------------------------------------
+    @property
+    def locale(self) -> str:
+        return self.user.locale
+
+    def t(self, key: str, **params: Any) -> Markup:
+        return self.services.i18n.t(self.locale, key, **params)
+
+    def button(self, key: str, action: Any, **params: Any) -> Button:
+        """A button labelled with UI string `key`, carrying a packed action."""
+        return Button(str(self.t(key, **params)), action=action.pack())
+
+    # -- replying ---------------------------------------------------------------------------
+    def reply(
+        self,
+        text: str,
+        buttons: list[list[Button]] | None = None,
+        *,
+        edit: bool = False,
+        **extra: Any,
+    ) -> Reply:
+        """Queue a message for the member. `edit=True` replaces the pressed message if possible."""
+        reply = Reply(text=str(text), buttons=buttons or [], edit=edit, **extra)
+        self.replies.append(reply)
+        return reply
+
+    @property
+    def pressed(self) -> bool:
+        """True when this turn is a button press (so editing the message reads naturally)."""
+        return self.inbound.kind == "action"
+
+    # -- state --------------------------------------------------------------------------------
+    def set_state(self, state: str, **data: Any) -> None:
+        """Remember what the member's next free text means (it survives a restart)."""
+        self.session.state = state
+        self.session.data = data
+        self._session_dirty = True
+
+    def clear_state(self) -> None:
+        if self.session.state or self.session.data:
+            self.session.state = ""
+            self.session.data = {}
+            self._session_dirty = True
+
+    @property
+    def session_dirty(self) -> bool:
+        return self._session_dirty
+
+    # -- the member ---------------------------------------------------------------------------
+    async def update_user(self, **changes: Any) -> User:
+        self.user = await self.services.store.users.update(self.user.id, **changes)
+        return self.user

@@ -1,0 +1,26 @@
+"""The only place that speaks SQL: the database, its migrations and the repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.store.db import Clock, Database, utc_now
+from bot.store.users import Session, Sessions, User, Users
+
+__all__ = ["Database", "Session", "Store", "User"]
+
+
+class Store:
+    """All repositories over one database. Open with `await Store.open(path)`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.users = Users(db)
+        self.sessions = Sessions(db)
+
+    @classmethod
+    async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:
+        return cls(await Database.open(path, clock))
+
+    async def close(self) -> None:
+        await self.db.close()

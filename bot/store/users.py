@@ -1,0 +1,171 @@
+"""Members (users) and their conversation sessions: the repositories handlers use."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.store.db import Database, from_db_time
+
+ACTIVE, STOPPED, BLOCKED = "active", "stopped", "blocked"
+# Tables whose rows belong to one member (a `user_id` column, ON DELETE CASCADE). /mydata counts
+# them and /forget deletes them; a feature that stores per-member rows adds its table here.
+PERSONAL_TABLES: list[str] = ["sessions"]
+_EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    channel: str
+    external_id: str
+    chat_id: str
+    display_name: str
+    locale: str
+    role: str | None
+    area_code: str | None
+    status: str
+    consent_at: datetime | None
+    created_at: datetime
+    last_seen_at: datetime
+
+    @property
+    def consented(self) -> bool:
+        return self.consent_at is not None
+
+    @property
+    def receives_announcements(self) -> bool:
+        return self.status == ACTIVE and self.consented
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> User:
+        return cls(
+            id=row["id"],
+            channel=row["channel"],
+            external_id=row["external_id"],
+            chat_id=row["chat_id"],
+            display_name=row["display_name"],
+            locale=row["locale"],
+            role=row["role"],
+            area_code=row["area_code"],
+            status=row["status"],
+            consent_at=from_db_time(row["consent_at"]),
+            created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+            last_seen_at=from_db_time(row["last_seen_at"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(slots=True)
+class Session:
+    """What the conversation is waiting for (`state`) and the small data it carries."""
+
+    state: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Users:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def seen(
+        self, channel: str, external_id: str, *, chat_id: str, display_name: str, locale: str
+    ) -> tuple[User, bool]:
+        """Record that a member wrote; create them on first contact. Returns (user, created).
+
+        `locale` is only used for a new member (their app's language as a first guess).
+        """
+        now = self._db.now()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "UPDATE users SET last_seen_at = ?, chat_id = ?, display_name = ?"
+                " WHERE channel = ? AND external_id = ? RETURNING *",
+                (now, chat_id, display_name, channel, external_id),
+            )
+            if row is not None:
+                return User.from_row(row), False
+            row = await tx.fetchone(
+                "INSERT INTO users (channel, external_id, chat_id, display_name, locale,"
+                " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (channel, external_id, chat_id, display_name, locale, now, now),
+            )
+            assert row is not None
+            return User.from_row(row), True
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        return User.from_row(row) if row else None
+
+    async def find(self, channel: str, external_id: str) -> User | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        return User.from_row(row) if row else None
+
+    async def update(self, user_id: int, **changes: Any) -> User:
+        unknown = set(changes) - _EDITABLE
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        row = await self._db.fetchone(
+            f"UPDATE users SET {assignments} WHERE id = ? RETURNING *",
+            (*changes.values(), user_id),
+        )
+        if row is None:
+            raise LookupError(f"user {user_id} does not exist")
+        return User.from_row(row)
+
+    async def set_status(self, channel: str, external_id: str, status: str) -> bool:
+        """Mark a member blocked/active from a platform event; False when we never knew them."""
+        changed = await self._db.execute(
+            "UPDATE users SET status = ? WHERE channel = ? AND external_id = ?",
+            (status, channel, external_id),
+        )
+        return changed > 0
+
+    async def personal_data_counts(self, user_id: int) -> dict[str, int]:
+        """How many rows each personal table holds for this member (for /mydata)."""
+        counts = {}
+        for table in PERSONAL_TABLES:
+            row = await self._db.fetchone(
+                f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)
+            )
+            counts[table] = int(row[0]) if row else 0
+        return counts
+
+    async def forget(self, user_id: int) -> dict[str, int]:
+        """Delete the member and everything that hangs off them; returns what was deleted."""
+        async with self._db.transaction() as tx:
+            counts = {}
+            for table in PERSONAL_TABLES:
+                row = await tx.fetchone(
+                    f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)
+                )
+                counts[table] = int(row[0]) if row else 0
+            # ON DELETE CASCADE removes the rows counted above together with the member.
+            await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        return counts
+
+
+class Sessions:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> Session:
+        row = await self._db.fetchone(
+            "SELECT state, data FROM sessions WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return Session()
+        return Session(state=row["state"], data=json.loads(row["data"]))
+
+    async def save(self, user_id: int, session: Session) -> None:
+        await self._db.execute(
+            "INSERT INTO sessions (user_id, state, data, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            (user_id, session.state, json.dumps(session.data, ensure_ascii=False), self._db.now()),
+        )

@@ -1,0 +1,15 @@
+"""What the bot says and does, one module per feature, each with its own router."""
+
+from __future__ import annotations
+
+from bot.core.router import Router
+
+
+def build_root_router() -> Router:
+    """All feature routers in one; the order does not matter (duplicates are refused)."""
+    from handlers import fallback, menu, plans, profile, settings, start
+
+    root = Router("root")
+    for module in (start, profile, menu, plans, settings, fallback):
+        root.include(module.router)
+    return root

@@ -1,0 +1,80 @@
+"""The main menu, help, and the ways back home: what a member sees when they are not in a task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.actions import action
+from bot.core.context import Context, StaleButton
+from bot.core.messages import Button
+from bot.core.router import Router
+
+router = Router("menu")
+MENU_COLUMNS = 2
+
+
+@action("home")
+@dataclass(frozen=True)
+class Home:
+    """The "Trang chủ" button."""
+
+
+@action("go")
+@dataclass(frozen=True)
+class OpenSection:
+    key: str
+
+
+def home_button(ctx: Context) -> Button:
+    return ctx.button("buttons.home", Home())
+
+
+def menu_buttons(ctx: Context) -> list[list[Button]]:
+    buttons = [
+        ctx.button(section.label_key, OpenSection(section.key))
+        for section in ctx.sections.values()
+        if section.key != "help"
+    ]
+    rows = [buttons[i : i + MENU_COLUMNS] for i in range(0, len(buttons), MENU_COLUMNS)]
+    if "help" in ctx.sections:
+        rows.append([ctx.button(ctx.sections["help"].label_key, OpenSection("help"))])
+    return rows
+
+
+async def show_menu(ctx: Context, *, intro: str | None = None, edit: bool = False) -> None:
+    """The main menu, optionally after a line saying what just happened."""
+    text = ctx.t("menu.title")
+    if intro:
+        text = f"{intro}\n\n{text}"
+    ctx.clear_state()
+    ctx.reply(text, menu_buttons(ctx), edit=edit)
+
+
+@router.command("menu")
+async def menu_command(ctx: Context) -> None:
+    await show_menu(ctx)
+
+
+@router.action(Home)
+async def home(ctx: Context, _: Home) -> None:
+    await show_menu(ctx, edit=True)
+
+
+@router.action(OpenSection)
+async def open_section(ctx: Context, act: OpenSection) -> None:
+    section = ctx.sections.get(act.key)
+    if section is None:
+        raise StaleButton(f"no section {act.key!r}")
+    ctx.clear_state()
+    await section.open(ctx)
+
+
+@router.section("help", "menu.help", order=90)
+async def help_section(ctx: Context) -> None:
+    commands = ctx.services.catalog.locales.commands(ctx.locale)
+    lines = [f"/{name} — {description}" for name, description in commands.items()]
+    ctx.reply(
+        ctx.t("help.text", commands="\n".join(lines)),
+        [[home_button(ctx)]],
+        edit=ctx.pressed,
+    )

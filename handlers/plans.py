@@ -1,0 +1,112 @@
+"""Plan directives: what each plan asks, its targets, its key tasks and what a family can do.
+
+A plan is shown in parts (summary with targets, tasks, what you can do, source), one part at a
+time, so each message stays short on a phone; the buttons move between parts in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.catalog import Plan
+from bot.catalog.models import Target
+from bot.core.actions import action
+from bot.core.context import Context, StaleButton
+from bot.core.messages import Button
+from bot.core.router import Router
+from bot.i18n import Markup
+from handlers.menu import home_button
+
+router = Router("plans")
+
+PARTS = ("main", "tasks", "do", "src")
+
+
+@action("plans")
+@dataclass(frozen=True)
+class ListPlans:
+    pass
+
+
+@action("plan")
+@dataclass(frozen=True)
+class ShowPlan:
+    plan_id: str
+    part: str = "main"
+
+
+@router.section("plans", "menu.plans", order=10)
+async def plans_section(ctx: Context) -> None:
+    await list_plans(ctx)
+
+
+@router.action(ListPlans)
+async def list_plans_pressed(ctx: Context, _: ListPlans) -> None:
+    await list_plans(ctx)
+
+
+async def list_plans(ctx: Context) -> None:
+    i18n = ctx.services.i18n
+    plans = ctx.services.catalog.plans
+    lines = [ctx.t("plans.intro")]
+    for scope in ("city", "national"):
+        chosen = [p for p in plans if p.scope == scope]
+        if chosen:
+            lines.append("")
+            lines.append(ctx.t(f"plans.scope.{scope}"))
+            lines += [f"• {i18n.text(ctx.locale, p.title)}" for p in chosen]
+    rows = [[Button(i18n.text(ctx.locale, p.button), action=ShowPlan(p.id).pack())] for p in plans]
+    rows.append([home_button(ctx)])
+    ctx.reply("\n".join(lines), rows, edit=ctx.pressed)
+
+
+@router.action(ShowPlan)
+async def show_plan(ctx: Context, act: ShowPlan) -> None:
+    plan = ctx.services.catalog.plan(act.plan_id)
+    if plan is None or act.part not in PARTS:
+        raise StaleButton(f"no plan part {act.plan_id}/{act.part}")
+    text = render_part(ctx, plan, act.part)
+    parts = [
+        ctx.button(f"plans.part.{part}", ShowPlan(plan.id, part))
+        for part in PARTS
+        if part != act.part
+    ]
+    rows = [parts, [ctx.button("buttons.back", ListPlans()), home_button(ctx)]]
+    ctx.reply(text, rows, edit=ctx.pressed)
+
+
+def render_part(ctx: Context, plan: Plan, part: str) -> Markup:
+    i18n = ctx.services.i18n
+    loc = ctx.locale
+    title = f"<b>{i18n.text(loc, plan.title)}</b>"
+    if part == "main":
+        lines = [title, f"<i>{i18n.text(loc, plan.issuer)}</i>", "", i18n.text(loc, plan.summary)]
+        if plan.targets:
+            lines += ["", ctx.t("plans.targets_heading")]
+            lines += [_target_line(ctx, target) for target in plan.targets]
+        return Markup("\n".join(lines))
+    if part == "tasks":
+        items = plan.tasks
+        heading = ctx.t("plans.tasks_heading")
+    elif part == "do":
+        items = plan.what_you_can_do
+        heading = ctx.t("plans.do_heading")
+    else:
+        lines = [title, "", ctx.t("plans.source_heading"), i18n.text(loc, plan.source)]
+        if plan.unconfirmed:
+            lines += ["", ctx.t("plans.unconfirmed_heading"), i18n.text(loc, plan.unconfirmed)]
+        return Markup("\n".join(lines))
+    body = [f"{n}. {i18n.text(loc, item)}" for n, item in enumerate(items, start=1)]
+    return Markup("\n".join([title, "", heading, *body]))
+
+
+def _target_line(ctx: Context, target: Target) -> str:
+    i18n = ctx.services.i18n
+    values = []
+    for year, value in target.by_year.items():
+        shown = i18n.percent(ctx.locale, value) if value is not None else ctx.t("plans.unknown")
+        values.append(str(ctx.t("plans.target_year", year=year, value=shown)))
+    line = f"• {i18n.text(ctx.locale, target.label)}: {' · '.join(values)}"
+    if target.note:
+        line += f"\n  <i>{i18n.text(ctx.locale, target.note)}</i>"
+    return line

@@ -1,0 +1,77 @@
+"""First contact: the welcome, the privacy notice and consent, then the profile steps.
+
+`/start <section>` (a deep link such as t.me/bot?start=plans) opens that section directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.actions import action
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.store.users import ACTIVE, STOPPED
+from handlers.menu import show_menu
+from handlers.profile import ONBOARDING, ask_language
+
+router = Router("start")
+
+
+@action("consent")
+@dataclass(frozen=True)
+class Consent:
+    agree: bool
+
+
+def _welcome(ctx: Context) -> str:
+    campaign = ctx.services.catalog.campaign
+    i18n = ctx.services.i18n
+    return ctx.t(
+        "start.welcome",
+        name=ctx.user.display_name or ctx.t("start.friend"),
+        association=i18n.text(ctx.locale, campaign.association),
+        city=i18n.text(ctx.locale, campaign.city),
+    )
+
+
+async def ask_consent(ctx: Context, *, with_welcome: bool = False) -> None:
+    text = ctx.t("start.privacy")
+    if with_welcome:
+        text = f"{_welcome(ctx)}\n\n{text}"
+    buttons = [
+        [ctx.button("buttons.agree", Consent(True)), ctx.button("buttons.disagree", Consent(False))]
+    ]
+    ctx.reply(text, buttons, edit=ctx.pressed)
+
+
+async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
+    done = ctx.t("start.done")
+    await show_menu(ctx, intro=f"{intro}\n\n{done}" if intro else done, edit=ctx.pressed)
+
+
+@router.command("start")
+async def start(ctx: Context) -> None:
+    payload = ctx.inbound.args.strip().lower()
+    section = ctx.sections.get(payload)
+    if section is not None:
+        ctx.clear_state()
+        await section.open(ctx)
+        return
+    if not ctx.user.consented:
+        await ask_consent(ctx, with_welcome=True)
+        return
+    if ctx.user.status == STOPPED:
+        await ctx.update_user(status=ACTIVE)
+        await show_menu(ctx, intro=ctx.t("settings.announcements_back_on"))
+        return
+    await show_menu(ctx, intro=ctx.t("start.welcome_back", name=ctx.user.display_name))
+
+
+@router.action(Consent)
+async def consent(ctx: Context, act: Consent) -> None:
+    if not act.agree:
+        await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)
+        return
+    if not ctx.user.consented:
+        await ctx.update_user(consent_at=ctx.services.store.db.now(), status=ACTIVE)
+    await ask_language(ctx, ONBOARDING, intro=ctx.t("start.thanks"))

@@ -1,0 +1,51 @@
+"""Make the project root importable (``bot``, ``tests.fakes``) when running plain ``pytest``."""
+
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+# ---- shared fixtures: each test its own database file, the real content, an injected clock ----
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+import pytest  # noqa: E402
+
+from bot.app import App  # noqa: E402
+from bot.config import Settings  # noqa: E402
+
+CONTENT = Path(ROOT) / "content"
+
+
+class FakeClock:
+    """A clock tests move by hand; every part of the bot reads time through it."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 9, 28, 1, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_path=tmp_path / "bot.sqlite3", content_dir=CONTENT, admin_ids=frozenset({999})
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock):
+    application = await App.create(settings, clock=clock)
+    yield application
+    await application.close()

@@ -1,0 +1,81 @@
+"""A member talking to the bot through the channel-neutral core, as a person would."""
+
+from __future__ import annotations
+
+from bot.core.messages import Button, Inbound, Kind, Reply
+from bot.core.text import plain
+
+
+class Member:
+    """Types commands and text, presses buttons by their label, and remembers what it saw."""
+
+    def __init__(
+        self,
+        app,
+        user_id: str = "1001",
+        name: str = "Lan",
+        *,
+        channel: str = "telegram",
+        language_code: str | None = "vi",
+    ) -> None:
+        self.app = app
+        self.user_id = user_id
+        self.name = name
+        self.channel = channel
+        self.language_code = language_code
+        self.replies: list[Reply] = []
+        self._turn = 0
+
+    def _inbound(self, kind: Kind, **fields) -> Inbound:
+        self._turn += 1
+        return Inbound(
+            self.channel,
+            self.user_id,
+            kind,
+            chat_id=self.user_id,
+            display_name=self.name,
+            language_code=self.language_code,
+            update_id=str(self._turn),
+            **fields,
+        )
+
+    async def _handle(self, inbound: Inbound) -> list[Reply]:
+        self.replies = await self.app.dispatcher.handle(inbound)
+        return self.replies
+
+    async def command(self, text: str) -> list[Reply]:
+        name, _, args = text.lstrip("/").partition(" ")
+        return await self._handle(self._inbound(Kind.COMMAND, command=name.lower(), text=args))
+
+    async def say(self, text: str) -> list[Reply]:
+        return await self._handle(self._inbound(Kind.TEXT, text=text))
+
+    async def send_media(self, media: str = "photo") -> list[Reply]:
+        return await self._handle(self._inbound(Kind.MEDIA, media=media))
+
+    async def press_data(self, data: str) -> list[Reply]:
+        return await self._handle(self._inbound(Kind.ACTION, text=data, message_id="1"))
+
+    async def press(self, label: str) -> list[Reply]:
+        """Press the button labelled `label` under the last answer."""
+        return await self.press_data(self.button(label).action or "")
+
+    def button(self, label: str) -> Button:
+        for button in self.buttons():
+            if plain(button.text) == label:
+                return button
+        raise AssertionError(f"no button {label!r}; buttons: {self.labels()}")
+
+    def buttons(self) -> list[Button]:
+        return [b for reply in self.replies for row in reply.buttons for b in row]
+
+    def labels(self) -> list[str]:
+        return [plain(b.text) for b in self.buttons()]
+
+    @property
+    def text(self) -> str:
+        """Everything the last answer said, markup stripped."""
+        return "\n".join(plain(r.text) for r in self.replies)
+
+    async def user(self):
+        return await self.app.store.users.find(self.channel, self.user_id)
