@@ -1,0 +1,230 @@
+"""End to end: the real python-telegram-bot Application, polling a fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.channels.telegram import TelegramChannel
+from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+
+LAN = FakeUser(id=1001, first_name="Lan")
+JOHN = FakeUser(id=2002, first_name="John", language_code="en")
+
+
+class Phone:
+    """One member's phone: acts through the fake server and waits for the bot's answer."""
+
+    def __init__(self, fake: FakeBotAPI, user: FakeUser) -> None:
+        self.fake = fake
+        self.user = user
+
+    def _seen(self) -> dict[int, int]:
+        return {m.message_id: m.edits for m in self.fake.messages(self.user.id)}
+
+    async def _turn(self, act) -> SentMessage:
+        """Do `act`, wait until the bot has fully handled it, return the message that changed."""
+        before = self._seen()
+        update_id = act()
+        await self.fake.wait_until_acknowledged(update_id)
+        await self.fake.wait_for(lambda: self._seen() != before)
+        changed = [
+            m for m in self.fake.messages(self.user.id) if before.get(m.message_id) != m.edits
+        ]
+        return changed[-1]
+
+    async def send(self, text: str) -> SentMessage:
+        return await self._turn(lambda: self.fake.user_sends(self.user, text))
+
+    async def press(self, label: str, message: SentMessage | None = None) -> SentMessage:
+        message = message or self.fake.last_message(self.user.id)
+        data = dict(pair for row in message.buttons() for pair in row).get(label)
+        assert data, f"no button {label!r} in {message.button_texts()}"
+        answered = len(self.fake.answered_callbacks)
+        shown = await self._turn(lambda: self.fake.user_presses(self.user, message, data))
+        await self.fake.wait_for(lambda: len(self.fake.answered_callbacks) > answered)
+        return shown
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def channel(app, fake):
+    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
+    await channel.start(poll_timeout=1)
+    yield channel
+    await channel.stop()
+
+
+async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
+    phone = Phone(fake, LAN)
+    welcome = await phone.send("/start")
+    assert "Kính chào Lan!" in welcome.visible_text()
+    assert welcome.parse_mode == "HTML"
+    assert welcome.buttons() == [[("Đồng ý", "consent:1"), ("Không đồng ý", "consent:0")]]
+
+    language = await phone.press("Đồng ý")
+    assert language.message_id == welcome.message_id and language.edits == 1  # edited in place
+    assert language.button_texts() == ["Tiếng Việt", "English"]
+
+    await phone.press("Tiếng Việt")
+    await phone.press("Hộ gia đình")
+    found = await phone.send("ninh kieu")
+    assert found.button_texts()[0] == "phường Ninh Kiều"
+    menu = await phone.press("phường Ninh Kiều")
+    assert "Đã lưu: phường Ninh Kiều." in menu.visible_text()
+    assert menu.button_texts() == ["Xem kế hoạch", "Cài đặt", "Dữ liệu của tôi", "Hướng dẫn"]
+
+    plans = await phone.press("Xem kế hoạch")
+    assert plans.button_texts()[-1] == "Trang chủ"
+    plan = await phone.press("QĐ 387 (cả nước)")
+    assert "📊 Mục tiêu" in plan.visible_text()
+    assert plan.button_texts() == ["Nhiệm vụ", "Tôi làm gì?", "Nguồn", "Quay lại", "Trang chủ"]
+    assert len(fake.answered_callbacks) == 6  # every press answered
+
+    user = await app.store.users.find("telegram", "1001")
+    assert (user.role, user.area_code, user.consented) == ("ho-gia-dinh", "31135", True)
+
+
+async def test_command_menu_registered_in_both_languages(fake, channel):
+    vi = fake.commands[("default", "")]
+    en = fake.commands[("default", "en")]
+    assert {"command": "plans", "description": "Kế hoạch của Hội"} in vi
+    assert {"command": "plans", "description": "The association's plans"} in en
+    assert fake.calls_to("deleteWebhook")
+
+
+async def test_english_member(fake, channel):
+    phone = Phone(fake, JOHN)
+    welcome = await phone.send("/start")
+    assert "Welcome, John!" in welcome.visible_text()
+    assert welcome.button_texts() == ["I agree", "I do not agree"]
+
+
+async def test_user_text_is_escaped(app, fake, channel):
+    phone = Phone(fake, FakeUser(id=3003, first_name="<b>Bà Tư</b> & co"))
+    welcome = await phone.send("/start")
+    assert "Kính chào <b>Bà Tư</b> & co!" in welcome.visible_text()
+    shown = await phone.press("Đồng ý")
+    await phone.press("Tiếng Việt", shown)
+    await phone.press("Bỏ qua")
+    reply = await phone.send("<i>ninh</i> & <kieu>")
+    assert "“<i>ninh</i> & <kieu>”" in reply.visible_text()
+
+
+async def test_group_chats_only_get_answers_to_commands_for_this_bot(fake, channel):
+    group = -5005
+    fake.user_sends(LAN, "xin chào cả nhà", chat_id=group, chat_type="group")
+    fake.user_sends(LAN, "/help@other_bot", chat_id=group, chat_type="group")
+    last = fake.user_sends(LAN, "/help@khuyenhoc_test_bot", chat_id=group, chat_type="group")
+    [answer] = await fake.wait_for_messages(group, 1)
+    await fake.wait_until_acknowledged(last)
+    assert "Hướng dẫn" in answer.visible_text()
+    assert len(fake.messages(group)) == 1
+
+
+async def test_blocking_and_unblocking(app, fake, channel):
+    phone = Phone(fake, LAN)
+    await phone.send("/start")
+    await fake.wait_until_acknowledged(fake.user_blocks(LAN))
+    assert (await app.store.users.find("telegram", "1001")).status == "blocked"
+    await fake.wait_until_acknowledged(fake.user_unblocks(LAN))
+    assert (await app.store.users.find("telegram", "1001")).status == "active"
+
+
+async def test_a_send_refused_as_blocked_marks_the_member(app, fake, channel):
+    phone = Phone(fake, LAN)
+    await phone.send("/start")
+    fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    update = fake.user_sends(LAN, "/help")
+    await fake.wait_until_acknowledged(update)
+    await fake.wait_for(lambda: len(fake.calls_to("sendMessage")) >= 2)
+
+    async def blocked() -> bool:
+        return (await app.store.users.find("telegram", "1001")).status == "blocked"
+
+    for _ in range(50):  # the status write follows the refused send within the same update
+        if await blocked():
+            break
+        await fake.wait_for(lambda: True, timeout=0.1)
+    assert await blocked()
+
+
+async def test_bad_input_gets_clear_answers(fake, channel):
+    phone = Phone(fake, LAN)
+    await phone.send("/start")
+    unknown = await phone.send("/khongco")
+    assert "Hội chưa có lệnh /khongco." in unknown.visible_text()
+    long = await phone.send("a " * 2500)
+    assert "Hội chưa hiểu" in long.visible_text()
+    sticker = await phone._turn(lambda: fake.user_sends_media(LAN, "sticker"))
+    assert "chưa đọc được ảnh" in sticker.visible_text()
+    menu = fake.last_message(LAN.id)
+    before = len(fake.answered_callbacks)
+    forged = await phone._turn(lambda: fake.user_presses(LAN, menu, "plan:../../etc:main"))
+    assert "Nút này đã cũ" in forged.visible_text()
+    await fake.wait_for(lambda: len(fake.answered_callbacks) > before)
+
+
+async def test_a_crashing_handler_is_answered_acknowledged_and_survived(app, fake, channel, caplog):
+    async def broken(ctx):
+        raise RuntimeError("boom")
+
+    original = app.dispatcher.root.commands["plans"]
+    app.dispatcher.root.commands["plans"] = broken
+    phone = Phone(fake, LAN)
+    try:
+        with caplog.at_level(logging.ERROR):
+            apology = await phone.send("/plans")
+        assert "Xin lỗi Anh/Chị" in apology.visible_text()
+        assert any("handler failed" in r.message for r in caplog.records)
+    finally:
+        app.dispatcher.root.commands["plans"] = original
+    plans = await phone.send("/plans")  # the poison update was not retried; the bot goes on
+    assert "Kế hoạch của Hội" in plans.visible_text()
+
+
+async def test_updates_of_one_chat_are_handled_in_order(fake, channel):
+    phone = Phone(fake, LAN)
+    await phone.send("/start")
+    await phone.press("Đồng ý")
+    await phone.press("Tiếng Việt")
+    await phone.press("Bỏ qua")
+    queries = ["ninh kieu", "cai rang", "tan an", "an binh", "cai khe"]
+    count = len(fake.messages(LAN.id))
+    for query in queries:
+        fake.user_sends(LAN, query)
+    messages = await fake.wait_for_messages(LAN.id, count + len(queries))
+    answers = [m.visible_text() for m in messages[count:]]
+    for query, answer in zip(queries, answers, strict=True):
+        assert f"“{query}”" in answer
+
+
+async def test_long_replies_are_split_at_clean_boundaries(app, fake, channel):
+    from bot.core.messages import Reply
+
+    text = "\n\n".join(f"Đoạn {n}: " + "học tập suốt đời " * 40 for n in range(12))
+    await channel.send(LAN.id, Reply(text=text))
+    messages = await fake.wait_for_messages(LAN.id, 2)
+    assert all(len(m.text) <= 4096 for m in messages)
+    assert all(m.text.startswith("Đoạn") for m in messages)
+    assert "".join(m.text for m in messages).count("Đoạn") == 12
+
+
+async def test_photo_and_document_replies(fake, channel):
+    from bot.core.messages import Reply
+
+    await channel.send(LAN.id, Reply(text="📊 Biểu đồ", image=b"\x89PNG...", image_name="c.png"))
+    await channel.send(LAN.id, Reply(text="Tệp", document=b"a,b\n", document_name="x.csv"))
+    photo, document = await fake.wait_for_messages(LAN.id, 2)
+    assert (photo.kind, photo.caption, photo.file_bytes) == ("photo", "📊 Biểu đồ", b"\x89PNG...")
+    assert (document.kind, document.file_name, document.file_bytes) == (
+        "document",
+        "x.csv",
+        b"a,b\n",
+    )

@@ -1,0 +1,60 @@
+import pytest
+
+from bot.core.router import Router
+
+
+def test_duplicate_registration_is_refused():
+    a, b = Router("a"), Router("b")
+
+    @a.command("plans")
+    async def one(ctx): ...
+
+    @b.command("plans")
+    async def two(ctx): ...
+
+    with pytest.raises(ValueError, match="registered twice"):
+        Router("root").include(a).include(b)
+
+
+def test_sections_are_ordered_and_admin_sections_hidden():
+    r = Router("r")
+
+    @r.section("b", "menu.b", order=20)
+    async def b(ctx): ...
+
+    @r.section("a", "menu.a", order=10)
+    async def a(ctx): ...
+
+    @r.section("z", "menu.z", order=5, admin=True)
+    async def z(ctx): ...
+
+    assert [s.key for s in r.menu_sections(admin=False)] == ["a", "b"]
+    assert [s.key for s in r.menu_sections(admin=True)] == ["z", "a", "b"]
+    assert "z" in r.admin_commands and "b" in r.commands
+
+
+def test_dispatcher_requires_fallbacks(app):
+    from bot.core.router import Dispatcher
+
+    with pytest.raises(ValueError, match="fallbacks"):
+        Dispatcher(Router("empty"), app.services, lambda user: False)
+
+
+async def test_admin_command_refused_to_members(app):
+    from tests.helpers import Member
+
+    root = app.dispatcher.root
+    calls = []
+
+    async def secret(ctx):
+        calls.append(ctx.user.external_id)
+        ctx.reply("secret")
+
+    root.commands["secret"] = secret
+    root.admin_commands.add("secret")
+    member = Member(app, user_id="1001")
+    await member.command("/secret")
+    assert calls == [] and "Hội chưa có lệnh /secret." in member.text
+    admin = Member(app, user_id="999")
+    await admin.command("/secret")
+    assert calls == ["999"]

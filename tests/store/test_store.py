@@ -1,0 +1,74 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.store import Store
+from bot.store.db import migrations
+
+
+async def test_migrations_set_user_version_and_pragmas(tmp_path):
+    store = await Store.open(tmp_path / "a.sqlite3")
+    try:
+        assert await store.db.schema_version() == len(migrations())
+        assert (await store.db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        assert (await store.db.fetchone("PRAGMA foreign_keys"))[0] == 1
+        assert (await store.db.fetchone("PRAGMA busy_timeout"))[0] == 5000
+    finally:
+        await store.close()
+    again = await Store.open(tmp_path / "a.sqlite3")  # re-opening applies nothing twice
+    try:
+        assert await again.db.migrate() == len(migrations())
+    finally:
+        await again.close()
+
+
+async def test_users_are_recorded_once_and_touched(tmp_path):
+    moments = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)])
+    store = await Store.open(tmp_path / "b.sqlite3", clock=lambda: next(moments))
+    try:
+        first, created = await store.users.seen(
+            "telegram", "42", chat_id="42", display_name="An", locale="vi"
+        )
+        second, created_again = await store.users.seen(
+            "telegram", "42", chat_id="42", display_name="An Nguyễn", locale="en"
+        )
+        assert created and not created_again
+        assert first.id == second.id
+        assert second.display_name == "An Nguyễn" and second.locale == "vi"
+        assert second.last_seen_at > first.last_seen_at
+        with pytest.raises(ValueError):
+            await store.users.update(first.id, id=5)
+    finally:
+        await store.close()
+
+
+async def test_transaction_rolls_back_on_error(tmp_path):
+    store = await Store.open(tmp_path / "c.sqlite3")
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO users (channel, external_id, chat_id, created_at, last_seen_at)"
+                    " VALUES ('x', '1', '1', 't', 't')"
+                )
+                raise RuntimeError("abort")
+        assert (await store.db.fetchone("SELECT count(*) FROM users"))[0] == 0
+    finally:
+        await store.close()
+
+
+async def test_forget_cascades(tmp_path):
+    from bot.store import Session
+
+    store = await Store.open(tmp_path / "d.sqlite3")
+    try:
+        user, _ = await store.users.seen(
+            "telegram", "7", chat_id="7", display_name="B", locale="vi"
+        )
+        await store.sessions.save(user.id, Session("s", {"flow": "o"}))
+        assert await store.users.personal_data_counts(user.id) == {"sessions": 1}
+        assert await store.users.forget(user.id) == {"sessions": 1}
+        assert await store.users.get(user.id) is None
+        assert (await store.db.fetchone("SELECT count(*) FROM sessions"))[0] == 0
+    finally:
+        await store.close()
