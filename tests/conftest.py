@@ -1,22 +1,15 @@
-"""Make the project root importable (``bot``, ``tests.fakes``) when running plain ``pytest``."""
+"""Shared fixtures: each test gets its own database file, the real content and an injected clock."""
 
-import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+import pytest
 
+from bot.app import App
+from bot.config import Settings
 
-# ---- shared fixtures: each test its own database file, the real content, an injected clock ----
-from datetime import UTC, datetime, timedelta  # noqa: E402
-
-import pytest  # noqa: E402
-
-from bot.app import App  # noqa: E402
-from bot.config import Settings  # noqa: E402
-
-CONTENT = Path(ROOT) / "content"
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
 
 
 class FakeClock:

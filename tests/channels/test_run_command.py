@@ -1,0 +1,47 @@
+"""`khuyenhoc run` as a process: polls the (fake) Bot API, answers, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from tests.conftest import CONTENT
+from tests.fakes.bot_api import FakeBotAPI, FakeUser
+
+
+async def test_run_polls_answers_and_stops_gracefully(tmp_path):
+    async with FakeBotAPI() as fake:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_URL": fake.base_url,
+            "DATABASE_PATH": str(tmp_path / "run.sqlite3"),
+            "CONTENT_DIR": str(CONTENT),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda: bool(fake.calls_to("getUpdates")), timeout=30)
+            assert ("default", "en") in fake.commands
+            update = fake.user_sends(FakeUser(id=77), "/start")
+            [welcome] = await fake.wait_for_messages(77, 1, timeout=15)
+            assert "Kính chào Lan!" in welcome.visible_text()
+            await fake.wait_until_acknowledged(update, timeout=15)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.returncode == 0, stderr.decode()
+        assert "stopped" in stderr.decode()
