@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.assessment import AssessmentService
 from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
 from bot.core.context import Services
@@ -40,7 +41,12 @@ class App:
         catalog = load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
         services = Services(
-            store=store, catalog=catalog, i18n=Translator(catalog), settings=settings, clock=clock
+            store=store,
+            catalog=catalog,
+            i18n=Translator(catalog),
+            settings=settings,
+            clock=clock,
+            assessments=AssessmentService(store, catalog),
         )
         admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--admin", action="store_true", help="chat as an admin")
     chat.add_argument("--db", type=Path, help="database file (default: DATABASE_PATH)")
 
+    qr = sub.add_parser("qr", help="write a QR code of a deep link (e.g. assess-gia-dinh-hoc-tap)")
+    qr.add_argument("payload", help="what the link opens: plans, assess-<id>, ...")
+    qr.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    qr.add_argument("--bot", help="the bot's username (default: asked from Telegram)")
+
     content = sub.add_parser("content", help="content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
@@ -67,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
+    if args.command == "qr":
+        return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
         if args.db:
             settings = settings.with_overrides(database_path=args.db)
@@ -90,6 +98,38 @@ def content_check(folder: Path) -> int:
     for problem in problems:
         print(f"  {problem}")
     return EXIT_PROBLEMS
+
+
+DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Telegram's rule for start payloads
+
+
+async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> int:
+    """A QR code of https://t.me/<bot>?start=<payload>, for posters and leaflets."""
+    import segno
+
+    from bot.catalog import ContentInvalid, load_catalog
+    from bot.channels.deep_links import bot_username, link_opens
+
+    if not DEEP_LINK_PAYLOAD.match(payload):
+        print(f"not a valid start payload: {payload!r} (A-Z, a-z, 0-9, _ and -)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        catalog = load_catalog(settings.content_dir)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not link_opens(catalog, payload):
+        print(f"{payload!r} opens nothing in {settings.content_dir}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    username = bot or await bot_username(settings)
+    if username is None:
+        print("give --bot USERNAME or set TELEGRAM_BOT_TOKEN to ask Telegram", file=sys.stderr)
+        return EXIT_USAGE
+    link = f"https://t.me/{username.lstrip('@')}?start={payload}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    segno.make(link, error="m").save(out, kind="png", scale=10, border=4)
+    print(f"{out}: {link}")
+    return EXIT_OK
 
 
 async def _chat(settings: Settings, name: str, admin: bool) -> int:

@@ -71,7 +71,13 @@ async def show_plan(ctx: Context, act: ShowPlan) -> None:
         for part in PARTS
         if part != act.part
     ]
-    rows = [parts, [ctx.button("buttons.back", ListPlans()), home_button(ctx)]]
+    rows = [parts]
+    quiz = ctx.services.catalog.quiz_for(plan.id)
+    if quiz is not None:
+        from handlers.assessment import OpenDefinition
+
+        rows.append([ctx.button("buttons.quiz", OpenDefinition(quiz.id))])
+    rows.append([ctx.button("buttons.back", ListPlans()), home_button(ctx)])
     ctx.reply(text, rows, edit=ctx.pressed)
 
 

@@ -52,10 +52,7 @@ async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
 @router.command("start")
 async def start(ctx: Context) -> None:
     payload = ctx.inbound.args.strip().lower()
-    section = ctx.sections.get(payload)
-    if section is not None:
-        ctx.clear_state()
-        await section.open(ctx)
+    if await open_deep_link(ctx, payload):
         return
     if not ctx.user.consented:
         await ask_consent(ctx, with_welcome=True)
@@ -65,6 +62,25 @@ async def start(ctx: Context) -> None:
         await show_menu(ctx, intro=ctx.t("settings.announcements_back_on"))
         return
     await show_menu(ctx, intro=ctx.t("start.welcome_back", name=ctx.user.display_name))
+    for offer in ctx.router.resume_offers:
+        await offer(ctx)
+
+
+async def open_deep_link(ctx: Context, payload: str) -> bool:
+    """Open what a t.me/<bot>?start=<payload> link points at; False when it points nowhere."""
+    if not payload:
+        return False
+    section = ctx.sections.get(payload)
+    if section is not None:
+        ctx.clear_state()
+        await section.open(ctx)
+        return True
+    for prefix, handler in ctx.router.deep_links.items():
+        if payload.startswith(prefix) and len(payload) > len(prefix):
+            ctx.clear_state()
+            await handler(ctx, payload[len(prefix) :])
+            return bool(ctx.replies)
+    return False
 
 
 @router.action(Consent)

@@ -16,11 +16,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.catalog.assessments import ASSESSMENT, QUIZ, Definition, parse_definition
 from bot.catalog.models import Area, Areas, Campaign, Plan, Role, Target, Title
 from bot.catalog.reader import Problem, Reader, Text, format_path, load_yaml
 from bot.core.text import fold
 
-__all__ = ["Area", "Areas", "Catalog", "ContentInvalid", "Plan", "Problem", "Text", "load_catalog"]
+__all__ = [
+    "Area",
+    "Areas",
+    "Catalog",
+    "ContentInvalid",
+    "Definition",
+    "Plan",
+    "Problem",
+    "Text",
+    "load_catalog",
+]
 
 TELEGRAM_MAX_MESSAGE = 4096
 # Content ids travel inside button data (64 bytes at most). Every action packs one content id plus
@@ -66,9 +77,19 @@ class Catalog:
     plans: tuple[Plan, ...]
     areas: Areas
     locales: Locales
+    definitions: tuple[Definition, ...] = ()
 
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)
+
+    def definition(self, definition_id: str) -> Definition | None:
+        return next((d for d in self.definitions if d.id == definition_id), None)
+
+    def assessments(self) -> tuple[Definition, ...]:
+        return tuple(d for d in self.definitions if d.kind == ASSESSMENT)
+
+    def quiz_for(self, plan_id: str) -> Definition | None:
+        return next((d for d in self.definitions if d.kind == QUIZ and d.plan_id == plan_id), None)
 
 
 def load_catalog(root: Path | str) -> Catalog:
@@ -92,7 +113,8 @@ def _load(root: Path) -> tuple[Catalog | None, list[Problem]]:
     locales = _load_locales(root, campaign, problems)
     plans = _load_plans(root, campaign, problems)
     areas = _load_areas(root, problems)
-    catalog = Catalog(root, campaign, plans, areas, locales)
+    definitions = _load_definitions(root, campaign, plans, problems)
+    catalog = Catalog(root, campaign, plans, areas, locales, definitions)
     return catalog, problems
 
 
@@ -345,3 +367,41 @@ def _load_areas(root: Path, problems: list[Problem]) -> Areas:
             seen.add(code)
             areas.append(Area(code, title, kind, fold(title)))
     return Areas(areas)
+
+
+def _load_definitions(
+    root: Path, campaign: Campaign, plans: tuple[Plan, ...], problems: list[Problem]
+) -> tuple[Definition, ...]:
+    """Self-assessments (content/assessments) and knowledge checks (content/quizzes)."""
+    titles = [t.id for t in campaign.titles]
+    roles = {r.id for r in campaign.roles}
+    plan_ids = {p.id for p in plans}
+    found: list[tuple[Definition, Reader]] = []
+    for folder, kind in (("assessments", ASSESSMENT), ("quizzes", QUIZ)):
+        for file in sorted((root / folder).glob("*.yaml")):
+            r = _reader(file, root, campaign.locales, problems)
+            definition = parse_definition(r, kind)
+            if definition.id and definition.id != file.stem:
+                r.problem(("id",), f"must match the file name ({file.stem!r})")
+            if kind == ASSESSMENT and definition.title_id not in titles:
+                r.problem(("title_id",), f"unknown title {definition.title_id!r}")
+            if kind == QUIZ and definition.plan_id not in plan_ids:
+                r.problem(("plan_id",), f"unknown plan {definition.plan_id!r}")
+            for index, role in enumerate(definition.roles):
+                if role not in roles:
+                    r.problem(("roles", index), f"unknown role {role!r}")
+            found.append((definition, r))
+    seen: set[str] = set()
+    quizzed: set[str] = set()
+    for definition, r in found:
+        if definition.id in seen:
+            r.problem(("id",), f"id {definition.id!r} is used by another assessment or quiz")
+        seen.add(definition.id)
+        if definition.plan_id:
+            if definition.plan_id in quizzed:
+                r.problem(("plan_id",), f"plan {definition.plan_id!r} already has a quiz")
+            quizzed.add(definition.plan_id)
+    order = {title: index for index, title in enumerate(titles)}
+    definitions = [d for d, _ in found]
+    definitions.sort(key=lambda d: (d.kind != ASSESSMENT, order.get(d.title_id or "", 99), d.id))
+    return tuple(definitions)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.messages import Button, Inbound, Reply
 
 if TYPE_CHECKING:
+    from bot.assessment import AssessmentService
     from bot.catalog import Catalog
     from bot.config import Settings
     from bot.i18n import Markup, Translator
@@ -31,6 +32,7 @@ class Services:
     i18n: Translator
     settings: Settings
     clock: Callable[[], datetime]
+    assessments: AssessmentService
     extras: dict[str, Any] = field(default_factory=dict)  # services added by later features
 
 
@@ -51,6 +53,7 @@ class Context:
         self.services = services
         self.is_admin = is_admin
         self.is_new = is_new
+        self.router: Any = None  # the root router (deep links, resume offers)
         self.sections: dict[str, Any] = {}  # menu sections this member may open, by key
         self.replies: list[Reply] = []
         self.forgotten = False  # set when the member's data was deleted: nothing more is saved

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Context], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
 TextHandler = Callable[[Context, str], Awaitable[None]]
+DeepLinkHandler = Callable[[Context, str], Awaitable[None]]
 
 # The fallbacks a root router must provide (handlers/fallback.py does).
 FALLBACKS = ("unknown_command", "text", "media", "stale", "error")
@@ -49,6 +50,22 @@ class Router:
         self.sections: dict[str, Section] = {}
         self.fallbacks: dict[str, Callable[..., Awaitable[None]]] = {}
         self.admin_commands: set[str] = set()
+        self.deep_links: dict[str, DeepLinkHandler] = {}
+        self.resume_offers: list[Handler] = []
+
+    def deep_link(self, prefix: str) -> Callable[[DeepLinkHandler], DeepLinkHandler]:
+        """`/start <prefix><rest>` (a t.me link's start payload) calls the handler with rest."""
+
+        def register(func: DeepLinkHandler) -> DeepLinkHandler:
+            self._claim(self.deep_links, prefix, func)
+            return func
+
+        return register
+
+    def resume_offer(self, func: Handler) -> Handler:
+        """Called when a member comes back, to offer to continue something left unfinished."""
+        self.resume_offers.append(func)
+        return func
 
     def command(self, *names: str, admin: bool = False) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
@@ -97,10 +114,11 @@ class Router:
         return register
 
     def include(self, other: Router) -> Router:
-        for table in ("commands", "actions", "states", "sections", "fallbacks"):
+        for table in ("commands", "actions", "states", "sections", "fallbacks", "deep_links"):
             for key, value in getattr(other, table).items():
                 self._claim(getattr(self, table), key, value)
         self.admin_commands |= other.admin_commands
+        self.resume_offers += other.resume_offers
         return self
 
     def menu_sections(self, *, admin: bool) -> list[Section]:
@@ -146,6 +164,7 @@ class Dispatcher:
         session = await store.sessions.get(user.id)
         is_admin = self.is_admin(user)
         ctx = Context(inbound, user, session, self.services, is_admin=is_admin, is_new=created)
+        ctx.router = self.root
         ctx.sections = {s.key: s for s in self.root.menu_sections(admin=is_admin)}
         try:
             await self._route(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.assessments import Assessments
 from bot.store.db import Clock, Database, utc_now
 from bot.store.users import Session, Sessions, User, Users
 
@@ -17,6 +18,7 @@ class Store:
         self.db = db
         self.users = Users(db)
         self.sessions = Sessions(db)
+        self.assessments = Assessments(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

@@ -14,7 +14,7 @@ from bot.store.db import Database, from_db_time
 ACTIVE, STOPPED, BLOCKED = "active", "stopped", "blocked"
 # Tables whose rows belong to one member (a `user_id` column, ON DELETE CASCADE). /mydata counts
 # them and /forget deletes them; a feature that stores per-member rows adds its table here.
-PERSONAL_TABLES: list[str] = ["sessions"]
+PERSONAL_TABLES: list[str] = ["sessions", "assessment_runs", "recheck_reminders"]
 _EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
 
 

@@ -78,13 +78,26 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
     assert found.button_texts()[0] == "phường Ninh Kiều"
     menu = await phone.press("phường Ninh Kiều")
     assert "Đã lưu: phường Ninh Kiều." in menu.visible_text()
-    assert menu.button_texts() == ["Xem kế hoạch", "Cài đặt", "Dữ liệu của tôi", "Hướng dẫn"]
+    assert menu.button_texts() == [
+        "Xem kế hoạch",
+        "Tự đánh giá",
+        "Cài đặt",
+        "Dữ liệu của tôi",
+        "Hướng dẫn",
+    ]
 
     plans = await phone.press("Xem kế hoạch")
     assert plans.button_texts()[-1] == "Trang chủ"
     plan = await phone.press("QĐ 387 (cả nước)")
     assert "📊 Mục tiêu" in plan.visible_text()
-    assert plan.button_texts() == ["Nhiệm vụ", "Tôi làm gì?", "Nguồn", "Quay lại", "Trang chủ"]
+    assert plan.button_texts() == [
+        "Nhiệm vụ",
+        "Tôi làm gì?",
+        "Nguồn",
+        "Kiểm tra hiểu biết",
+        "Quay lại",
+        "Trang chủ",
+    ]
     assert len(fake.answered_callbacks) == 6  # every press answered
 
     user = await app.store.users.find("telegram", "1001")

@@ -66,8 +66,8 @@ async def test_forget_cascades(tmp_path):
             "telegram", "7", chat_id="7", display_name="B", locale="vi"
         )
         await store.sessions.save(user.id, Session("s", {"flow": "o"}))
-        assert await store.users.personal_data_counts(user.id) == {"sessions": 1}
-        assert await store.users.forget(user.id) == {"sessions": 1}
+        assert (await store.users.personal_data_counts(user.id))["sessions"] == 1
+        assert (await store.users.forget(user.id))["sessions"] == 1
         assert await store.users.get(user.id) is None
         assert (await store.db.fetchone("SELECT count(*) FROM sessions"))[0] == 0
     finally:

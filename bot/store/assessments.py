@@ -1,0 +1,205 @@
+"""Assessment runs (in progress and completed), definition snapshots and re-check reminders."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.store.db import Database, from_db_time, to_db_time
+
+IN_PROGRESS, COMPLETED, ABANDONED = "in_progress", "completed", "abandoned"
+ABANDON_AFTER = timedelta(days=30)  # an unfinished run untouched this long is dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    user_id: int
+    definition_id: str
+    version: int
+    kind: str
+    role: str | None
+    area_code: str | None
+    status: str
+    position: int
+    answers: dict[str, str]
+    criteria: list[dict[str, Any]] | None
+    total: float | None
+    max_total: float | None
+    passed: bool | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Run:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            definition_id=row["definition_id"],
+            version=row["version"],
+            kind=row["kind"],
+            role=row["role"],
+            area_code=row["area_code"],
+            status=row["status"],
+            position=row["position"],
+            answers=json.loads(row["answers"]),
+            criteria=json.loads(row["criteria"]) if row["criteria"] else None,
+            total=row["total"],
+            max_total=row["max_total"],
+            passed=None if row["passed"] is None else bool(row["passed"]),
+            started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
+            updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
+            finished_at=from_db_time(row["finished_at"]),
+        )
+
+
+class Assessments:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- snapshots --------------------------------------------------------------------------
+    async def snapshot(self, definition_id: str, version: int, kind: str, body: Any) -> None:
+        """Keep the definition as first seen at this version (later edits keep the version)."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO definition_snapshots"
+            " (definition_id, version, kind, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            (definition_id, version, kind, json.dumps(body, ensure_ascii=False), self._db.now()),
+        )
+
+    async def snapshot_body(self, definition_id: str, version: int) -> Any | None:
+        row = await self._db.fetchone(
+            "SELECT body FROM definition_snapshots WHERE definition_id = ? AND version = ?",
+            (definition_id, version),
+        )
+        return json.loads(row["body"]) if row else None
+
+    # -- runs -------------------------------------------------------------------------------
+    async def start(
+        self,
+        user_id: int,
+        definition_id: str,
+        version: int,
+        kind: str,
+        role: str | None,
+        area_code: str | None,
+    ) -> Run:
+        """A fresh run; any unfinished run of the same definition is abandoned (a retake)."""
+        now = self._db.now()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE assessment_runs SET status = 'abandoned', answers = '{}', updated_at = ?"
+                " WHERE user_id = ? AND definition_id = ? AND status = 'in_progress'",
+                (now, user_id, definition_id),
+            )
+            row = await tx.fetchone(
+                "INSERT INTO assessment_runs (user_id, definition_id, version, kind, role,"
+                " area_code, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (user_id, definition_id, version, kind, role, area_code, now, now),
+            )
+        assert row is not None
+        return Run.from_row(row)
+
+    async def get(self, run_id: int) -> Run | None:
+        row = await self._db.fetchone("SELECT * FROM assessment_runs WHERE id = ?", (run_id,))
+        return Run.from_row(row) if row else None
+
+    async def save_progress(self, run_id: int, answers: dict[str, str], position: int) -> Run:
+        row = await self._db.fetchone(
+            "UPDATE assessment_runs SET answers = ?, position = ?, updated_at = ?"
+            " WHERE id = ? AND status = 'in_progress' RETURNING *",
+            (json.dumps(answers), position, self._db.now(), run_id),
+        )
+        if row is None:
+            raise LookupError(f"run {run_id} is not in progress")
+        return Run.from_row(row)
+
+    async def complete(
+        self,
+        run_id: int,
+        answers: dict[str, str],
+        criteria: list[dict[str, Any]],
+        total: float,
+        max_total: float,
+        passed: bool,
+    ) -> Run:
+        now = self._db.now()
+        row = await self._db.fetchone(
+            "UPDATE assessment_runs SET status = 'completed', answers = ?, criteria = ?,"
+            " total = ?, max_total = ?, passed = ?, updated_at = ?, finished_at = ?"
+            " WHERE id = ? AND status = 'in_progress' RETURNING *",
+            (
+                json.dumps(answers),
+                json.dumps(criteria),
+                total,
+                max_total,
+                int(passed),
+                now,
+                now,
+                run_id,
+            ),
+        )
+        if row is None:
+            raise LookupError(f"run {run_id} is not in progress")
+        return Run.from_row(row)
+
+    async def abandon(self, run_id: int) -> None:
+        """Cancel: the partial answers are deleted, not kept."""
+        await self._db.execute(
+            "UPDATE assessment_runs SET status = 'abandoned', answers = '{}', updated_at = ?"
+            " WHERE id = ? AND status = 'in_progress'",
+            (self._db.now(), run_id),
+        )
+
+    async def expire(self, older_than: datetime) -> int:
+        """Unfinished runs untouched since `older_than` are abandoned and their answers dropped."""
+        return await self._db.execute(
+            "UPDATE assessment_runs SET status = 'abandoned', answers = '{}'"
+            " WHERE status = 'in_progress' AND updated_at < ?",
+            (to_db_time(older_than),),
+        )
+
+    async def in_progress(self, user_id: int) -> list[Run]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM assessment_runs WHERE user_id = ? AND status = 'in_progress'"
+            " ORDER BY updated_at DESC, id DESC",
+            (user_id,),
+        )
+        return [Run.from_row(r) for r in rows]
+
+    async def history(self, user_id: int, limit: int = 20) -> list[Run]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM assessment_runs WHERE user_id = ? AND status = 'completed'"
+            " ORDER BY finished_at DESC, id DESC LIMIT ?",
+            (user_id, limit),
+        )
+        return [Run.from_row(r) for r in rows]
+
+    async def passed_quiz_plans(self, user_id: int) -> set[str]:
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT definition_id FROM assessment_runs"
+            " WHERE user_id = ? AND kind = 'quiz' AND status = 'completed' AND passed = 1",
+            (user_id,),
+        )
+        return {r["definition_id"] for r in rows}
+
+    # -- re-check reminders -------------------------------------------------------------------
+    async def remind_recheck(self, user_id: int, definition_id: str, due: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO recheck_reminders (user_id, definition_id, due_at, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, definition_id)"
+            " DO UPDATE SET due_at = excluded.due_at, sent_at = NULL",
+            (user_id, definition_id, to_db_time(due), self._db.now()),
+        )
+
+    async def recheck_due(self, user_id: int, definition_id: str) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT due_at FROM recheck_reminders WHERE user_id = ? AND definition_id = ?"
+            " AND sent_at IS NULL",
+            (user_id, definition_id),
+        )
+        return from_db_time(row["due_at"]) if row else None
