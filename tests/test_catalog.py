@@ -118,3 +118,52 @@ def test_content_check_command_exit_codes(content):
     assert bad.returncode == 1
     assert "content/plans/qd-387-2022.yaml:2: scope: must be 'city' or 'national'" in bad.stdout
     assert "content/plans/qd-387-2022.yaml" in bad.stdout and "title: missing" in bad.stdout
+
+
+def test_broken_assessment_definitions_are_rejected(content):
+    path = content / "assessments" / "gia-dinh-hoc-tap.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("min_points: 30", "min_points: 300", 1)  # can never be met
+    text = text.replace("max_points: 30", "max_points: 35", 1)  # points do not add up
+    path.write_text(text, encoding="utf-8")
+    quiz = content / "quizzes" / "quiz-qd-387.yaml"
+    quiz.write_text(
+        quiz.read_text(encoding="utf-8").replace("correct: true", "correct: false", 1),
+        encoding="utf-8",
+    )
+    found = problems_text(content)
+    assert any(
+        "gia-dinh-hoc-tap.yaml" in p and "min_points: 300 can never be met" in p for p in found
+    ), found
+    assert any("max_points: is 35 but the best options add up to 30" in p for p in found), found
+    assert any(
+        "quiz-qd-387.yaml" in p and "exactly one option must have correct" in p for p in found
+    ), found
+
+
+def test_repeated_ids_and_unknown_references_in_assessments(content):
+    path = content / "assessments" / "dong-ho-hoc-tap.yaml"
+    text = path.read_text(encoding="utf-8")
+    first_qid = next(
+        line.split("id:")[1].strip()
+        for line in text.splitlines()
+        if line.strip().startswith("- id:")
+        and "questions" not in line
+        and line.startswith("      - id:")
+    )
+    text = text.replace("title_id: dong-ho-hoc-tap", "title_id: lang-hoc-tap")
+    text = text.replace("      - id:", f"      - id: {first_qid}\n        x_old_id:", 2)
+    path.write_text(text, encoding="utf-8")
+    found = problems_text(content)
+    assert any("title_id: unknown title 'lang-hoc-tap'" in p for p in found), found
+    assert any(f"id {first_qid!r} is used twice in this file" in p for p in found), found
+
+
+def test_rule_that_cannot_be_met_overall(content):
+    path = content / "assessments" / "cong-dan-hoc-tap.yaml"
+    text = path.read_text(encoding="utf-8").replace("min_total: 80", "min_total: 180")
+    text = text.replace("min_each_question: 5", "min_each_question: 15")
+    path.write_text(text, encoding="utf-8")
+    found = problems_text(content)
+    assert any("overall.min_total: 180 can never be met" in p for p in found), found
+    assert any("overall.min_each_question" in p and "< 15" in p for p in found), found

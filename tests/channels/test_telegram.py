@@ -241,3 +241,28 @@ async def test_photo_and_document_replies(fake, channel):
         "x.csv",
         b"a,b\n",
     )
+
+
+async def test_a_self_assessment_on_a_phone(app, fake, channel):
+    phone = Phone(fake, LAN)
+    await phone.send("/start")
+    await phone.press("Đồng ý")
+    await phone.press("Tiếng Việt")
+    await phone.press("Hộ gia đình")
+    await phone.press("Bỏ qua")
+    intro = await phone.send("/start assess-gia-dinh-hoc-tap")
+    assert "Gồm 9 câu hỏi" in intro.visible_text()
+    question = await phone.press("Bắt đầu")
+    assert question.message_id == intro.message_id  # one message, edited question by question
+    assert "Câu 1/9" in question.visible_text()
+    question = await phone.press(question.button_texts()[0])
+    assert "Câu 2/9" in question.visible_text()
+    question = await phone.press("‹ Câu trước")
+    assert "Câu 1/9" in question.visible_text()
+    assert question.button_texts()[0].startswith("✓ ")
+    for _ in range(9):
+        question = await phone.press(question.button_texts()[0])
+    assert "đáp ứng đủ 4/4 tiêu chí" in question.visible_text()
+    assert "Nhắc sau 30 ngày" in question.button_texts()
+    runs = await app.store.assessments.history((await app.store.users.find("telegram", "1001")).id)
+    assert len(runs) == 1 and runs[0].passed
