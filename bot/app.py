@@ -1,5 +1,6 @@
 """Wiring: the one place that knows all the parts. Builds the store, the catalog, the services and
-the router, and hands the channels a ready `Dispatcher`."""
+the router, hands the channels a ready `Dispatcher`, and runs the background work (scheduler and
+delivery worker) for the channels that can deliver."""
 
 from __future__ import annotations
 
@@ -13,11 +14,18 @@ from bot.config import Settings
 from bot.core.context import Services
 from bot.core.router import Dispatcher
 from bot.i18n import Translator
+from bot.outreach import OutreachService
+from bot.outreach.pacing import Pacer
+from bot.outreach.sender import Sender
+from bot.outreach.worker import DeliveryWorker
+from bot.scheduling import Scheduler
 from bot.store import Store, User
 from bot.store.db import Clock, utc_now
 from handlers import build_root_router
 
 log = logging.getLogger(__name__)
+
+SUPER, ADMIN, EDITOR = "super", "admin", "editor"
 
 
 @dataclass
@@ -27,7 +35,10 @@ class App:
     catalog: Catalog
     services: Services
     dispatcher: Dispatcher
-    admins: set[tuple[str, str]] = field(default_factory=set)
+    super_admins: set[tuple[str, str]] = field(default_factory=set)
+    scheduler: Scheduler | None = None
+    worker: DeliveryWorker | None = None
+    pacer: Pacer | None = None
 
     @classmethod
     async def create(
@@ -40,27 +51,76 @@ class App:
         """Load content first (a content error must stop start-up before anything is opened)."""
         catalog = load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
+        i18n = Translator(catalog)
         services = Services(
             store=store,
             catalog=catalog,
-            i18n=Translator(catalog),
+            i18n=i18n,
             settings=settings,
             clock=clock,
             assessments=AssessmentService(store, catalog),
+            outreach=OutreachService(
+                store,
+                catalog,
+                i18n,
+                clock=clock,
+                timezone=settings.timezone,
+                paid=settings.paid_broadcast,
+            ),
         )
-        admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
+        super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
 
-        def is_admin(user: User) -> bool:
-            return (user.channel, user.external_id) in admins
+        async def staff_role(user: User) -> str | None:
+            if (user.channel, user.external_id) in super_admins:
+                return SUPER
+            return await store.staff.role_of(user.id)
 
-        dispatcher = Dispatcher(build_root_router(), services, is_admin)
+        dispatcher = Dispatcher(build_root_router(), services, staff_role)
         log.info(
-            "ready: %d plans, %d areas, database %s",
+            "ready: %d plans, %d assessments, %d areas, database %s",
             len(catalog.plans),
+            len(catalog.definitions),
             len(catalog.areas),
             settings.database_path,
         )
-        return cls(settings, store, catalog, services, dispatcher, admins)
+        return cls(settings, store, catalog, services, dispatcher, super_admins)
+
+    @property
+    def outreach(self) -> OutreachService:
+        return self.services.outreach
+
+    async def start_background(self, senders: Iterable[Sender], **worker_options: float) -> None:
+        """Run the scheduler and the delivery worker for these channels' senders."""
+        settings = self.settings
+        for sender in senders:
+            self.outreach.senders[sender.channel] = sender
+        self.pacer = Pacer(
+            settings.broadcast_rate,
+            chat_interval=settings.chat_interval,
+            group_interval=60.0 / settings.group_per_minute,
+        )
+        extra = ("telegram", settings.announce_chat_id) if settings.announce_chat_id else None
+        self.worker = DeliveryWorker(
+            self.store,
+            self.outreach.senders,
+            self.pacer,
+            clock=self.services.clock,
+            not_met_definitions=self.outreach.not_met_definitions,
+            reporter=self.outreach.report,
+            extra_chat=extra,
+            **worker_options,  # type: ignore[arg-type]
+        )
+        self.scheduler = Scheduler(settings.timezone)
+        self.scheduler.start()
+        self.outreach.scheduler = self.scheduler
+        self.outreach.wake = self.worker.wake
+        armed = await self.outreach.rearm()
+        await self.worker.start()
+        log.info("background: outbox running, %d scheduled announcements armed", armed)
 
     async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
         await self.store.close()

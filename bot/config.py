@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+FREE_RATE_LIMIT = 30.0  # Telegram: about 30 messages a second for a bot
+PAID_RATE_LIMIT = 1000.0  # with paid broadcasts
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -35,6 +37,11 @@ class Settings:
     content_dir: Path = Path("content")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     log_level: str = "INFO"
+    broadcast_rate: float = 25.0  # bulk messages per second, overall
+    paid_broadcast: bool = False  # Telegram paid broadcasts: up to 1,000/s, charged in Stars
+    chat_interval: float = 1.0  # seconds between two messages to one private chat
+    group_per_minute: float = 20.0  # messages a minute to one group or channel
+    announce_chat_id: str | None = None  # a channel/group that receives public announcements
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -91,6 +98,20 @@ class Settings:
         if level not in LOG_LEVELS:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
 
+        paid = _flag(get("PAID_BROADCAST"), "PAID_BROADCAST")
+        limit = PAID_RATE_LIMIT if paid else FREE_RATE_LIMIT
+        rate = _number(get("BROADCAST_RATE"), "BROADCAST_RATE", limit if paid else 25.0)
+        if not 0 < rate <= limit:
+            why = "" if paid else " (set PAID_BROADCAST=1 for more)"
+            raise ConfigError("BROADCAST_RATE", f"must be above 0 and at most {limit:g}{why}")
+        chat_interval = 1.0 / _number(get("CHAT_RATE"), "CHAT_RATE", 1.0)
+        group_per_minute = _number(get("GROUP_RATE_PER_MINUTE"), "GROUP_RATE_PER_MINUTE", 20.0)
+        announce_chat = get("ANNOUNCE_CHAT_ID")
+        if announce_chat is not None and not (
+            announce_chat.lstrip("-").isdigit() or announce_chat.startswith("@")
+        ):
+            raise ConfigError("ANNOUNCE_CHAT_ID", "a numeric chat id or an @channel name")
+
         db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
         content = get("CONTENT_DIR") or "content"
         content_path = Path(content)
@@ -105,4 +126,31 @@ class Settings:
             content_dir=content_path,
             timezone=tz,
             log_level=level,
+            broadcast_rate=rate,
+            paid_broadcast=paid,
+            chat_interval=chat_interval,
+            group_per_minute=group_per_minute,
+            announce_chat_id=announce_chat,
         )
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None:
+        return False
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, f"must be 1 or 0, not {value!r}")
+
+
+def _number(value: str | None, name: str, default: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(name, f"must be a number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(name, "must be above 0")
+    return number

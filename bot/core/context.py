@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.config import Settings
     from bot.i18n import Markup, Translator
+    from bot.outreach import OutreachService
     from bot.store import Session, Store, User
 
 
@@ -33,6 +34,7 @@ class Services:
     settings: Settings
     clock: Callable[[], datetime]
     assessments: AssessmentService
+    outreach: OutreachService
     extras: dict[str, Any] = field(default_factory=dict)  # services added by later features
 
 
@@ -44,20 +46,34 @@ class Context:
         session: Session,
         services: Services,
         *,
-        is_admin: bool = False,
+        staff_role: str | None = None,
         is_new: bool = False,
     ) -> None:
         self.inbound = inbound
         self.user = user
         self.session = session
         self.services = services
-        self.is_admin = is_admin
+        self.staff_role = staff_role  # None for members; "editor", "admin" or "super"
         self.is_new = is_new
         self.router: Any = None  # the root router (deep links, resume offers)
         self.sections: dict[str, Any] = {}  # menu sections this member may open, by key
         self.replies: list[Reply] = []
         self.forgotten = False  # set when the member's data was deleted: nothing more is saved
         self._session_dirty = False
+
+    @property
+    def is_admin(self) -> bool:
+        """May send announcements and see reports (admins and super admins)."""
+        return self.staff_role in ("admin", "super")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None
+
+    @property
+    def actor(self) -> str:
+        """How this member appears in the audit log."""
+        return f"{self.user.channel}:{self.user.external_id}"
 
     # -- language ---------------------------------------------------------------------------
     @property

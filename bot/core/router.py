@@ -26,6 +26,19 @@ ActionHandler = Callable[[Context, Any], Awaitable[None]]
 TextHandler = Callable[[Context, str], Awaitable[None]]
 DeepLinkHandler = Callable[[Context, str], Awaitable[None]]
 
+ROLE_RANK = {None: 0, "editor": 1, "admin": 2, "super": 3}
+
+
+def allowed(staff_role: str | None, needed: str | None) -> bool:
+    """Editors < admins < super admins; a member (None) only reaches what needs no role."""
+    return ROLE_RANK.get(staff_role, 0) >= ROLE_RANK[needed]
+
+
+def _check_role(role: str | None) -> None:
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown staff role {role!r}")
+
+
 # The fallbacks a root router must provide (handlers/fallback.py does).
 FALLBACKS = ("unknown_command", "text", "media", "stale", "error")
 
@@ -38,7 +51,7 @@ class Section:
     label_key: str  # UI string for the menu button
     order: int
     open: Handler
-    admin_only: bool = False
+    role: str | None = None  # the least staff role that may open it; None: everyone
 
 
 class Router:
@@ -49,7 +62,8 @@ class Router:
         self.states: dict[str, TextHandler] = {}
         self.sections: dict[str, Section] = {}
         self.fallbacks: dict[str, Callable[..., Awaitable[None]]] = {}
-        self.admin_commands: set[str] = set()
+        self.command_roles: dict[str, str] = {}  # command -> least staff role allowed
+        self.action_roles: dict[type, str] = {}
         self.deep_links: dict[str, DeepLinkHandler] = {}
         self.resume_offers: list[Handler] = []
 
@@ -67,19 +81,28 @@ class Router:
         self.resume_offers.append(func)
         return func
 
-    def command(self, *names: str, admin: bool = False) -> Callable[[Handler], Handler]:
+    def command(self, *names: str, role: str | None = None) -> Callable[[Handler], Handler]:
+        """Register a command; with `role`, only staff of at least that role may use it."""
+        _check_role(role)
+
         def register(func: Handler) -> Handler:
             for name in names:
                 self._claim(self.commands, name.lower(), func)
-                if admin:
-                    self.admin_commands.add(name.lower())
+                if role:
+                    self.command_roles[name.lower()] = role
             return func
 
         return register
 
-    def action(self, action_type: type) -> Callable[[ActionHandler], ActionHandler]:
+    def action(
+        self, action_type: type, *, role: str | None = None
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        _check_role(role)
+
         def register(func: ActionHandler) -> ActionHandler:
             self._claim(self.actions, action_type, func)
+            if role:
+                self.action_roles[action_type] = role
             return func
 
         return register
@@ -92,13 +115,13 @@ class Router:
         return register
 
     def section(
-        self, key: str, label_key: str, order: int, *, admin: bool = False
+        self, key: str, label_key: str, order: int, *, role: str | None = None
     ) -> Callable[[Handler], Handler]:
         """Register a menu section; it also answers the command `/key`."""
 
         def register(func: Handler) -> Handler:
-            self._claim(self.sections, key, Section(key, label_key, order, func, admin))
-            self.command(key, admin=admin)(func)
+            self._claim(self.sections, key, Section(key, label_key, order, func, role))
+            self.command(key, role=role)(func)
             return func
 
         return register
@@ -117,15 +140,19 @@ class Router:
         for table in ("commands", "actions", "states", "sections", "fallbacks", "deep_links"):
             for key, value in getattr(other, table).items():
                 self._claim(getattr(self, table), key, value)
-        self.admin_commands |= other.admin_commands
+        self.command_roles.update(other.command_roles)
+        self.action_roles.update(other.action_roles)
         self.resume_offers += other.resume_offers
         return self
 
-    def menu_sections(self, *, admin: bool) -> list[Section]:
+    def menu_sections(self, staff_role: str | None) -> list[Section]:
         return sorted(
-            (s for s in self.sections.values() if admin or not s.admin_only),
+            (s for s in self.sections.values() if allowed(staff_role, s.role)),
             key=lambda s: s.order,
         )
+
+    def commands_for(self, staff_role: str | None) -> list[str]:
+        return [c for c in self.commands if allowed(staff_role, self.command_roles.get(c))]
 
     def _claim(self, table: dict, key: Any, value: Any) -> None:
         if key in table and table[key] is not value:
@@ -136,13 +163,18 @@ class Router:
 class Dispatcher:
     """Runs one inbound event through the root router and returns what to show the member."""
 
-    def __init__(self, root: Router, services: Services, is_admin: Callable[[User], bool]) -> None:
+    def __init__(
+        self,
+        root: Router,
+        services: Services,
+        staff_role: Callable[[User], Awaitable[str | None]],
+    ) -> None:
         missing = [name for name in FALLBACKS if name not in root.fallbacks]
         if missing:
             raise ValueError(f"root router lacks fallbacks: {missing}")
         self.root = root
         self.services = services
-        self.is_admin = is_admin
+        self.staff_role = staff_role
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         store = self.services.store
@@ -162,10 +194,10 @@ class Dispatcher:
         if user.status == BLOCKED:  # they wrote to us, so they have unblocked the bot
             user = await store.users.update(user.id, status=ACTIVE)
         session = await store.sessions.get(user.id)
-        is_admin = self.is_admin(user)
-        ctx = Context(inbound, user, session, self.services, is_admin=is_admin, is_new=created)
+        role = await self.staff_role(user)
+        ctx = Context(inbound, user, session, self.services, staff_role=role, is_new=created)
         ctx.router = self.root
-        ctx.sections = {s.key: s for s in self.root.menu_sections(admin=is_admin)}
+        ctx.sections = {s.key: s for s in self.root.menu_sections(role)}
         try:
             await self._route(ctx)
         except Exception:
@@ -187,11 +219,12 @@ class Dispatcher:
         fallbacks = self.root.fallbacks
         if inbound.kind is Kind.COMMAND:
             handler = self.root.commands.get(inbound.command)
-            if handler is None or (
-                inbound.command in self.root.admin_commands and not ctx.is_admin
+            if handler is not None and not allowed(
+                ctx.staff_role, self.root.command_roles.get(inbound.command)
             ):
-                if handler is not None:
-                    log.warning("refused admin command /%s from %s", inbound.command, ctx.user.id)
+                await self._refused(ctx, f"/{inbound.command}")
+                handler = None
+            if handler is None:
                 await fallbacks["unknown_command"](ctx)
                 return
             await handler(ctx)
@@ -214,6 +247,11 @@ class Dispatcher:
             await self.root.fallbacks["stale"](ctx)
             return
         handler = self.root.actions.get(type(act))
+        if handler is not None and not allowed(
+            ctx.staff_role, self.root.action_roles.get(type(act))
+        ):
+            await self._refused(ctx, ctx.inbound.text)
+            handler = None
         if handler is None:
             await self.root.fallbacks["stale"](ctx)
             return
@@ -223,3 +261,8 @@ class Dispatcher:
             log.info("stale button %r from %s: %s", ctx.inbound.text, ctx.user.id, exc)
             ctx.replies.clear()
             await self.root.fallbacks["stale"](ctx)
+
+    async def _refused(self, ctx: Context, what: str) -> None:
+        """A staff-only command or button from someone without the role: logged and audited."""
+        log.warning("refused %r from %s (role %s)", what, ctx.actor, ctx.staff_role)
+        await self.services.store.staff.audit(ctx.actor, "refused", what=what)

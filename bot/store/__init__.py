@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.store.assessments import Assessments
 from bot.store.db import Clock, Database, utc_now
+from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.users import Session, Sessions, User, Users
 
 __all__ = ["Database", "Session", "Store", "User"]
@@ -19,6 +20,9 @@ class Store:
         self.users = Users(db)
         self.sessions = Sessions(db)
         self.assessments = Assessments(db)
+        self.staff = Staff(db)
+        self.announcements = Announcements(db)
+        self.deliveries = Deliveries(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

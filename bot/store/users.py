@@ -14,7 +14,13 @@ from bot.store.db import Database, from_db_time
 ACTIVE, STOPPED, BLOCKED = "active", "stopped", "blocked"
 # Tables whose rows belong to one member (a `user_id` column, ON DELETE CASCADE). /mydata counts
 # them and /forget deletes them; a feature that stores per-member rows adds its table here.
-PERSONAL_TABLES: list[str] = ["sessions", "assessment_runs", "recheck_reminders"]
+PERSONAL_TABLES: list[str] = [
+    "sessions",
+    "assessment_runs",
+    "recheck_reminders",
+    "subscriptions",
+    "deliveries",
+]
 _EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
 
 
@@ -125,6 +131,16 @@ class Users:
             (status, channel, external_id),
         )
         return changed > 0
+
+    async def inactive_among(self, user_ids: set[int]) -> set[int]:
+        """Which of these members are stopped or blocked now."""
+        if not user_ids:
+            return set()
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self._db.fetchall(
+            f"SELECT id FROM users WHERE status != 'active' AND id IN ({marks})", sorted(user_ids)
+        )
+        return {r["id"] for r in rows}
 
     async def personal_data_counts(self, user_id: int) -> dict[str, int]:
         """How many rows each personal table holds for this member (for /mydata)."""

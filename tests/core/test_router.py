@@ -25,19 +25,21 @@ def test_sections_are_ordered_and_admin_sections_hidden():
     @r.section("a", "menu.a", order=10)
     async def a(ctx): ...
 
-    @r.section("z", "menu.z", order=5, admin=True)
+    @r.section("z", "menu.z", order=5, role="admin")
     async def z(ctx): ...
 
-    assert [s.key for s in r.menu_sections(admin=False)] == ["a", "b"]
-    assert [s.key for s in r.menu_sections(admin=True)] == ["z", "a", "b"]
-    assert "z" in r.admin_commands and "b" in r.commands
+    assert [s.key for s in r.menu_sections(None)] == ["a", "b"]
+    assert [s.key for s in r.menu_sections("editor")] == ["a", "b"]
+    assert [s.key for s in r.menu_sections("admin")] == ["z", "a", "b"]
+    assert [s.key for s in r.menu_sections("super")] == ["z", "a", "b"]
+    assert r.command_roles == {"z": "admin"} and "b" in r.commands
 
 
 def test_dispatcher_requires_fallbacks(app):
     from bot.core.router import Dispatcher
 
     with pytest.raises(ValueError, match="fallbacks"):
-        Dispatcher(Router("empty"), app.services, lambda user: False)
+        Dispatcher(Router("empty"), app.services, app.dispatcher.staff_role)
 
 
 async def test_admin_command_refused_to_members(app):
@@ -51,10 +53,12 @@ async def test_admin_command_refused_to_members(app):
         ctx.reply("secret")
 
     root.commands["secret"] = secret
-    root.admin_commands.add("secret")
+    root.command_roles["secret"] = "admin"
     member = Member(app, user_id="1001")
     await member.command("/secret")
     assert calls == [] and "Hội chưa có lệnh /secret." in member.text
     admin = Member(app, user_id="999")
     await admin.command("/secret")
     assert calls == ["999"]
+    refused = await app.store.staff.audit_trail()
+    assert [(r["actor"], r["action"]) for r in refused] == [("telegram:1001", "refused")]

@@ -1,0 +1,213 @@
+"""Outreach: announcements to members by area, role, language, topic or assessment result,
+delivered through the durable outbox (`worker.DeliveryWorker`) under Telegram's limits.
+
+`OutreachService` is what handlers and the CLI use: it records announcements, sizes audiences,
+cancels and reschedules, and words the live progress and final report the sender sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.store.outreach import (
+    CANCELLED,
+    DRAFT,
+    SCHEDULED,
+    Announcement,
+    AudienceFilter,
+)
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.i18n import Translator
+    from bot.outreach.sender import Sender
+    from bot.scheduling import Scheduler
+    from bot.store import Store
+
+__all__ = ["AudienceFilter", "OutreachService", "parse_when"]
+
+_WHEN = re.compile(
+    r"^\s*(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
+    r"|(?P<d2>\d{1,2})/(?P<m2>\d{1,2})(?:/(?P<y2>\d{4}))?)"
+    r"\s+(?:lúc\s+|at\s+)?(?P<h>\d{1,2})[:hg.](?P<mi>\d{2})\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """ "01/10 07:30", "01/10/2026 07:30" or "2026-10-01 07:30", local time -> aware datetime.
+
+    Without a year, the next such date from `now`. None when the text is not a valid time.
+    """
+    match = _WHEN.match(text)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    day = int(parts["d1"] or parts["d2"])
+    month = int(parts["m1"] or parts["m2"])
+    year_text = parts["y1"] or parts["y2"]
+    local_now = now.astimezone(tz)
+    year = int(year_text) if year_text else local_now.year
+    try:
+        moment = datetime(year, month, day, int(parts["h"]), int(parts["mi"]), tzinfo=tz)
+    except ValueError:
+        return None
+    if not year_text and moment < local_now:
+        try:
+            moment = moment.replace(year=year + 1)
+        except ValueError:
+            return None
+    return moment
+
+
+class OutreachService:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        i18n: Translator,
+        *,
+        clock: Callable[[], datetime],
+        timezone: ZoneInfo,
+        paid: bool = False,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.i18n = i18n
+        self.clock = clock
+        self.timezone = timezone
+        self.paid = paid
+        self.senders: dict[str, Sender] = {}
+        self.wake: Callable[[], None] = lambda: None  # set by the app once the worker runs
+        self.scheduler: Scheduler | None = None  # set by the app when it runs a scheduler
+
+    def arm(self, announcement: Announcement) -> None:
+        """Wake the worker exactly when a scheduled announcement is due."""
+        if self.scheduler is not None and announcement.scheduled_at is not None:
+            self.scheduler.at(f"announce:{announcement.id}", announcement.scheduled_at, self.wake)
+
+    async def rearm(self) -> int:
+        """At start: arm every announcement still waiting in the database."""
+        waiting = await self.store.announcements.listing([SCHEDULED], limit=10_000)
+        for announcement in waiting:
+            self.arm(announcement)
+        return len(waiting)
+
+    def not_met_definitions(self, title_id: str) -> list[str]:
+        return [d.id for d in self.catalog.assessments() if d.title_id == title_id]
+
+    async def audience_size(self, audience: AudienceFilter) -> int:
+        return await self.store.announcements.count_audience(
+            audience, self.not_met_definitions(audience.not_met or "")
+        )
+
+    async def draft(
+        self,
+        created_by: str,
+        text: str,
+        *,
+        photo: str | None = None,
+        report_to: tuple[str, str, str] | None = None,
+    ) -> Announcement:
+        return await self.store.announcements.create(
+            created_by=created_by,
+            text=text,
+            photo=photo,
+            audience=AudienceFilter(),
+            status=DRAFT,
+            paid=self.paid,
+            report_to=report_to,
+        )
+
+    async def announce(
+        self,
+        created_by: str,
+        text: str,
+        audience: AudienceFilter,
+        *,
+        photo: str | None = None,
+        at: datetime | None = None,
+        expires: datetime | None = None,
+        report_to: tuple[str, str, str] | None = None,
+    ) -> Announcement:
+        """Record an announcement to go out at `at` (now when None); the worker takes it."""
+        announcement = await self.store.announcements.create(
+            created_by=created_by,
+            text=text,
+            photo=photo,
+            audience=audience,
+            status=SCHEDULED,
+            scheduled_at=at,
+            expires_at=expires,
+            paid=self.paid,
+            report_to=report_to,
+        )
+        self.arm(announcement)
+        self.wake()
+        return announcement
+
+    async def schedule(self, announcement_id: int, at: datetime | None) -> Announcement:
+        """Send a draft (or move a scheduled one) at `at`, or now."""
+        announcement = await self.store.announcements.update(
+            announcement_id, status=SCHEDULED, scheduled_at=at
+        )
+        self.arm(announcement)
+        self.wake()
+        return announcement
+
+    async def cancel(self, announcement_id: int) -> Announcement:
+        announcement = await self.store.announcements.update(announcement_id, status=CANCELLED)
+        await self.store.deliveries.skip_cancelled(announcement_id)
+        if self.scheduler is not None:
+            self.scheduler.cancel(f"announce:{announcement_id}")
+        return announcement
+
+    # -- words for the sender -------------------------------------------------------------------
+    def report_text(
+        self, announcement: Announcement, counts: dict[str, int], locale: str, *, final: bool
+    ) -> str:
+        t = self.i18n
+        total = announcement.total or sum(counts.values())
+        done = sum(counts[s] for s in ("sent", "failed", "blocked", "skipped"))
+        params = {
+            "id": announcement.id,
+            "total": t.number(locale, total),
+            "sent": t.number(locale, counts["sent"]),
+            "failed": t.number(locale, counts["failed"]),
+            "blocked": t.number(locale, counts["blocked"]),
+            "skipped": t.number(locale, counts["skipped"]),
+            "pending": t.number(locale, counts["pending"] + counts["sending"]),
+        }
+        if final:
+            return t.t(locale, "outreach.report_final", **params)
+        left = max(0, total - done)
+        rate = self._rate_estimate(announcement, done)
+        minutes = max(1, round(left / rate / 60)) if rate else 0
+        return t.t(locale, "outreach.report_progress", minutes=minutes, **params)
+
+    def _rate_estimate(self, announcement: Announcement, done: int) -> float:
+        if announcement.started_at is None or done == 0:
+            return 0.0
+        elapsed = (self.clock() - announcement.started_at).total_seconds()
+        return done / elapsed if elapsed > 0 else 0.0
+
+    async def report(self, announcement: Announcement, counts: dict[str, int], final: bool) -> None:
+        """The worker's reporter: keep the sender's progress message up to date, then report."""
+        channel, chat = announcement.report_channel, announcement.report_chat
+        sender = self.senders.get(channel or "")
+        if sender is None or chat is None:
+            return
+        locale = announcement.report_locale or self.i18n.default
+        text = self.report_text(announcement, counts, locale, final=final)
+        if announcement.report_message:
+            await sender.edit(chat, announcement.report_message, text)
+            if not final:
+                return
+        # The first progress line, and the final report, are new messages: they notify.
+        sent = await sender.deliver(chat, text)
+        if not final:
+            await self.store.announcements.update(announcement.id, report_message=sent.message_id)

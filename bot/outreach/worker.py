@@ -1,0 +1,320 @@
+"""The delivery worker: turns due announcements into deliveries and sends them under the limits.
+
+Everything it does is rebuilt from the database: at start, rows a dead worker left "sending" go
+back to pending. Delivery is at-least-once: after a crash, the sends that were in flight and the
+confirmations not yet written (at most `max_in_flight` sends plus `flush_every` seconds of
+results) may be sent again; nothing is ever lost.
+
+Sends overlap (`max_in_flight`), while the `Pacer` spaces their start at the configured rate, so
+the rate limit, not the round trip, sets the pace, and one slow send never stalls the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.outreach.pacing import Pacer
+from bot.outreach.sender import DeliveryError, Failure, Sender
+from bot.store import Store
+from bot.store.outreach import (
+    BLOCKED,
+    FAILED,
+    PENDING,
+    SENT,
+    SKIPPED,
+    Announcement,
+    Delivery,
+    Outcome,
+)
+from bot.store.users import BLOCKED as USER_BLOCKED
+
+log = logging.getLogger(__name__)
+
+Reporter = Callable[[Announcement, dict[str, int], bool], Awaitable[None]]
+NotMet = Callable[[str], list[str]]  # title id -> definition ids
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        store: Store,
+        senders: dict[str, Sender],
+        pacer: Pacer,
+        *,
+        clock: Callable[[], datetime],
+        not_met_definitions: NotMet,
+        reporter: Reporter | None = None,
+        extra_chat: tuple[str, str] | None = None,
+        max_in_flight: int = 32,
+        max_attempts: int = 5,
+        batch: int = 200,
+        flush_every: float = 0.1,
+        progress_every: float = 3.0,
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.senders = senders
+        self.pacer = pacer
+        self.clock = clock
+        self.not_met_definitions = not_met_definitions
+        self.reporter = reporter
+        self.extra_chat = extra_chat
+        self.max_in_flight = max_in_flight
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.flush_every = flush_every
+        self.progress_every = progress_every
+        self.idle_poll = idle_poll
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._in_flight: set[asyncio.Task] = set()
+        self._outcomes: list[Outcome] = []
+        self._touched: set[int] = set()
+        self._announcements: dict[int, Announcement] = {}
+        self._last_progress: dict[int, float] = {}
+        self._tasks: list[asyncio.Task] = []
+        self.sent_count = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        recovered = await self.store.deliveries.recover()
+        if recovered:
+            log.warning(
+                "outbox: %d deliveries were in flight at the last stop; resending", recovered
+            )
+        self._tasks = [
+            asyncio.create_task(self._run(), name="outbox-run"),
+            asyncio.create_task(self._flush_loop(), name="outbox-flush"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop taking work, let in-flight sends finish, write every outcome down."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.gather(self._tasks[0], return_exceptions=True)
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if len(self._tasks) > 1:
+            self._tasks[1].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tasks[1]
+        await self._flush()
+        await self.store.deliveries.recover()  # claimed but never sent: pending again
+
+    def wake(self) -> None:
+        """Something may be due now (a new announcement, a scheduled time reached)."""
+        self._wake.set()
+
+    # -- the loop -------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                worked = await self._step()
+            except Exception:
+                log.exception("outbox: step failed; retrying shortly")
+                worked = False
+            if not worked and not self._stopping:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), await self._idle_wait())
+
+    async def _idle_wait(self) -> float:
+        due = await self.store.deliveries.next_due()
+        if due is None:
+            return self.idle_poll
+        return min(self.idle_poll, max(0.01, (due - self.clock()).total_seconds()))
+
+    async def _step(self) -> bool:
+        now = self.clock()
+        for announcement in await self.store.announcements.due(now):
+            await self._start_announcement(announcement)
+        await self.store.deliveries.skip_expired(now)
+        claimed = await self.store.deliveries.claim(now, self.batch)
+        if not claimed:
+            return False
+        inactive = await self._inactive_users(claimed)
+        for delivery in claimed:
+            if self._stopping:
+                break  # the rest stays "sending" and is put back to pending by stop()
+            await self._dispatch(delivery, inactive)
+        return True
+
+    async def _start_announcement(self, announcement: Announcement) -> None:
+        not_met = (
+            self.not_met_definitions(announcement.audience.not_met)
+            if announcement.audience.not_met
+            else []
+        )
+        extra = self.extra_chat if announcement.audience.is_everyone() else None
+        total = await self.store.announcements.start_sending(announcement, not_met, extra)
+        log.info("outbox: announcement %d started for %d recipients", announcement.id, total)
+        self._touched.add(announcement.id)
+
+    async def _inactive_users(self, claimed: list[Delivery]) -> set[int]:
+        return await self.store.users.inactive_among(
+            {d.user_id for d in claimed if d.user_id is not None}
+        )
+
+    async def _dispatch(self, delivery: Delivery, inactive: set[int]) -> None:
+        announcement = await self._announcement(delivery.announcement_id)
+        sender = self.senders.get(delivery.channel)
+        if announcement is None or announcement.status == "cancelled":
+            self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "cancelled"))
+            return
+        if sender is None:
+            self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "no channel"))
+            return
+        if delivery.user_id in inactive:
+            self._record(
+                delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "stopped or blocked")
+            )
+            return
+        wait = self.pacer.chat_ready_in(delivery.chat_id)
+        if wait > 0:  # this chat had a message a moment ago: come back to it
+            self._record(
+                delivery,
+                Outcome(
+                    delivery.id,
+                    PENDING,
+                    delivery.attempts,
+                    next_attempt_at=self.clock() + timedelta(seconds=wait),
+                ),
+            )
+            return
+        await self.pacer.slot(delivery.chat_id)
+        await self._slots.acquire()
+        if announcement.photo and not announcement.photo_file_id:
+            # The first recipient uploads the photo; everyone after reuses its file id.
+            await self._send(delivery, announcement, sender)
+            return
+        task = asyncio.create_task(self._send(delivery, announcement, sender))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _announcement(self, announcement_id: int) -> Announcement | None:
+        cached = self._announcements.get(announcement_id)
+        if cached is None:
+            cached = await self.store.announcements.get(announcement_id)
+            if cached is not None:
+                self._announcements[announcement_id] = cached
+        return cached
+
+    # -- one send -------------------------------------------------------------------------------
+    async def _send(self, delivery: Delivery, announcement: Announcement, sender: Sender) -> None:
+        attempts = delivery.attempts + 1
+        try:
+            photo: str | bytes | None = announcement.photo_file_id or announcement.photo
+            if announcement.photo and not announcement.photo_file_id:
+                photo = _photo_source(announcement.photo)
+            sent = await sender.deliver(
+                delivery.chat_id, announcement.text, photo=photo, paid=announcement.paid
+            )
+        except DeliveryError as error:
+            self._record(delivery, await self._failed(delivery, attempts, error))
+        except Exception as error:  # a bug or an unexpected library error: retry, bounded
+            log.exception("outbox: delivery %d failed unexpectedly", delivery.id)
+            self._record(
+                delivery,
+                await self._failed(
+                    delivery, attempts, DeliveryError(Failure.TRANSIENT, repr(error))
+                ),
+            )
+        else:
+            self.sent_count += 1
+            self._record(delivery, Outcome(delivery.id, SENT, attempts, message_id=sent.message_id))
+            if sent.photo_file_id and not announcement.photo_file_id:
+                updated = await self.store.announcements.update(
+                    announcement.id, photo_file_id=sent.photo_file_id
+                )
+                self._announcements[announcement.id] = updated
+        finally:
+            self._slots.release()
+
+    async def _failed(self, delivery: Delivery, attempts: int, error: DeliveryError) -> Outcome:
+        now = self.clock()
+        if error.kind is Failure.RETRY_AFTER:
+            # Honour the flood limit exactly, then resume; this try does not count as a failure.
+            self.pacer.pause(error.retry_after)
+            return Outcome(
+                delivery.id,
+                PENDING,
+                delivery.attempts,
+                error.detail,
+                next_attempt_at=now + timedelta(seconds=error.retry_after),
+            )
+        if error.kind is Failure.BLOCKED:
+            if delivery.user_id is not None:
+                await self.store.users.update(delivery.user_id, status=USER_BLOCKED)
+            return Outcome(delivery.id, BLOCKED, attempts, error.detail)
+        if error.kind is Failure.TRANSIENT and attempts < self.max_attempts:
+            backoff = min(300.0, 2.0**attempts)
+            return Outcome(
+                delivery.id,
+                PENDING,
+                attempts,
+                error.detail,
+                next_attempt_at=now + timedelta(seconds=backoff),
+            )
+        return Outcome(delivery.id, FAILED, attempts, error.detail)
+
+    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._touched.add(delivery.announcement_id)
+
+    # -- writing results down -----------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_every)
+            try:
+                await self._flush()
+            except Exception:
+                log.exception("outbox: could not write delivery outcomes; will retry")
+
+    async def _flush(self) -> None:
+        outcomes, self._outcomes = self._outcomes, []
+        if outcomes:
+            await self.store.deliveries.record(outcomes)
+            if any(o.status == PENDING for o in outcomes):
+                self._wake.set()
+        touched, self._touched = self._touched, set()
+        for announcement_id in await self.store.deliveries.sending_announcements():
+            if await self.store.announcements.finish_if_done(announcement_id):
+                self._touched.discard(announcement_id)
+                await self._report(announcement_id, final=True)
+            elif announcement_id in touched:
+                await self._report(announcement_id, final=False)
+
+    async def _report(self, announcement_id: int, *, final: bool) -> None:
+        if self.reporter is None:
+            return
+        now = time.monotonic()
+        if not final and now - self._last_progress.get(announcement_id, 0.0) < self.progress_every:
+            return
+        self._last_progress[announcement_id] = now
+        announcement = await self.store.announcements.get(announcement_id)
+        if announcement is None:
+            return
+        counts = await self.store.announcements.counts(announcement_id)
+        try:
+            await self.reporter(announcement, counts, final)
+        except Exception:
+            log.exception("outbox: progress report for %d failed", announcement_id)
+        if final:
+            self._announcements.pop(announcement_id, None)
+            self._last_progress.pop(announcement_id, None)
+
+
+def _photo_source(photo: str) -> str | bytes:
+    """A CLI photo is a file path: its bytes are uploaded once. Anything else is a platform id."""
+    path = Path(photo)
+    if path.is_file():
+        return path.read_bytes()
+    return photo

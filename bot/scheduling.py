@@ -1,0 +1,63 @@
+"""APScheduler wiring. The database is the source of truth: every job here is derived from rows
+(scheduled announcements, and later event reminders) and re-armed from them at start, so a
+restart loses nothing; jobs only decide *when* to wake the parts that read the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[None] | None]
+
+
+class Scheduler:
+    def __init__(self, timezone: ZoneInfo) -> None:
+        self._aps = AsyncIOScheduler(timezone=timezone)
+
+    def start(self) -> None:
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return self._aps.running
+
+    def at(self, job_id: str, when: datetime, func: Job) -> None:
+        """Run `func` once at `when` (at once if that has passed: a late job still runs)."""
+        self._aps.add_job(
+            func,
+            DateTrigger(run_date=when),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def every(self, job_id: str, seconds: float, func: Job) -> None:
+        self._aps.add_job(
+            func,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+
+    def cancel(self, job_id: str) -> None:
+        if self._aps.get_job(job_id) is not None:
+            self._aps.remove_job(job_id)
+
+    def job_ids(self) -> list[str]:
+        return [job.id for job in self._aps.get_jobs()]

@@ -1,0 +1,437 @@
+"""Staff roles and their audit trail, announcements, audiences and the delivery outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.store.db import Database, from_db_time, to_db_time
+
+# Delivery states. "sending" rows belong to a running worker; at start they go back to pending.
+PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "blocked",
+    "skipped",
+)
+FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
+DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceFilter:
+    """Who an announcement goes to. Empty lists mean "no restriction"."""
+
+    areas: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    locale: str | None = None
+    topic: str | None = None
+    not_met: str | None = None  # a title id: latest self-assessment did not meet its criteria
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "areas": list(self.areas),
+            "roles": list(self.roles),
+            "locale": self.locale,
+            "topic": self.topic,
+            "not_met": self.not_met,
+        }
+        return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> AudienceFilter:
+        data = json.loads(text or "{}")
+        return cls(
+            areas=tuple(data.get("areas", ())),
+            roles=tuple(data.get("roles", ())),
+            locale=data.get("locale"),
+            topic=data.get("topic"),
+            not_met=data.get("not_met"),
+        )
+
+    def is_everyone(self) -> bool:
+        return self == AudienceFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    created_by: str
+    created_at: datetime
+    text: str
+    photo: str | None
+    photo_file_id: str | None
+    audience: AudienceFilter
+    status: str
+    scheduled_at: datetime | None
+    expires_at: datetime | None
+    paid: bool
+    total: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    report_chat: str | None
+    report_channel: str | None
+    report_message: str | None
+    report_locale: str | None
+
+    @classmethod
+    def from_row(cls, row: aiosqlite.Row) -> Announcement:
+        return cls(
+            id=row["id"],
+            created_by=row["created_by"],
+            created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+            text=row["text"],
+            photo=row["photo"],
+            photo_file_id=row["photo_file_id"],
+            audience=AudienceFilter.from_json(row["audience"]),
+            status=row["status"],
+            scheduled_at=from_db_time(row["scheduled_at"]),
+            expires_at=from_db_time(row["expires_at"]),
+            paid=bool(row["paid"]),
+            total=row["total"],
+            started_at=from_db_time(row["started_at"]),
+            finished_at=from_db_time(row["finished_at"]),
+            report_chat=row["report_chat"],
+            report_channel=row["report_channel"],
+            report_message=row["report_message"],
+            report_locale=row["report_locale"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    announcement_id: int
+    user_id: int | None
+    channel: str
+    chat_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one delivery, written back in batches."""
+
+    delivery_id: int
+    status: str
+    attempts: int
+    error: str | None = None
+    message_id: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+def _audience_sql(audience: AudienceFilter, not_met_definitions: Sequence[str]) -> tuple[str, list]:
+    where = ["u.status = 'active'", "u.consent_at IS NOT NULL"]
+    params: list[Any] = []
+    if audience.areas:
+        where.append(f"u.area_code IN ({', '.join('?' * len(audience.areas))})")
+        params += audience.areas
+    if audience.roles:
+        where.append(f"u.role IN ({', '.join('?' * len(audience.roles))})")
+        params += audience.roles
+    if audience.locale:
+        where.append("u.locale = ?")
+        params.append(audience.locale)
+    if audience.topic:
+        where.append(
+            "EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id AND s.topic = ?)"
+        )
+        params.append(audience.topic)
+    if audience.not_met:
+        if not not_met_definitions:
+            where.append("0")
+        else:
+            marks = ", ".join("?" * len(not_met_definitions))
+            where.append(
+                "(SELECT r.passed FROM assessment_runs r WHERE r.user_id = u.id"
+                f" AND r.status = 'completed' AND r.definition_id IN ({marks})"
+                " ORDER BY r.finished_at DESC, r.id DESC LIMIT 1) = 0"
+            )
+            params += not_met_definitions
+    return " AND ".join(where), params
+
+
+class Staff:
+    """Admin and editor roles granted in chat (super admins come from ADMIN_IDS)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def role_of(self, user_id: int) -> str | None:
+        row = await self._db.fetchone("SELECT role FROM staff WHERE user_id = ?", (user_id,))
+        return row["role"] if row else None
+
+    async def grant(self, user_id: int, role: str, by: str) -> None:
+        await self._db.execute(
+            "INSERT INTO staff (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
+            " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+            (user_id, role, by, self._db.now()),
+        )
+
+    async def revoke(self, user_id: int) -> bool:
+        return await self._db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)) > 0
+
+    async def members(self) -> list[aiosqlite.Row]:
+        return await self._db.fetchall(
+            "SELECT s.role, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
+            " u.external_id, u.chat_id, u.display_name, u.locale"
+            " FROM staff s JOIN users u ON u.id = s.user_id ORDER BY s.granted_at"
+        )
+
+    async def audit(self, actor: str, action: str, **detail: Any) -> None:
+        await self._db.execute(
+            "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+            (self._db.now(), actor, action, json.dumps(detail, ensure_ascii=False)),
+        )
+
+    async def audit_trail(self, limit: int = 50) -> list[aiosqlite.Row]:
+        return await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+
+
+class Announcements:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        created_by: str,
+        text: str,
+        audience: AudienceFilter,
+        photo: str | None = None,
+        status: str = DRAFT,
+        scheduled_at: datetime | None = None,
+        expires_at: datetime | None = None,
+        paid: bool = False,
+        report_to: tuple[str, str, str] | None = None,  # (channel, chat_id, locale)
+    ) -> Announcement:
+        channel, chat, locale = report_to or (None, None, None)
+        row = await self._db.fetchone(
+            "INSERT INTO announcements (created_by, created_at, text, photo, audience, status,"
+            " scheduled_at, expires_at, paid, report_channel, report_chat, report_locale)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                created_by,
+                self._db.now(),
+                text,
+                photo,
+                audience.to_json(),
+                status,
+                to_db_time(scheduled_at) if scheduled_at else None,
+                to_db_time(expires_at) if expires_at else None,
+                int(paid),
+                channel,
+                chat,
+                locale,
+            ),
+        )
+        assert row is not None
+        return Announcement.from_row(row)
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM announcements WHERE id = ?", (announcement_id,)
+        )
+        return Announcement.from_row(row) if row else None
+
+    async def update(self, announcement_id: int, **changes: Any) -> Announcement:
+        allowed = {
+            "text",
+            "photo",
+            "photo_file_id",
+            "audience",
+            "status",
+            "scheduled_at",
+            "expires_at",
+            "report_message",
+        }
+        if set(changes) - allowed:
+            raise ValueError(f"not editable: {sorted(set(changes) - allowed)}")
+        values = [
+            to_db_time(v)
+            if isinstance(v, datetime)
+            else v.to_json()
+            if isinstance(v, AudienceFilter)
+            else v
+            for v in changes.values()
+        ]
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        row = await self._db.fetchone(
+            f"UPDATE announcements SET {assignments} WHERE id = ? RETURNING *",
+            (*values, announcement_id),
+        )
+        if row is None:
+            raise LookupError(f"announcement {announcement_id} does not exist")
+        return Announcement.from_row(row)
+
+    async def listing(self, statuses: Iterable[str], limit: int = 30) -> list[Announcement]:
+        statuses = tuple(statuses)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM announcements WHERE status IN ({', '.join('?' * len(statuses))})"
+            " ORDER BY coalesce(scheduled_at, created_at), id LIMIT ?",
+            (*statuses, limit),
+        )
+        return [Announcement.from_row(r) for r in rows]
+
+    async def due(self, now: datetime) -> list[Announcement]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM announcements WHERE status = 'scheduled'"
+            " AND (scheduled_at IS NULL OR scheduled_at <= ?) ORDER BY id",
+            (to_db_time(now),),
+        )
+        return [Announcement.from_row(r) for r in rows]
+
+    async def count_audience(
+        self, audience: AudienceFilter, not_met_definitions: Sequence[str] = ()
+    ) -> int:
+        where, params = _audience_sql(audience, not_met_definitions)
+        row = await self._db.fetchone(f"SELECT count(*) FROM users u WHERE {where}", params)
+        return int(row[0]) if row else 0
+
+    async def start_sending(
+        self,
+        announcement: Announcement,
+        not_met_definitions: Sequence[str],
+        extra_chat: tuple[str, str] | None,
+    ) -> int:
+        """Resolve the audience into one pending delivery per recipient, in one transaction.
+
+        Only a still-scheduled announcement is started, so two workers (or a restart in the
+        middle) can never enqueue it twice; the unique (announcement, user) key guards the rest.
+        """
+        now = self._db.now()
+        where, params = _audience_sql(announcement.audience, not_met_definitions)
+        async with self._db.transaction() as tx:
+            claimed = await tx.execute(
+                "UPDATE announcements SET status = 'sending', started_at = ?"
+                " WHERE id = ? AND status = 'scheduled'",
+                (now, announcement.id),
+            )
+            if not claimed:
+                return 0
+            await tx.execute(
+                "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
+                " status, next_attempt_at, updated_at)"
+                f" SELECT ?, u.id, u.channel, u.chat_id, 'pending', ?, ? FROM users u WHERE {where}"
+                " ORDER BY u.id",
+                (announcement.id, now, now, *params),
+            )
+            if extra_chat is not None:
+                await tx.execute(
+                    "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id, status,"
+                    " next_attempt_at, updated_at) VALUES (?, NULL, ?, ?, 'pending', ?, ?)",
+                    (announcement.id, *extra_chat, now, now),
+                )
+            row = await tx.fetchone(
+                "SELECT count(*) FROM deliveries WHERE announcement_id = ?", (announcement.id,)
+            )
+            total = int(row[0]) if row else 0
+            await tx.execute(
+                "UPDATE announcements SET total = ? WHERE id = ?", (total, announcement.id)
+            )
+        return total
+
+    async def counts(self, announcement_id: int) -> dict[str, int]:
+        rows = await self._db.fetchall(
+            "SELECT status, count(*) AS n FROM deliveries WHERE announcement_id = ?"
+            " GROUP BY status",
+            (announcement_id,),
+        )
+        counts = dict.fromkeys((PENDING, SENDING, *FINAL), 0)
+        counts.update({r["status"]: r["n"] for r in rows})
+        return counts
+
+    async def finish_if_done(self, announcement_id: int) -> bool:
+        """Mark a sending announcement done once no delivery is left to do."""
+        changed = await self._db.execute(
+            "UPDATE announcements SET status = 'done', finished_at = ?"
+            " WHERE id = ? AND status = 'sending' AND NOT EXISTS (SELECT 1 FROM deliveries"
+            " WHERE announcement_id = ? AND status IN ('pending', 'sending'))",
+            (self._db.now(), announcement_id, announcement_id),
+        )
+        return changed > 0
+
+
+class Deliveries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def recover(self) -> int:
+        """At start: rows a dead worker was sending go back to pending (at-least-once)."""
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
+        )
+
+    async def claim(self, now: datetime, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            "UPDATE deliveries SET status = 'sending' WHERE id IN (SELECT id FROM deliveries"
+            " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
+            " LIMIT ?) RETURNING id, announcement_id, user_id, channel, chat_id, attempts",
+            (to_db_time(now), limit),
+        )
+        return [
+            Delivery(
+                r["id"],
+                r["announcement_id"],
+                r["user_id"],
+                r["channel"],
+                r["chat_id"],
+                r["attempts"],
+            )
+            for r in sorted(rows, key=lambda r: r["id"])
+        ]
+
+    async def record(self, outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
+            return
+        now = self._db.now()
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, message_id = ?,"
+                " next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                [
+                    (
+                        o.status,
+                        o.attempts,
+                        o.error,
+                        o.message_id,
+                        to_db_time(o.next_attempt_at) if o.next_attempt_at else None,
+                        now,
+                        o.delivery_id,
+                    )
+                    for o in outcomes
+                ],
+            )
+
+    async def skip_expired(self, now: datetime) -> int:
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = 'expired', updated_at = ?"
+            " WHERE status = 'pending' AND announcement_id IN (SELECT id FROM announcements"
+            " WHERE expires_at IS NOT NULL AND expires_at <= ?)",
+            (to_db_time(now), to_db_time(now)),
+        )
+
+    async def skip_cancelled(self, announcement_id: int) -> int:
+        return await self._db.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = 'cancelled', updated_at = ?"
+            " WHERE announcement_id = ? AND status = 'pending'",
+            (self._db.now(), announcement_id),
+        )
+
+    async def next_due(self) -> datetime | None:
+        row = await self._db.fetchone(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+        )
+        return from_db_time(row[0]) if row and row[0] else None
+
+    async def sending_announcements(self) -> list[int]:
+        rows = await self._db.fetchall("SELECT id FROM announcements WHERE status = 'sending'")
+        return [r["id"] for r in rows]
