@@ -69,6 +69,7 @@ class App:
             ),
         )
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
+        services.super_admins = super_admins
 
         async def staff_role(user: User) -> str | None:
             if (user.channel, user.external_id) in super_admins:
@@ -118,9 +119,14 @@ class App:
         await self.worker.start()
         log.info("background: outbox running, %d scheduled announcements armed", armed)
 
-    async def close(self) -> None:
-        if self.worker is not None:
-            await self.worker.stop()
+    async def stop_background(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()
+            self.scheduler = None
+        if self.worker is not None:
+            await self.worker.stop()
+            self.worker = None
+
+    async def close(self) -> None:
+        await self.stop_background()
         await self.store.close()

@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
@@ -46,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--out", type=Path, required=True, help="PNG file to write")
     qr.add_argument("--bot", help="the bot's username (default: asked from Telegram)")
 
+    announce = sub.add_parser("announce", help="record an announcement; `khuyenhoc run` sends it")
+    announce.add_argument("--text-file", type=Path, required=True, help="the text (Telegram HTML)")
+    announce.add_argument("--photo", type=Path, help="a photo to send with it (caption = text)")
+    announce.add_argument("--at", help='local time "YYYY-MM-DD HH:MM" (default: now)')
+    announce.add_argument("--expires", help="local time after which it is no longer sent")
+    announce.add_argument("--area", action="append", default=[], help="ward/commune code")
+    announce.add_argument("--role", action="append", default=[], help="member role id")
+    announce.add_argument("--lang", help="only members using this language")
+    announce.add_argument("--topic", help="only followers of this topic")
+    announce.add_argument(
+        "--not-met",
+        help="only members whose latest self-check of this title did not meet the criteria",
+    )
+    announce.add_argument("--dry-run", action="store_true", help="print audience size and text")
+    announce.add_argument("--wait", action="store_true", help="show progress until delivered")
+
+    sub.add_parser("announcements", help="list announcements and their status")
+
     content = sub.add_parser("content", help="content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
@@ -73,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
+    if args.command == "announce":
+        return asyncio.run(_announce(settings, args))
+    if args.command == "announcements":
+        return asyncio.run(_announcements(settings))
     if args.command == "qr":
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
@@ -132,6 +155,130 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
     return EXIT_OK
 
 
+async def _announce(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.catalog import ContentInvalid
+    from bot.core.text import plain
+    from bot.outreach import AudienceFilter, parse_when
+
+    try:
+        text = args.text_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"--text-file: cannot read {args.text_file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not text or len(text) > 4096 or (args.photo and len(text) > 1024):
+        print(
+            "--text-file: empty, or too long (4096 characters, 1024 with a photo)", file=sys.stderr
+        )
+        return EXIT_USAGE
+    if args.photo and not args.photo.is_file():
+        print(f"--photo: no such file {args.photo}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        app = await App.create(settings)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        problem = _check_audience(app, args)
+        now = app.services.clock()
+        moments = {}
+        for name in ("at", "expires"):
+            value = getattr(args, name)
+            moments[name] = parse_when(value, settings.timezone, now) if value else None
+            if value and moments[name] is None:
+                problem = problem or f'--{name}: expected "YYYY-MM-DD HH:MM", got {value!r}'
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_USAGE
+        audience = AudienceFilter(
+            areas=tuple(args.area),
+            roles=tuple(args.role),
+            locale=args.lang,
+            topic=args.topic,
+            not_met=args.not_met,
+        )
+        count = await app.outreach.audience_size(audience)
+        if args.dry_run:
+            print(f"Recipients: {count}")
+            print("----")
+            print(plain(text))
+            return EXIT_OK
+        announcement = await app.outreach.announce(
+            "cli",
+            text,
+            audience,
+            photo=str(args.photo.resolve()) if args.photo else None,
+            at=moments["at"],
+            expires=moments["expires"],
+        )
+        when = moments["at"].strftime("%Y-%m-%d %H:%M") if moments["at"] else "now"
+        print(f"Announcement #{announcement.id} recorded for {count} recipients, to send {when}.")
+        print("A running `khuyenhoc run` sends it within a few seconds.")
+        if args.wait:
+            return await _wait_for(app, announcement.id)
+        return EXIT_OK
+    finally:
+        await app.close()
+
+
+def _check_audience(app: Any, args: argparse.Namespace) -> str | None:
+    catalog = app.catalog
+    for code in args.area:
+        if catalog.areas.get(code) is None:
+            return f"--area: unknown ward/commune code {code!r} (see content/areas.csv)"
+    for role in args.role:
+        if catalog.campaign.role(role) is None:
+            return f"--role: unknown role {role!r}"
+    if args.lang and args.lang not in catalog.campaign.locales:
+        return f"--lang: must be one of {', '.join(catalog.campaign.locales)}"
+    if args.not_met and catalog.campaign.title(args.not_met) is None:
+        return f"--not-met: unknown title {args.not_met!r}"
+    return None
+
+
+async def _wait_for(app: Any, announcement_id: int) -> int:
+    """A progress bar until every delivery has an outcome."""
+    store = app.store.announcements
+    while True:
+        announcement = await store.get(announcement_id)
+        counts = await store.counts(announcement_id)
+        total = announcement.total if announcement else 0
+        done = total - counts["pending"] - counts["sending"]
+        if announcement and announcement.status in ("sending", "done") and total:
+            width = 30
+            filled = int(width * done / total)
+            print(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                f"sent {counts['sent']} failed {counts['failed']} blocked {counts['blocked']}",
+                end="",
+                flush=True,
+            )
+        if announcement is None or announcement.status in ("done", "cancelled"):
+            print()
+            return EXIT_OK
+        await asyncio.sleep(0.5)
+
+
+async def _announcements(settings: Settings) -> int:
+    from bot.store import Store
+
+    store = await Store.open(settings.database_path)
+    try:
+        rows = await store.announcements.listing(
+            ["draft", "scheduled", "sending", "done", "cancelled"], limit=1000
+        )
+        print(f"{'id':>5}  {'status':<10} {'when (UTC)':<17} {'total':>7} {'sent':>7}  text")
+        for a in rows:
+            counts = await store.announcements.counts(a.id)
+            when = (a.scheduled_at or a.created_at).strftime("%Y-%m-%d %H:%M")
+            first = " ".join(a.text.split())[:40]
+            print(f"{a.id:>5}  {a.status:<10} {when:<17} {a.total:>7} {counts['sent']:>7}  {first}")
+    finally:
+        await store.close()
+    return EXIT_OK
+
+
 async def _chat(settings: Settings, name: str, admin: bool) -> int:
     from bot.app import App
     from bot.catalog import ContentInvalid
@@ -142,8 +289,10 @@ async def _chat(settings: Settings, name: str, admin: bool) -> int:
     except ContentInvalid as exc:
         print(exc, file=sys.stderr)
         return EXIT_PROBLEMS
+    console = ConsoleChannel(app.dispatcher, user=name)
     try:
-        await ConsoleChannel(app.dispatcher, user=name).run()
+        await app.start_background([console.sender])
+        await console.run()
     finally:
         await app.close()
     return EXIT_OK

@@ -8,12 +8,14 @@ as in a messenger. It reads stdin line by line, so a conversation can be replaye
 from __future__ import annotations
 
 import asyncio
+import html
 import sys
 from typing import TextIO
 
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
+from bot.outreach.sender import Sent
 
 CHANNEL = "console"
 DEFAULT_USER = "khach"  # no display name for the default guest: the bot says "Anh/Chị"
@@ -58,7 +60,7 @@ class ConsoleChannel:
         if line.startswith("/") and len(line) > 1:
             command, args = parse_command(line)
             return Inbound(kind=Kind.COMMAND, command=command, text=args, **base)
-        return Inbound(kind=Kind.TEXT, text=line, **base)
+        return Inbound(kind=Kind.TEXT, text=line, html=html.escape(line, quote=False), **base)
 
     async def send(self, line: str) -> list[Reply]:
         """Handle one typed line and print the answer; returns the replies (for tests)."""
@@ -71,6 +73,8 @@ class ConsoleChannel:
         for reply in replies:
             if reply.image is not None:
                 self._print(f"[ảnh / image: {reply.image_name}, {len(reply.image)} bytes]")
+            if reply.photo_id:
+                self._print(f"[ảnh / image: {reply.photo_id}]")
             if reply.document is not None:
                 self._print(f"[tệp / file: {reply.document_name}, {len(reply.document)} bytes]")
             for chunk in split_text(plain(reply.text), WIDTH_LIMIT) if reply.text else []:
@@ -92,6 +96,10 @@ class ConsoleChannel:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
+    @property
+    def sender(self) -> ConsoleSender:
+        return ConsoleSender(self)
+
     async def run(self) -> None:
         """Read lines until end of input."""
         interactive = self.stdin.isatty()
@@ -109,3 +117,27 @@ class ConsoleChannel:
             if not interactive:
                 self._print(f"> {line}")
             await self.send(line)
+
+
+class ConsoleSender:
+    """Announcements to the terminal's member are printed in the conversation."""
+
+    channel = CHANNEL
+
+    def __init__(self, console: ConsoleChannel) -> None:
+        self._console = console
+        self._count = 0
+
+    async def deliver(
+        self, chat_id: str, html: str, *, photo: str | bytes | None = None, paid: bool = False
+    ) -> Sent:
+        self._count += 1
+        if chat_id == self._console.user:
+            self._console.render(
+                [Reply(text=html, photo_id=photo if isinstance(photo, str) else None)]
+            )
+        return Sent(f"console-{self._count}")
+
+    async def edit(self, chat_id: str, message_id: str, html: str) -> None:
+        if chat_id == self._console.user:
+            self._console.render([Reply(text=html)])

@@ -18,13 +18,14 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -37,6 +38,8 @@ from bot.channels.aiohttp_request import AiohttpRequest
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
+from bot.outreach.pacing import Pacer
+from bot.outreach.sender import DeliveryError, Failure, Sent
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,11 @@ class TelegramChannel:
     def __init__(self, dispatcher: Dispatcher, application: Application) -> None:
         self.dispatcher = dispatcher
         self.application = application
+        self.pacer: Pacer | None = None  # set when bulk sends share the rate limits
+        self.sender = TelegramSender(self)
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
+        dispatcher.services.staff_changed.append(self.staff_menu)
 
     @classmethod
     def build(
@@ -144,26 +150,55 @@ class TelegramChannel:
         log.info("telegram: polling as @%s", self.bot.username)
 
     async def stop(self) -> None:
-        """Stop fetching, let in-flight updates finish, close the HTTP sessions."""
+        """Stop fetching and let in-flight updates finish (the bot can still send)."""
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
         if self.application.running:
             await self.application.stop()
+
+    async def shutdown(self) -> None:
+        """Close the HTTP sessions; call after everything that sends has stopped."""
+        await self.stop()
         await self.application.shutdown()
 
+    def _commands(self, locale: str, staff_role: str | None) -> list[BotCommand]:
+        allowed = set(self.dispatcher.root.commands_for(staff_role))
+        described = self.dispatcher.services.catalog.locales.commands(locale)
+        return [BotCommand(name, text[:256]) for name, text in described.items() if name in allowed]
+
     async def set_commands(self) -> None:
-        """The command menu, from content: the default locale for everyone, others by language."""
-        catalog = self.dispatcher.services.catalog
-        default = catalog.campaign.default_locale
-        for locale in catalog.campaign.locales:
-            commands = [
-                BotCommand(name, description[:256])
-                for name, description in catalog.locales.commands(locale).items()
-            ]
+        """The command menu, from content: the default locale for everyone, others by language.
+
+        Members never see staff commands; each staff member's own chat gets a menu with theirs.
+        """
+        campaign = self.dispatcher.services.catalog.campaign
+        for locale in campaign.locales:
             await self.bot.set_my_commands(
-                commands, language_code=None if locale == default else locale
+                self._commands(locale, None),
+                language_code=None if locale == campaign.default_locale else locale,
             )
+        store = self.dispatcher.services.store
+        for row in await store.staff.members():
+            if row["channel"] == CHANNEL:
+                user = await store.users.get(row["user_id"])
+                if user is not None:
+                    await self.staff_menu(user, row["role"])
+        for channel, external_id in self.dispatcher.super_admins():
+            user = await store.users.find(channel, external_id) if channel == CHANNEL else None
+            if user is not None:
+                await self.staff_menu(user, "super")
+
+    async def staff_menu(self, user: Any, staff_role: str | None) -> None:
+        """Give one staff member's private chat the commands of their role (or take them away)."""
+        if user.channel != CHANNEL:
+            return
+        scope = BotCommandScopeChat(int(user.chat_id))
+        with contextlib.suppress(TelegramError):
+            if staff_role is None:
+                await self.bot.delete_my_commands(scope=scope)
+            else:
+                await self.bot.set_my_commands(self._commands(user.locale, staff_role), scope=scope)
 
     # -- inbound --------------------------------------------------------------------------------
     def to_inbound(self, update: Update) -> Inbound | None:
@@ -215,9 +250,11 @@ class TelegramChannel:
         if not private:
             return None  # in groups the bot answers only commands
         if text is not None:
-            return Inbound(kind=Kind.TEXT, text=text, **base)
+            return Inbound(kind=Kind.TEXT, text=text, html=message.text_html, **base)
         media = _media_kind(message)
-        return Inbound(kind=Kind.MEDIA, media=media, **base) if media else None
+        photo_id = message.photo[-1].file_id if message.photo else ""
+        caption = message.caption_html if message.caption else ""
+        return Inbound(kind=Kind.MEDIA, media=media, media_id=photo_id, html=caption, **base)
 
     async def _on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         inbound = self.to_inbound(update)
@@ -250,7 +287,8 @@ class TelegramChannel:
         try:
             for reply in replies:
                 edited = False
-                if may_edit and reply.edit and reply.image is None and reply.document is None:
+                plain_text = reply.image is None and reply.document is None and not reply.photo_id
+                if may_edit and reply.edit and plain_text:
                     edited = await self._edit(chat_id, int(inbound.message_id or 0), reply)
                     may_edit = False  # only the pressed message is replaced, once
                 if not edited:
@@ -264,19 +302,20 @@ class TelegramChannel:
         markup = keyboard(reply.buttons)
         text = reply.text or ""
         last: Message | None = None
-        if reply.image is not None or reply.document is not None:
+        photo = reply.image if reply.image is not None else reply.photo_id
+        if photo is not None or reply.document is not None:
             caption = text if len(text) <= CAPTION_LIMIT else None
             kwargs = {
                 "caption": caption,
                 "parse_mode": ParseMode.HTML if caption else None,
                 "reply_markup": markup if caption is not None or not text else None,
             }
-            if reply.image is not None:
+            if photo is not None:
                 last = await self._call(
                     self.bot.send_photo,
                     chat_id,
-                    photo=reply.image,
-                    filename=reply.image_name,
+                    photo=photo,
+                    filename=reply.image_name if reply.image is not None else None,
                     **kwargs,
                 )
             if reply.document is not None:
@@ -324,6 +363,8 @@ class TelegramChannel:
 
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         """Call the Bot API, waiting out one flood-limit answer instead of losing the reply."""
+        if self.pacer is not None:  # replies to chatting members go ahead of bulk sends
+            self.pacer.note_interactive(str(kwargs.get("chat_id", args[0] if args else "")))
         try:
             return await method(*args, **kwargs)
         except RetryAfter as exc:
@@ -333,6 +374,54 @@ class TelegramChannel:
                 raise
             await asyncio.sleep(seconds)
             return await method(*args, **kwargs)
+
+
+class TelegramSender:
+    """The outbox's way into Telegram: one announcement to one chat, errors sorted by kind."""
+
+    channel = CHANNEL
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        self._channel = channel
+
+    async def deliver(
+        self, chat_id: str, html: str, *, photo: str | bytes | None = None, paid: bool = False
+    ) -> Sent:
+        bot = self._channel.bot
+        extra = {"allow_paid_broadcast": True} if paid else {}
+        try:
+            if photo is not None:
+                caption = html if len(html) <= CAPTION_LIMIT else None
+                message = await bot.send_photo(
+                    chat_id, photo, caption=caption, parse_mode=ParseMode.HTML, **extra
+                )
+                file_id = message.photo[-1].file_id if message.photo else None
+                if caption is None:
+                    message = await bot.send_message(
+                        chat_id, html, parse_mode=ParseMode.HTML, **extra
+                    )
+                return Sent(str(message.message_id), file_id if isinstance(photo, bytes) else None)
+            message = await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML, **extra)
+            return Sent(str(message.message_id))
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+            raise DeliveryError(Failure.RETRY_AFTER, str(exc), seconds) from exc
+        except Forbidden as exc:
+            raise DeliveryError(Failure.BLOCKED, exc.message) from exc
+        except BadRequest as exc:
+            kind = (
+                Failure.NOT_FOUND if "chat not found" in exc.message.lower() else Failure.PERMANENT
+            )
+            raise DeliveryError(kind, exc.message) from exc
+        except NetworkError as exc:  # timeouts, connection errors and 5xx answers
+            raise DeliveryError(Failure.TRANSIENT, f"{type(exc).__name__}: {exc.message}") from exc
+
+    async def edit(self, chat_id: str, message_id: str, html: str) -> None:
+        with contextlib.suppress(BadRequest):  # "not modified" and the like: nothing to do
+            await self._channel.bot.edit_message_text(
+                html, chat_id=chat_id, message_id=int(message_id), parse_mode=ParseMode.HTML
+            )
 
 
 def keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
@@ -386,10 +475,14 @@ async def _serve(settings: Any) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await channel.start()
+        await app.start_background([channel.sender])
+        channel.pacer = app.pacer
         await stop.wait()
         log.info("stopping: finishing in-flight work")
     finally:
-        await channel.stop()
+        await channel.stop()  # no new updates; in-flight ones finish
+        await app.stop_background()  # in-flight deliveries finish and are written down
+        await channel.shutdown()
         await app.close()
     log.info("stopped")
     return 0

@@ -4,7 +4,7 @@ reply. A handler never talks to a messenger; it appends `Reply` objects that the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,9 @@ class Services:
     clock: Callable[[], datetime]
     assessments: AssessmentService
     outreach: OutreachService
-    extras: dict[str, Any] = field(default_factory=dict)  # services added by later features
+    # Called with a member whose staff role changed (the Telegram channel updates their menu).
+    super_admins: set[tuple[str, str]] = field(default_factory=set)  # (channel, id) from settings
+    staff_changed: list[Callable[[User, str | None], Awaitable[None]]] = field(default_factory=list)
 
 
 class Context:

@@ -34,6 +34,8 @@ class Inbound:
     text: str = ""  # TEXT: the text; COMMAND: the arguments after the command; ACTION: the data
     command: str = ""  # COMMAND: lower-case name without "/" and without "@bot"
     media: str = ""  # MEDIA: "photo", "sticker", ...
+    media_id: str = ""  # MEDIA: the platform's id of the photo (to send it on)
+    html: str = ""  # TEXT/MEDIA: the text or caption with its formatting, as safe HTML
     display_name: str = ""
     language_code: str | None = None  # the app's language, a hint for new members
     message_id: str | None = None  # ACTION: the message whose button was pressed (for edits)
@@ -67,6 +69,7 @@ class Reply:
     edit: bool = False
     image: bytes | None = None
     image_name: str = "chart.png"
+    photo_id: str | None = None  # a photo the platform already has (an announcement's)
     document: bytes | None = None
     document_name: str = "export.csv"
     notice: str | None = None

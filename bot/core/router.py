@@ -60,10 +60,12 @@ class Router:
         self.commands: dict[str, Handler] = {}
         self.actions: dict[type, ActionHandler] = {}
         self.states: dict[str, TextHandler] = {}
+        self.media_states: set[str] = set()  # states whose handler also takes a photo
         self.sections: dict[str, Section] = {}
         self.fallbacks: dict[str, Callable[..., Awaitable[None]]] = {}
         self.command_roles: dict[str, str] = {}  # command -> least staff role allowed
         self.action_roles: dict[type, str] = {}
+        self.state_roles: dict[str, str] = {}
         self.deep_links: dict[str, DeepLinkHandler] = {}
         self.resume_offers: list[Handler] = []
 
@@ -107,9 +109,18 @@ class Router:
 
         return register
 
-    def state(self, name: str) -> Callable[[TextHandler], TextHandler]:
+    def state(
+        self, name: str, *, media: bool = False, role: str | None = None
+    ) -> Callable[[TextHandler], TextHandler]:
+        """Free text while the session is in `name`; with `media`, photos too."""
+        _check_role(role)
+
         def register(func: TextHandler) -> TextHandler:
             self._claim(self.states, name, func)
+            if media:
+                self.media_states.add(name)
+            if role:
+                self.state_roles[name] = role
             return func
 
         return register
@@ -140,8 +151,10 @@ class Router:
         for table in ("commands", "actions", "states", "sections", "fallbacks", "deep_links"):
             for key, value in getattr(other, table).items():
                 self._claim(getattr(self, table), key, value)
+        self.media_states |= other.media_states
         self.command_roles.update(other.command_roles)
         self.action_roles.update(other.action_roles)
+        self.state_roles.update(other.state_roles)
         self.resume_offers += other.resume_offers
         return self
 
@@ -230,14 +243,21 @@ class Dispatcher:
             await handler(ctx)
         elif inbound.kind is Kind.ACTION:
             await self._route_action(ctx)
-        elif inbound.kind is Kind.TEXT:
-            state_handler = self.root.states.get(ctx.session.state)
-            if state_handler is not None:
-                await state_handler(ctx, inbound.text)
-            else:
-                await fallbacks["text"](ctx)
         else:
-            await fallbacks["media"](ctx)
+            state = ctx.session.state
+            handler = self.root.states.get(state)
+            if inbound.kind is Kind.MEDIA and state not in self.root.media_states:
+                handler = None
+            if handler is not None and not allowed(
+                ctx.staff_role, self.root.state_roles.get(state)
+            ):
+                await self._refused(ctx, f"state {state}")
+                ctx.clear_state()
+                handler = None
+            if handler is not None:
+                await handler(ctx, inbound.text)
+            else:
+                await fallbacks["text" if inbound.kind is Kind.TEXT else "media"](ctx)
 
     async def _route_action(self, ctx: Context) -> None:
         try:
@@ -261,6 +281,9 @@ class Dispatcher:
             log.info("stale button %r from %s: %s", ctx.inbound.text, ctx.user.id, exc)
             ctx.replies.clear()
             await self.root.fallbacks["stale"](ctx)
+
+    def super_admins(self) -> set[tuple[str, str]]:
+        return self.services.super_admins
 
     async def _refused(self, ctx: Context, what: str) -> None:
         """A staff-only command or button from someone without the role: logged and audited."""

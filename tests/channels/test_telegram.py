@@ -58,7 +58,7 @@ async def channel(app, fake):
     channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
     await channel.start(poll_timeout=1)
     yield channel
-    await channel.stop()
+    await channel.shutdown()
 
 
 async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
