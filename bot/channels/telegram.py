@@ -117,14 +117,20 @@ class TelegramChannel:
 
     @classmethod
     def build(
-        cls, dispatcher: Dispatcher, token: str, api_url: str, *, pool_size: int = 64
+        cls,
+        dispatcher: Dispatcher,
+        token: str,
+        api_url: str,
+        *,
+        pool_size: int = 64,
+        read_timeout: float = 5.0,
     ) -> TelegramChannel:
         application = (
             ApplicationBuilder()
             .token(token)
             .base_url(api_url)
             .base_file_url(file_url_for(api_url))
-            .request(AiohttpRequest(connection_pool_size=pool_size))
+            .request(AiohttpRequest(connection_pool_size=pool_size, read_timeout=read_timeout))
             # Long polling holds its connection for the poll timeout: give it a pool of its own.
             .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(PerChatUpdateProcessor())

@@ -57,6 +57,7 @@ class DeliveryWorker:
         flush_every: float = 0.1,
         progress_every: float = 3.0,
         idle_poll: float = 1.0,
+        backoff_base: float = 2.0,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -71,6 +72,7 @@ class DeliveryWorker:
         self.flush_every = flush_every
         self.progress_every = progress_every
         self.idle_poll = idle_poll
+        self.backoff_base = backoff_base
         self._wake = asyncio.Event()
         self._stopping = False
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -80,6 +82,7 @@ class DeliveryWorker:
         self._announcements: dict[int, Announcement] = {}
         self._last_progress: dict[int, float] = {}
         self._tasks: list[asyncio.Task] = []
+        self._flushed = asyncio.Event()
         self.sent_count = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -255,7 +258,7 @@ class DeliveryWorker:
                 await self.store.users.update(delivery.user_id, status=USER_BLOCKED)
             return Outcome(delivery.id, BLOCKED, attempts, error.detail)
         if error.kind is Failure.TRANSIENT and attempts < self.max_attempts:
-            backoff = min(300.0, 2.0**attempts)
+            backoff = min(300.0, self.backoff_base * 2.0 ** (attempts - 1))
             return Outcome(
                 delivery.id,
                 PENDING,
@@ -291,6 +294,19 @@ class DeliveryWorker:
                 await self._report(announcement_id, final=True)
             elif announcement_id in touched:
                 await self._report(announcement_id, final=False)
+        flushed, self._flushed = self._flushed, asyncio.Event()
+        flushed.set()
+
+    async def until(self, condition: Callable[[], Awaitable[bool]], timeout: float) -> None:
+        """Wait until `condition()` holds, re-checking after each write of outcomes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError("outbox: condition not reached in time")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flushed.wait(), remaining)
 
     async def _report(self, announcement_id: int, *, final: bool) -> None:
         if self.reporter is None:

@@ -34,7 +34,7 @@ def to_db_time(moment: datetime) -> str:
     """Aware datetime -> the UTC text the DB stores."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: every time in the bot is timezone-aware")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def from_db_time(text: str | None) -> datetime | None:

@@ -477,6 +477,7 @@ class FakeBotAPI:
         self._issued_callbacks: set[str] = set()
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._chat_failures: dict[int, deque[_Failure]] = defaultdict(deque)
         self._files: dict[str, tuple[str | None, bytes | None]] = {}
         self._file_ids = itertools.count(1)
         self._global_sends: deque[float] = deque()
@@ -718,7 +719,7 @@ class FakeBotAPI:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the public test API
+        timeout: float = 5.0,
         *,
         description: str | None = None,
     ) -> None:
@@ -744,7 +745,7 @@ class FakeBotAPI:
         self,
         chat_id: int,
         count: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the public test API
+        timeout: float = 5.0,
     ) -> list[SentMessage]:
         """Wait until the bot has sent at least ``count`` messages to ``chat_id``; return them."""
         await self.wait_for(
@@ -760,7 +761,7 @@ class FakeBotAPI:
     async def wait_until_acknowledged(
         self,
         update_id: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the public test API
+        timeout: float = 5.0,
     ) -> None:
         """Wait until the bot has called getUpdates with an offset beyond ``update_id``
         (i.e. it has fetched — and python-telegram-bot has dispatched — that update)."""
@@ -783,6 +784,23 @@ class FakeBotAPI:
         """Make the next ``times`` calls of ``method`` fail with this error (queued after any
         failures already scheduled for it)."""
         self._failures[method.lower()].append(_Failure(error_code, description, retry_after, times))
+
+    def fail_chat(
+        self,
+        chat_id: int,
+        error_code: int = 500,
+        description: str = "Internal Server Error",
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` sends to ``chat_id`` fail with this error."""
+        self._chat_failures[chat_id].append(_Failure(error_code, description, retry_after, times))
+
+    def hang_chat(self, chat_id: int, seconds: float, times: int = 1) -> None:
+        """Make the next ``times`` sends to ``chat_id`` answer only after ``seconds`` (a client
+        with a shorter read timeout sees a timeout; the message is still delivered, as on the
+        real API when an answer is lost)."""
+        self._chat_failures[chat_id].append(_Failure(0, "hang", seconds, times))  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- change notification
 
@@ -828,6 +846,7 @@ class FakeBotAPI:
             if self.response_delay > 0 and name != "getUpdates":
                 await self._pause(self.response_delay)
             self._raise_scheduled_failure(name)
+            await self._chat_fault(name, params)
             result = entry[1](params, files)
             if isinstance(result, Awaitable):
                 result = await result
@@ -861,6 +880,26 @@ class FakeBotAPI:
                     else:
                         raw[key] = value
         return {key: _decode_param(key, value) for key, value in raw.items()}, files
+
+    async def _chat_fault(self, method: str, params: JSON) -> None:
+        """Faults scripted for one chat with :meth:`fail_chat` (sending methods only)."""
+        if method not in ("sendMessage", "sendPhoto", "sendDocument"):
+            return
+        try:
+            chat = int(params.get("chat_id", 0))
+        except (TypeError, ValueError):
+            return
+        queue = self._chat_failures.get(chat)
+        if not queue:
+            return
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.popleft()
+        if failure.code == 0:  # a hang: answer only after the client has given up
+            await self._pause(float(failure.retry_after or 0))
+            return
+        raise _ApiError(failure.code, failure.description, failure.retry_after)
 
     def _raise_scheduled_failure(self, method: str) -> None:
         queue = self._failures.get(method.lower())

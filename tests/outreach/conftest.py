@@ -1,0 +1,66 @@
+"""A running bot with its outbox: real Application, real worker, real scheduler, fake Bot API."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.app import App
+from bot.channels.telegram import TelegramChannel
+from bot.store.db import utc_now
+from tests.fakes.bot_api import FakeBotAPI
+
+FAST = {"flush_every": 0.02, "idle_poll": 0.1, "progress_every": 0.2, "backoff_base": 0.05}
+
+
+async def seed(app, count, *, start=5000, consent=True, **fields):
+    """Members who have agreed to the privacy notice, with optional profile fields."""
+    users = []
+    for n in range(start, start + count):
+        user, _ = await app.store.users.seen(
+            "telegram", str(n), chat_id=str(n), display_name=f"M{n}", locale="vi"
+        )
+        changes = dict(fields)
+        if consent:
+            changes["consent_at"] = app.store.db.now()
+        if changes:
+            user = await app.store.users.update(user.id, **changes)
+        users.append(user)
+    return users
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def live(settings, fake):
+    """(app, channel): polling, with the outbox and scheduler running on real time."""
+    settings = replace(settings, broadcast_rate=200.0, chat_interval=0.05)
+    app = await App.create(settings, clock=utc_now)
+    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, read_timeout=0.5)
+    await channel.start(poll_timeout=1)
+    await app.start_background([channel.sender], **FAST)
+    channel.pacer = app.pacer
+    yield app, channel
+    await channel.stop()
+    await app.stop_background()
+    await channel.shutdown()
+    await app.close()
+
+
+async def wait_done(app, announcement_id, timeout=10.0):
+    """Until the announcement is done: every delivery has its outcome."""
+
+    async def done():
+        announcement = await app.store.announcements.get(announcement_id)
+        return announcement is not None and announcement.status == "done"
+
+    try:
+        await app.worker.until(done, timeout)
+    except TimeoutError:
+        counts = await app.store.announcements.counts(announcement_id)
+        raise AssertionError(f"announcement {announcement_id} not done: {counts}") from None
