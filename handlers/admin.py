@@ -490,7 +490,7 @@ async def time_typed(ctx: Context, text: str) -> None:
     if moment <= now:
         ctx.reply(ctx.t("admin.past_time", when=_when(ctx, moment)))
         return
-    ctx.clear_state()
+    # The state stays: typing another time replaces this one until it is confirmed.
     epoch = int(moment.timestamp())
     ctx.reply(
         ctx.t("admin.confirm_time", id=announcement.id, when=_when(ctx, moment)),
@@ -514,6 +514,7 @@ async def confirm_time(ctx: Context, act: ConfirmTime) -> None:
             edit=True,
         )
         return
+    ctx.clear_state()
     await ctx.services.store.announcements.update(announcement.id, **_report_to(ctx))
     await ctx.services.outreach.schedule(announcement.id, moment)
     await _audit(ctx, "schedule", announcement=announcement.id, at=moment.isoformat())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.text import plain
 
@@ -47,8 +49,10 @@ class Member:
         name, _, args = text.lstrip("/").partition(" ")
         return await self._handle(self._inbound(Kind.COMMAND, command=name.lower(), text=args))
 
-    async def say(self, text: str) -> list[Reply]:
-        return await self._handle(self._inbound(Kind.TEXT, text=text))
+    async def say(self, text: str, *, html: str | None = None) -> list[Reply]:
+        """Type a message; `html` is its formatting as Telegram would pass it."""
+        formatted = html if html is not None else escape(text, quote=False)
+        return await self._handle(self._inbound(Kind.TEXT, text=text, html=formatted))
 
     async def send_media(self, media: str = "photo") -> list[Reply]:
         return await self._handle(self._inbound(Kind.MEDIA, media=media))

@@ -252,6 +252,9 @@ class Announcements:
             "scheduled_at",
             "expires_at",
             "report_message",
+            "report_chat",
+            "report_channel",
+            "report_locale",
         }
         if set(changes) - allowed:
             raise ValueError(f"not editable: {sorted(set(changes) - allowed)}")
