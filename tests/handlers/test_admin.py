@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from bot.core import actions
 from bot.core.router import ROLE_RANK
 from tests.handlers.test_conversations import onboard
 from tests.helpers import Member
