@@ -70,6 +70,7 @@ class App:
         )
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         services.super_admins = super_admins
+        services.outreach.super_admins = super_admins
 
         async def staff_role(user: User) -> str | None:
             if (user.channel, user.external_id) in super_admins:
@@ -109,6 +110,7 @@ class App:
             not_met_definitions=self.outreach.not_met_definitions,
             reporter=self.outreach.report,
             extra_chat=extra,
+            super_admins=self.super_admins,
             **worker_options,  # type: ignore[arg-type]
         )
         self.scheduler = Scheduler(settings.timezone)

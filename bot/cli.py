@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument("--area", action="append", default=[], help="ward/commune code")
     announce.add_argument("--role", action="append", default=[], help="member role id")
     announce.add_argument("--lang", help="only members using this language")
-    announce.add_argument("--topic", help="only followers of this topic")
+    announce.add_argument("--topic", action="append", default=[], help="followers of this topic")
     announce.add_argument(
         "--not-met",
         help="only members whose latest self-check of this title did not meet the criteria",
@@ -195,7 +195,7 @@ async def _announce(settings: Settings, args: argparse.Namespace) -> int:
             areas=tuple(args.area),
             roles=tuple(args.role),
             locale=args.lang,
-            topic=args.topic,
+            topics=tuple(args.topic),
             not_met=args.not_met,
         )
         count = await app.outreach.audience_size(audience)

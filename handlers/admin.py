@@ -155,8 +155,10 @@ def describe(ctx: Context, audience: AudienceFilter) -> Markup:
         parts.append(", ".join(role_label(ctx, role) for role in audience.roles))
     if audience.locale:
         parts.append(catalog.campaign.locale_names.get(audience.locale, audience.locale))
-    if audience.topic:
-        parts.append(ctx.t("admin.audience_topic", topic=audience.topic))
+    if audience.topics:
+        parts.append(ctx.t("admin.audience_topic", topic=", ".join(audience.topics)))
+    if audience.staff_only:
+        parts.append(ctx.t("admin.audience_staff"))
     if audience.not_met:
         title = catalog.campaign.title(audience.not_met)
         name = ctx.services.i18n.text(ctx.locale, title.name) if title else audience.not_met
@@ -365,10 +367,12 @@ async def toggle_area(ctx: Context, act: ToggleArea) -> None:
 
 def _fields(audience: AudienceFilter) -> dict:
     return {
+        "staff_only": audience.staff_only,
+        "user_ids": audience.user_ids,
         "areas": audience.areas,
         "roles": audience.roles,
         "locale": audience.locale,
-        "topic": audience.topic,
+        "topics": audience.topics,
         "not_met": audience.not_met,
     }
 

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.catalog.assessments import ASSESSMENT, QUIZ, Definition, parse_definition
+from bot.catalog.events import Event, parse_event
 from bot.catalog.models import Area, Areas, Campaign, Plan, Role, Target, Title
 from bot.catalog.reader import Problem, Reader, Text, format_path, load_yaml
 from bot.core.text import fold
@@ -78,9 +79,14 @@ class Catalog:
     areas: Areas
     locales: Locales
     definitions: tuple[Definition, ...] = ()
+    events: tuple[Event, ...] = ()
+    tips: tuple[Text, ...] = ()
 
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)
+
+    def event(self, event_id: str) -> Event | None:
+        return next((e for e in self.events if e.id == event_id), None)
 
     def definition(self, definition_id: str) -> Definition | None:
         return next((d for d in self.definitions if d.id == definition_id), None)
@@ -114,7 +120,8 @@ def _load(root: Path) -> tuple[Catalog | None, list[Problem]]:
     plans = _load_plans(root, campaign, problems)
     areas = _load_areas(root, problems)
     definitions = _load_definitions(root, campaign, plans, problems)
-    catalog = Catalog(root, campaign, plans, areas, locales, definitions)
+    events, tips = _load_calendar(root, campaign, areas, problems)
+    catalog = Catalog(root, campaign, plans, areas, locales, definitions, events, tips)
     return catalog, problems
 
 
@@ -405,3 +412,33 @@ def _load_definitions(
     definitions = [d for d, _ in found]
     definitions.sort(key=lambda d: (d.kind != ASSESSMENT, order.get(d.title_id or "", 99), d.id))
     return tuple(definitions)
+
+
+def _load_calendar(
+    root: Path, campaign: Campaign, areas: Areas, problems: list[Problem]
+) -> tuple[tuple[Event, ...], tuple[Text, ...]]:
+    """content/events.yaml (the campaign calendar) and content/tips.yaml (weekly learning tips)."""
+    events: list[Event] = []
+    file = root / "events.yaml"
+    if file.is_file():
+        r = _reader(file, root, campaign.locales, problems)
+        seen: set[str] = set()
+        for path in r.items(("events",)):
+            event = parse_event(r, path)
+            _check_id(r, (*path, "id"), event.id)
+            if event.id in seen:
+                r.problem((*path, "id"), f"event id {event.id!r} is used twice")
+            seen.add(event.id)
+            for index, role in enumerate(event.roles):
+                if campaign.role(role) is None:
+                    r.problem((*path, "audience", "roles", index), f"unknown role {role!r}")
+            for index, code in enumerate(event.areas):
+                if areas.get(code) is None:
+                    r.problem((*path, "audience", "areas", index), f"unknown area {code!r}")
+            events.append(event)
+    tips: list[Text] = []
+    file = root / "tips.yaml"
+    if file.is_file():
+        r = _reader(file, root, campaign.locales, problems)
+        tips = [r.text(path) for path in r.items(("tips",))]
+    return tuple(events), tuple(tips)

@@ -82,6 +82,7 @@ class OutreachService:
         self.timezone = timezone
         self.paid = paid
         self.senders: dict[str, Sender] = {}
+        self.super_admins: set[tuple[str, str]] = set()  # (channel, id) from ADMIN_IDS
         self.wake: Callable[[], None] = lambda: None  # set by the app once the worker runs
         self.scheduler: Scheduler | None = None  # set by the app when it runs a scheduler
 
@@ -102,7 +103,7 @@ class OutreachService:
 
     async def audience_size(self, audience: AudienceFilter) -> int:
         return await self.store.announcements.count_audience(
-            audience, self.not_met_definitions(audience.not_met or "")
+            audience, self.not_met_definitions(audience.not_met or ""), self.super_admins
         )
 
     async def draft(

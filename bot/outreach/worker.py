@@ -51,6 +51,7 @@ class DeliveryWorker:
         not_met_definitions: NotMet,
         reporter: Reporter | None = None,
         extra_chat: tuple[str, str] | None = None,
+        super_admins: set[tuple[str, str]] | None = None,
         max_in_flight: int = 32,
         max_attempts: int = 5,
         batch: int = 200,
@@ -66,6 +67,7 @@ class DeliveryWorker:
         self.not_met_definitions = not_met_definitions
         self.reporter = reporter
         self.extra_chat = extra_chat
+        self.super_admins = super_admins or set()
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts
         self.batch = batch
@@ -157,7 +159,9 @@ class DeliveryWorker:
             else []
         )
         extra = self.extra_chat if announcement.audience.is_everyone() else None
-        total = await self.store.announcements.start_sending(announcement, not_met, extra)
+        total = await self.store.announcements.start_sending(
+            announcement, not_met, extra, self.super_admins
+        )
         log.info("outbox: announcement %d started for %d recipients", announcement.id, total)
         self._touched.add(announcement.id)
 

@@ -32,16 +32,20 @@ class AudienceFilter:
     areas: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     locale: str | None = None
-    topic: str | None = None
+    topics: tuple[str, ...] = ()  # follows any of these topics
     not_met: str | None = None  # a title id: latest self-assessment did not meet its criteria
+    staff_only: bool = False  # admins and editors (and the super admins)
+    user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "areas": list(self.areas),
             "roles": list(self.roles),
             "locale": self.locale,
-            "topic": self.topic,
+            "topics": list(self.topics),
             "not_met": self.not_met,
+            "staff_only": self.staff_only,
+            "user_ids": list(self.user_ids),
         }
         return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
 
@@ -52,8 +56,10 @@ class AudienceFilter:
             areas=tuple(data.get("areas", ())),
             roles=tuple(data.get("roles", ())),
             locale=data.get("locale"),
-            topic=data.get("topic"),
+            topics=tuple(data.get("topics", ())),
             not_met=data.get("not_met"),
+            staff_only=bool(data.get("staff_only", False)),
+            user_ids=tuple(data.get("user_ids", ())),
         )
 
     def is_everyone(self) -> bool:
@@ -127,7 +133,11 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
-def _audience_sql(audience: AudienceFilter, not_met_definitions: Sequence[str]) -> tuple[str, list]:
+def _audience_sql(
+    audience: AudienceFilter,
+    not_met_definitions: Sequence[str],
+    super_admins: Iterable[tuple[str, str]] = (),
+) -> tuple[str, list]:
     where = ["u.status = 'active'", "u.consent_at IS NOT NULL"]
     params: list[Any] = []
     if audience.areas:
@@ -139,11 +149,25 @@ def _audience_sql(audience: AudienceFilter, not_met_definitions: Sequence[str]) 
     if audience.locale:
         where.append("u.locale = ?")
         params.append(audience.locale)
-    if audience.topic:
+    if audience.topics:
+        marks = ", ".join("?" * len(audience.topics))
         where.append(
-            "EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id AND s.topic = ?)"
+            "EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.id"
+            f" AND s.topic IN ({marks}))"
         )
-        params.append(audience.topic)
+        params += audience.topics
+    if audience.user_ids:
+        where.append(f"u.id IN ({', '.join('?' * len(audience.user_ids))})")
+        params += audience.user_ids
+    if audience.staff_only:
+        supers = sorted(f"{c}:{e}" for c, e in super_admins)
+        in_supers = (
+            f" OR (u.channel || ':' || u.external_id) IN ({', '.join('?' * len(supers))})"
+            if supers
+            else ""
+        )
+        where.append(f"(u.id IN (SELECT user_id FROM staff){in_supers})")
+        params += supers
     if audience.not_met:
         if not not_met_definitions:
             where.append("0")
@@ -293,9 +317,12 @@ class Announcements:
         return [Announcement.from_row(r) for r in rows]
 
     async def count_audience(
-        self, audience: AudienceFilter, not_met_definitions: Sequence[str] = ()
+        self,
+        audience: AudienceFilter,
+        not_met_definitions: Sequence[str] = (),
+        super_admins: Iterable[tuple[str, str]] = (),
     ) -> int:
-        where, params = _audience_sql(audience, not_met_definitions)
+        where, params = _audience_sql(audience, not_met_definitions, super_admins)
         row = await self._db.fetchone(f"SELECT count(*) FROM users u WHERE {where}", params)
         return int(row[0]) if row else 0
 
@@ -304,6 +331,7 @@ class Announcements:
         announcement: Announcement,
         not_met_definitions: Sequence[str],
         extra_chat: tuple[str, str] | None,
+        super_admins: Iterable[tuple[str, str]] = (),
     ) -> int:
         """Resolve the audience into one pending delivery per recipient, in one transaction.
 
@@ -311,7 +339,7 @@ class Announcements:
         middle) can never enqueue it twice; the unique (announcement, user) key guards the rest.
         """
         now = self._db.now()
-        where, params = _audience_sql(announcement.audience, not_met_definitions)
+        where, params = _audience_sql(announcement.audience, not_met_definitions, super_admins)
         async with self._db.transaction() as tx:
             claimed = await tx.execute(
                 "UPDATE announcements SET status = 'sending', started_at = ?"

@@ -157,7 +157,7 @@ async def test_audience_selection_on_a_seeded_database(app):
         "INSERT INTO subscriptions (user_id, topic, created_at) VALUES (?, 'su-kien', 'x')",
         (cai_rang[0].id,),
     )
-    assert await size(AudienceFilter(topic="su-kien")) == 1
+    assert await size(AudienceFilter(topics=("su-kien",))) == 1
 
     family = app.catalog.definition("gia-dinh-hoc-tap")
     for index, member in enumerate(ninh_kieu[:3]):
