@@ -18,6 +18,7 @@ from bot.outreach import OutreachService
 from bot.outreach.pacing import Pacer
 from bot.outreach.sender import Sender
 from bot.outreach.worker import DeliveryWorker
+from bot.reminders import ReminderService
 from bot.scheduling import Scheduler
 from bot.store import Store, User
 from bot.store.db import Clock, utc_now
@@ -52,6 +53,14 @@ class App:
         catalog = load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
         i18n = Translator(catalog)
+        outreach = OutreachService(
+            store,
+            catalog,
+            i18n,
+            clock=clock,
+            timezone=settings.timezone,
+            paid=settings.paid_broadcast,
+        )
         services = Services(
             store=store,
             catalog=catalog,
@@ -59,13 +68,15 @@ class App:
             settings=settings,
             clock=clock,
             assessments=AssessmentService(store, catalog),
-            outreach=OutreachService(
+            outreach=outreach,
+            reminders=ReminderService(
                 store,
                 catalog,
                 i18n,
+                outreach,
                 clock=clock,
                 timezone=settings.timezone,
-                paid=settings.paid_broadcast,
+                quiet=(settings.quiet_start, settings.quiet_end),
             ),
         )
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
@@ -119,6 +130,7 @@ class App:
         self.outreach.wake = self.worker.wake
         armed = await self.outreach.rearm()
         await self.worker.start()
+        await self.services.reminders.start(self.scheduler)
         log.info("background: outbox running, %d scheduled announcements armed", armed)
 
     async def stop_background(self) -> None:

@@ -7,8 +7,10 @@ the variable instead of failing later somewhere deep inside the bot.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,6 +44,8 @@ class Settings:
     chat_interval: float = 1.0  # seconds between two messages to one private chat
     group_per_minute: float = 20.0  # messages a minute to one group or channel
     announce_chat_id: str | None = None  # a channel/group that receives public announcements
+    quiet_start: time = time(21, 0)  # personal reminders wait between these local times
+    quiet_end: time = time(7, 0)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -112,6 +116,15 @@ class Settings:
         ):
             raise ConfigError("ANNOUNCE_CHAT_ID", "a numeric chat id or an @channel name")
 
+        quiet = get("QUIET_HOURS") or "21:00-07:00"
+        match = re.match(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$", quiet)
+        if match is None or int(match[1]) > 23 or int(match[3]) > 23 or int(match[2]) > 59:
+            raise ConfigError("QUIET_HOURS", f'expected "21:00-07:00", got {quiet!r}')
+        quiet_start, quiet_end = (
+            time(int(match[1]), int(match[2])),
+            time(int(match[3]), int(match[4])),
+        )
+
         db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
         content = get("CONTENT_DIR") or "content"
         content_path = Path(content)
@@ -131,6 +144,8 @@ class Settings:
             chat_interval=chat_interval,
             group_per_minute=group_per_minute,
             announce_chat_id=announce_chat,
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
         )
 
 

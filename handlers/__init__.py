@@ -7,9 +7,19 @@ from bot.core.router import Router
 
 def build_root_router() -> Router:
     """All feature routers in one; the order does not matter (duplicates are refused)."""
-    from handlers import admin, assessment, fallback, menu, plans, profile, settings, start
+    from handlers import (
+        admin,
+        assessment,
+        events,
+        fallback,
+        menu,
+        plans,
+        profile,
+        settings,
+        start,
+    )
 
     root = Router("root")
-    for module in (start, profile, menu, plans, assessment, settings, admin, fallback):
+    for module in (start, profile, menu, plans, assessment, events, settings, admin, fallback):
         root.include(module.router)
     return root

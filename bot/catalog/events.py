@@ -168,7 +168,7 @@ def parse_event(r: Reader, path: tuple, *, custom: bool = False) -> Event:
     return Event(
         id=r.string((*path, "id")),
         title=r.text((*path, "title")),
-        description=r.text((*path, "description")),
+        description=r.text((*path, "description"), required=not custom),
         recurrence=recurrence,
         start=start,
         end=end,

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.i18n import Markup, Translator
     from bot.outreach import OutreachService
+    from bot.reminders import ReminderService
     from bot.store import Session, Store, User
 
 
@@ -35,6 +36,7 @@ class Services:
     clock: Callable[[], datetime]
     assessments: AssessmentService
     outreach: OutreachService
+    reminders: ReminderService
     # Called with a member whose staff role changed (the Telegram channel updates their menu).
     super_admins: set[tuple[str, str]] = field(default_factory=set)  # (channel, id) from settings
     staff_changed: list[Callable[[User, str | None], Awaitable[None]]] = field(default_factory=list)

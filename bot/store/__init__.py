@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.assessments import Assessments
+from bot.store.calendar import Calendar
 from bot.store.db import Clock, Database, utc_now
 from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.users import Session, Sessions, User, Users
@@ -23,6 +24,7 @@ class Store:
         self.staff = Staff(db)
         self.announcements = Announcements(db)
         self.deliveries = Deliveries(db)
+        self.calendar = Calendar(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

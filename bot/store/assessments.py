@@ -203,3 +203,22 @@ class Assessments:
             (user_id, definition_id),
         )
         return from_db_time(row["due_at"]) if row else None
+
+    async def rechecks_due(self, now: datetime) -> list[aiosqlite.Row]:
+        return await self._db.fetchall(
+            "SELECT * FROM recheck_reminders WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at",
+            (to_db_time(now),),
+        )
+
+    async def rechecks_upcoming(self, now: datetime, until: datetime) -> list[aiosqlite.Row]:
+        return await self._db.fetchall(
+            "SELECT * FROM recheck_reminders WHERE sent_at IS NULL AND due_at > ? AND due_at <= ?",
+            (to_db_time(now), to_db_time(until)),
+        )
+
+    async def recheck_sent(self, reminder_id: int) -> bool:
+        changed = await self._db.execute(
+            "UPDATE recheck_reminders SET sent_at = ? WHERE id = ? AND sent_at IS NULL",
+            (self._db.now(), reminder_id),
+        )
+        return changed > 0

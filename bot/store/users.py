@@ -20,6 +20,7 @@ PERSONAL_TABLES: list[str] = [
     "recheck_reminders",
     "subscriptions",
     "deliveries",
+    "rsvps",
 ]
 _EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
 

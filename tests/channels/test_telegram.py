@@ -81,6 +81,7 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
     assert menu.button_texts() == [
         "Xem kế hoạch",
         "Tự đánh giá",
+        "Sự kiện",
         "Cài đặt",
         "Dữ liệu của tôi",
         "Hướng dẫn",

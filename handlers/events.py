@@ -1,0 +1,325 @@
+"""The campaign calendar in chat: what is coming in the next 60 days, an event's details,
+"remind me", "I'll attend", following every event or a weekly learning tip, and (for admins)
+adding and cancelling one-off events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from bot.catalog.events import Occurrence
+from bot.core.actions import action
+from bot.core.context import Context, StaleButton
+from bot.core.messages import Button
+from bot.core.router import Router
+from bot.i18n import Markup
+from bot.outreach import parse_when
+from bot.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
+from handlers.menu import home_button
+
+router = Router("events")
+
+LIST_DAYS = 60
+TITLE_STATE, WHEN_STATE, PLACE_STATE = "events.title", "events.when", "events.place"
+
+
+@action("ev")
+@dataclass(frozen=True)
+class ShowEvent:
+    event_id: str
+    occurrence: str  # the occurrence's start date, ISO
+
+
+@action("evl")
+@dataclass(frozen=True)
+class ListEvents:
+    pass
+
+
+@action("evf")
+@dataclass(frozen=True)
+class FollowEvent:
+    event_id: str
+    occurrence: str
+
+
+@action("evr")
+@dataclass(frozen=True)
+class Attend:
+    event_id: str
+    occurrence: str
+
+
+@action("evt")
+@dataclass(frozen=True)
+class FollowTopic:
+    topic: str  # "all" | "tip"
+
+
+@action("evn")
+@dataclass(frozen=True)
+class NewEvent:
+    pass
+
+
+@action("evp")
+@dataclass(frozen=True)
+class SkipPlace:
+    pass
+
+
+@action("evx")
+@dataclass(frozen=True)
+class CancelEvent:
+    event_id: str
+
+
+TOPICS = {"all": ALL_EVENTS, "tip": WEEKLY_TIP}
+
+
+def _line(ctx: Context, occurrence: Occurrence) -> str:
+    reminders = ctx.services.reminders
+    title = ctx.services.i18n.text(ctx.locale, occurrence.event.title)
+    return f"{reminders.when(occurrence, ctx.locale)} — {title}"
+
+
+@router.section("events", "menu.events", order=30)
+async def events_section(ctx: Context) -> None:
+    await list_events(ctx)
+
+
+@router.action(ListEvents)
+async def list_pressed(ctx: Context, _: ListEvents) -> None:
+    await list_events(ctx)
+
+
+async def list_events(ctx: Context, *, intro: str = "") -> None:
+    upcoming = ctx.services.reminders.upcoming(LIST_DAYS)
+    lines = [ctx.t("events.list_title", days=LIST_DAYS)]
+    lines += [_line(ctx, o) for o in upcoming] or [ctx.t("events.none")]
+    rows = [
+        [
+            Button(
+                ctx.services.i18n.text(ctx.locale, o.event.title)[:60],
+                action=ShowEvent(o.event.id, o.key).pack(),
+            )
+        ]
+        for o in upcoming[:8]
+    ]
+    topics = await ctx.services.store.calendar.topics_of(ctx.user.id)
+    rows.append(
+        [
+            ctx.button(
+                "events.buttons.unfollow_all"
+                if ALL_EVENTS in topics
+                else "events.buttons.follow_all",
+                FollowTopic("all"),
+            ),
+            ctx.button(
+                "events.buttons.tips_off" if WEEKLY_TIP in topics else "events.buttons.tips_on",
+                FollowTopic("tip"),
+            ),
+        ]
+    )
+    if ctx.is_admin:
+        rows.append([ctx.button("events.buttons.new", NewEvent())])
+    rows.append([home_button(ctx)])
+    text = "\n".join(lines)
+    ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
+
+
+@router.action(ShowEvent)
+async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
+    occurrence = ctx.services.reminders.occurrence(act.event_id, act.occurrence)
+    if occurrence is None:
+        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    event, i18n = occurrence.event, ctx.services.i18n
+    lines = [
+        f"<b>{i18n.text(ctx.locale, event.title)}</b>",
+        ctx.services.reminders.when(occurrence, ctx.locale),
+    ]
+    if event.place:
+        lines.append(ctx.t("events.place", place=i18n.text(ctx.locale, event.place)))
+    if event.description:
+        lines += ["", i18n.text(ctx.locale, event.description)]
+    theme = event.theme(occurrence.start.year)
+    if theme:
+        lines += ["", ctx.t("events.theme", theme=i18n.text(ctx.locale, theme))]
+    calendar = ctx.services.store.calendar
+    if ctx.is_admin:
+        lines += [
+            "",
+            ctx.t(
+                "events.counts",
+                attending=i18n.number(
+                    ctx.locale, await calendar.rsvp_count(event.id, occurrence.key)
+                ),
+                followers=i18n.number(ctx.locale, await calendar.followers(event_topic(event.id))),
+            ),
+        ]
+    topics = await calendar.topics_of(ctx.user.id)
+    attends = await calendar.attends(ctx.user.id, event.id, occurrence.key)
+    rows = [
+        [
+            ctx.button(
+                "events.buttons.unremind"
+                if event_topic(event.id) in topics
+                else "events.buttons.remind",
+                FollowEvent(event.id, occurrence.key),
+            ),
+            ctx.button(
+                "events.buttons.unattend" if attends else "events.buttons.attend",
+                Attend(event.id, occurrence.key),
+            ),
+        ]
+    ]
+    if event.link:
+        rows.append([Button(ctx.t("events.buttons.link"), url=event.link)])
+    if ctx.is_admin and event.custom:
+        rows.append([ctx.button("events.buttons.cancel", CancelEvent(event.id))])
+    rows.append([ctx.button("buttons.back", ListEvents()), home_button(ctx)])
+    text = Markup("\n".join(lines))
+    ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
+
+
+async def _consented(ctx: Context) -> bool:
+    """Following and attending are personal data: they need the privacy consent first."""
+    if ctx.user.consented:
+        return True
+    from handlers.start import ask_consent
+
+    await ask_consent(ctx)
+    return False
+
+
+@router.action(FollowEvent)
+async def follow_event(ctx: Context, act: FollowEvent) -> None:
+    if ctx.services.reminders.occurrence(act.event_id, act.occurrence) is None:
+        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    if not await _consented(ctx):
+        return
+    on = await ctx.services.store.calendar.toggle_topic(ctx.user.id, event_topic(act.event_id))
+    await show_event(
+        ctx,
+        ShowEvent(act.event_id, act.occurrence),
+        intro=ctx.t("events.reminding" if on else "events.not_reminding"),
+    )
+
+
+@router.action(Attend)
+async def attend(ctx: Context, act: Attend) -> None:
+    if ctx.services.reminders.occurrence(act.event_id, act.occurrence) is None:
+        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    if not await _consented(ctx):
+        return
+    on = await ctx.services.store.calendar.toggle_rsvp(ctx.user.id, act.event_id, act.occurrence)
+    await show_event(
+        ctx,
+        ShowEvent(act.event_id, act.occurrence),
+        intro=ctx.t("events.attending" if on else "events.not_attending"),
+    )
+
+
+@router.action(FollowTopic)
+async def follow_topic(ctx: Context, act: FollowTopic) -> None:
+    topic = TOPICS.get(act.topic)
+    if topic is None:
+        raise StaleButton(f"unknown topic {act.topic!r}")
+    if not await _consented(ctx):
+        return
+    on = await ctx.services.store.calendar.toggle_topic(ctx.user.id, topic)
+    await list_events(ctx, intro=ctx.t(f"events.{act.topic}_{'on' if on else 'off'}"))
+
+
+# -- admins: one-off events -------------------------------------------------------------------
+@router.action(NewEvent, role="admin")
+async def new_event(ctx: Context, _: NewEvent) -> None:
+    ctx.set_state(TITLE_STATE)
+    ctx.reply(ctx.t("events.ask_title"), [[ctx.button("buttons.back", ListEvents())]])
+
+
+@router.state(TITLE_STATE, role="admin")
+async def title_typed(ctx: Context, text: str) -> None:
+    title = " ".join(text.split())[:120]
+    if not title:
+        ctx.reply(ctx.t("events.ask_title"))
+        return
+    ctx.set_state(WHEN_STATE, title=title)
+    ctx.reply(ctx.t("events.ask_when", title=title))
+
+
+@router.state(WHEN_STATE, role="admin")
+async def when_typed(ctx: Context, text: str) -> None:
+    now = ctx.services.clock()
+    tz = ctx.services.settings.timezone
+    moment = parse_when(text, tz, now)
+    day = _parse_day(text) if moment is None else None
+    if moment is None and day is None:
+        ctx.reply(ctx.t("admin.bad_time", text=text[:40]))
+        return
+    if (moment is not None and moment <= now) or (
+        day is not None and day < now.astimezone(tz).date()
+    ):
+        ctx.reply(ctx.t("admin.past_time", when=text[:40]))
+        return
+    start = f"{moment:%Y-%m-%d %H:%M}" if moment is not None else day.isoformat()  # type: ignore[union-attr]
+    ctx.set_state(PLACE_STATE, title=ctx.session.data.get("title", ""), start=start)
+    ctx.reply(ctx.t("events.ask_place"), [[ctx.button("buttons.skip", SkipPlace())]])
+
+
+def _parse_day(text: str) -> date | None:
+    for form in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            from datetime import datetime
+
+            return datetime.strptime(text.strip(), form).date()
+        except ValueError:
+            continue
+    return None
+
+
+@router.state(PLACE_STATE, role="admin")
+async def place_typed(ctx: Context, text: str) -> None:
+    await _create(ctx, " ".join(text.split())[:200])
+
+
+@router.action(SkipPlace, role="admin")
+async def skip_place(ctx: Context, _: SkipPlace) -> None:
+    if ctx.session.state != PLACE_STATE:
+        raise StaleButton("not adding an event")
+    await _create(ctx, "")
+
+
+async def _create(ctx: Context, place: str) -> None:
+    data = ctx.session.data
+    if not data.get("title") or not data.get("start"):
+        raise StaleButton("event draft lost")
+    locales = ctx.services.catalog.campaign.locales
+    body = {
+        "recurrence": "once",
+        "start": data["start"],
+        "title": dict.fromkeys(locales, data["title"]),
+        "reminders": [{"days_before": 1, "at": "19:00"}, {"days_before": 0, "at": "07:00"}],
+    }
+    if place:
+        body["place"] = dict.fromkeys(locales, place)
+    event_id = await ctx.services.store.calendar.add_event(body, ctx.actor)
+    await ctx.services.store.staff.audit(
+        ctx.actor, "event_add", event=event_id, start=data["start"]
+    )
+    await ctx.services.reminders.refresh()
+    ctx.clear_state()
+    await show_event(ctx, ShowEvent(event_id, data["start"][:10]), intro=ctx.t("events.added"))
+
+
+@router.action(CancelEvent, role="admin")
+async def cancel_event(ctx: Context, act: CancelEvent) -> None:
+    event = ctx.services.reminders.event(act.event_id)
+    if event is None or not event.custom:
+        raise StaleButton(f"no custom event {act.event_id}")
+    await ctx.services.store.calendar.cancel_event(event.id)
+    await ctx.services.store.staff.audit(ctx.actor, "event_cancel", event=event.id)
+    await ctx.services.reminders.refresh()
+    await list_events(
+        ctx, intro=ctx.t("events.cancelled", title=ctx.services.i18n.text(ctx.locale, event.title))
+    )
