@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("announcements", help="list announcements and their status")
 
+    events = sub.add_parser("events", help="the campaign calendar")
+    events_sub = events.add_subparsers(dest="events_command", required=True)
+    listing = events_sub.add_parser("list", help="upcoming occurrences with dates")
+    listing.add_argument("--days", type=int, default=60)
+    add = events_sub.add_parser("add", help="add a one-off event")
+    add.add_argument("--title", required=True)
+    add.add_argument("--at", required=True, help='local "YYYY-MM-DD HH:MM" or "YYYY-MM-DD"')
+    add.add_argument("--place")
+    add.add_argument("--description")
+    cancel = events_sub.add_parser("cancel", help="cancel a one-off event")
+    cancel.add_argument("event_id")
+
     content = sub.add_parser("content", help="content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
@@ -96,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_announce(settings, args))
     if args.command == "announcements":
         return asyncio.run(_announcements(settings))
+    if args.command == "events":
+        return asyncio.run(_events(settings, args))
     if args.command == "qr":
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
@@ -258,6 +272,68 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
             print()
             return EXIT_OK
         await asyncio.sleep(0.5)
+
+
+async def _events(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import App
+    from bot.catalog import ContentInvalid
+    from bot.core.text import plain
+    from bot.outreach import parse_when
+
+    try:
+        app = await App.create(settings)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    reminders = app.services.reminders
+    locale = app.catalog.campaign.default_locale
+    try:
+        await reminders.load_custom()
+        if args.events_command == "list":
+            for occurrence in reminders.upcoming(args.days):
+                title = plain(app.services.i18n.text(locale, occurrence.event.title))
+                when = plain(reminders.when(occurrence, locale)).removeprefix("📅 ")
+                print(f"{occurrence.event.id:<18} {when:<32} {title}")
+            return EXIT_OK
+        if args.events_command == "cancel":
+            if not await app.store.calendar.cancel_event(args.event_id):
+                print(f"no active one-off event {args.event_id!r}", file=sys.stderr)
+                return EXIT_PROBLEMS
+            await app.store.staff.audit("cli", "event_cancel", event=args.event_id)
+            print(f"Cancelled {args.event_id}.")
+            return EXIT_OK
+        now = app.services.clock()
+        moment = parse_when(args.at, settings.timezone, now)
+        if moment is not None:
+            start = f"{moment:%Y-%m-%d %H:%M}"
+        elif re.match(r"^\d{4}-\d{2}-\d{2}$", args.at):
+            start = args.at
+        else:
+            print(
+                f'--at: expected "YYYY-MM-DD HH:MM" or "YYYY-MM-DD", got {args.at!r}',
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        locales = app.catalog.campaign.locales
+        body: dict[str, Any] = {
+            "recurrence": "once",
+            "start": start,
+            "title": dict.fromkeys(locales, args.title),
+            "reminders": [{"days_before": 1, "at": "19:00"}, {"days_before": 0, "at": "07:00"}],
+        }
+        if args.place:
+            body["place"] = dict.fromkeys(locales, args.place)
+        if args.description:
+            body["description"] = dict.fromkeys(locales, args.description)
+        event_id = await app.store.calendar.add_event(body, "cli")
+        await app.store.staff.audit("cli", "event_add", event=event_id, start=start)
+        print(
+            f"Added {event_id}: {args.title} ({start}). A running bot plans its reminders "
+            "within a day; restart it to plan them now."
+        )
+        return EXIT_OK
+    finally:
+        await app.close()
 
 
 async def _announcements(settings: Settings) -> int:

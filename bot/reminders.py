@@ -166,7 +166,10 @@ class ReminderService:
             if now - firing.fire_at > timedelta(seconds=firing.grace_s):
                 if await self.store.calendar.settle(firing.id, "missed"):
                     summary["missed"] += 1
-                    missed.append(self._missed_line(firing.key, firing.occurrence, firing.fire_at))
+                    if firing.kind == "event":  # a missed weekly tip is not worth a report
+                        missed.append(
+                            self._missed_line(firing.key, firing.occurrence, firing.fire_at)
+                        )
                 continue
             if firing.kind == "tip":
                 ids = await self._send_tip(date.fromisoformat(firing.occurrence))
@@ -324,6 +327,10 @@ class ReminderService:
         await self.plan()
         await self.arm()
 
+    async def housekeeping(self) -> None:
+        await self.refresh()
+        await self.tick()
+
     async def start(self, scheduler: Scheduler) -> None:
         """At start: catch up on what was missed, then keep timers for what comes."""
         self.scheduler = scheduler
@@ -331,8 +338,8 @@ class ReminderService:
         await self.plan()
         summary = await self.tick()
         armed = await self.arm()
-        # A daily re-plan keeps a year ahead planned and two days ahead armed; a slow safety tick
-        # catches anything that becomes due between them (re-check reminders asked for today).
-        scheduler.every("reminders:daily", 24 * 3600, self.refresh)
-        scheduler.every("reminders:tick", 300, self.tick)
+        # Once a minute: pick up events added from the command line, keep a year planned and
+        # two days armed, and fire anything that became due between timers (a re-check asked
+        # for today). Every step is idempotent, so this costs a few cheap queries.
+        scheduler.every("reminders:housekeeping", 60, self.housekeeping)
         log.info("reminders: %s at start, %d timers armed", summary, armed)
