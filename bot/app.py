@@ -19,6 +19,7 @@ from bot.outreach.pacing import Pacer
 from bot.outreach.sender import Sender
 from bot.outreach.worker import DeliveryWorker
 from bot.reminders import ReminderService
+from bot.reports import ReportService
 from bot.scheduling import Scheduler
 from bot.store import Store, User
 from bot.store.db import Clock, utc_now
@@ -78,6 +79,7 @@ class App:
                 timezone=settings.timezone,
                 quiet=(settings.quiet_start, settings.quiet_end),
             ),
+            reports=ReportService(store, catalog, settings.timezone),
         )
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         services.super_admins = super_admins

@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("announcements", help="list announcements and their status")
 
+    stats = sub.add_parser("stats", help="campaign figures against the targets")
+    stats.add_argument("--chart", type=Path, help="also write the chart to this PNG file")
+    export = sub.add_parser("export", help="CSV exports (UTF-8 with BOM, for Excel)")
+    export.add_argument("what", choices=["assessments", "members"])
+    export.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (local)")
+    export.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (local, included)")
+    export.add_argument("--out", type=Path, required=True)
+
     events = sub.add_parser("events", help="the campaign calendar")
     events_sub = events.add_subparsers(dest="events_command", required=True)
     listing = events_sub.add_parser("list", help="upcoming occurrences with dates")
@@ -108,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_announce(settings, args))
     if args.command == "announcements":
         return asyncio.run(_announcements(settings))
+    if args.command in ("stats", "export"):
+        return asyncio.run(_reports(settings, args))
     if args.command == "events":
         return asyncio.run(_events(settings, args))
     if args.command == "qr":
@@ -272,6 +282,64 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
             print()
             return EXIT_OK
         await asyncio.sleep(0.5)
+
+
+async def _reports(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+
+    from bot.app import App
+    from bot.catalog import ContentInvalid
+    from bot.core.text import plain
+    from bot.reports import figures_text, titles_chart
+
+    try:
+        app = await App.create(settings)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    try:
+        now = app.services.clock()
+        reports, i18n = app.services.reports, app.services.i18n
+        locale = app.catalog.campaign.default_locale
+        if args.command == "stats":
+            figures = await reports.figures(now)
+            print(
+                plain(
+                    figures_text(
+                        i18n, locale, figures, app.catalog, now.astimezone(settings.timezone)
+                    )
+                )
+            )
+            if args.chart:
+                chart = titles_chart(i18n, locale, figures)
+                if chart is None:
+                    print("No chart: no title has 5 answers yet.", file=sys.stderr)
+                    return EXIT_PROBLEMS
+                args.chart.write_bytes(chart)
+                print(f"Chart written: {args.chart}")
+            return EXIT_OK
+        if args.what == "members":
+            data = await reports.export_members(now)
+        else:
+            bounds = []
+            for name, value, shift in (("--from", args.start, 0), ("--to", args.end, 1)):
+                if value is None:
+                    bounds.append(None)
+                    continue
+                try:
+                    day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=settings.timezone)
+                except ValueError:
+                    print(f"{name}: expected YYYY-MM-DD, got {value!r}", file=sys.stderr)
+                    return EXIT_USAGE
+                bounds.append(day + timedelta(days=shift))
+            data = await reports.export_assessments(*bounds)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(data)
+        rows = data.decode("utf-8-sig").count("\n") - 1
+        print(f"{args.out}: {rows} rows")
+        return EXIT_OK
+    finally:
+        await app.close()
 
 
 async def _events(settings: Settings, args: argparse.Namespace) -> int:

@@ -17,9 +17,21 @@ def build_root_router() -> Router:
         profile,
         settings,
         start,
+        stats,
     )
 
     root = Router("root")
-    for module in (start, profile, menu, plans, assessment, events, settings, admin, fallback):
+    for module in (
+        start,
+        profile,
+        menu,
+        plans,
+        assessment,
+        events,
+        stats,
+        settings,
+        admin,
+        fallback,
+    ):
         root.include(module.router)
     return root

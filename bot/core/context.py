@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.i18n import Markup, Translator
     from bot.outreach import OutreachService
     from bot.reminders import ReminderService
+    from bot.reports import ReportService
     from bot.store import Session, Store, User
 
 
@@ -37,6 +38,7 @@ class Services:
     assessments: AssessmentService
     outreach: OutreachService
     reminders: ReminderService
+    reports: ReportService
     # Called with a member whose staff role changed (the Telegram channel updates their menu).
     super_admins: set[tuple[str, str]] = field(default_factory=set)  # (channel, id) from settings
     staff_changed: list[Callable[[User, str | None], Awaitable[None]]] = field(default_factory=list)

@@ -8,6 +8,7 @@ from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
 from bot.store.db import Clock, Database, utc_now
 from bot.store.outreach import Announcements, Deliveries, Staff
+from bot.store.reports import Reports
 from bot.store.users import Session, Sessions, User, Users
 
 __all__ = ["Database", "Session", "Store", "User"]
@@ -25,6 +26,7 @@ class Store:
         self.announcements = Announcements(db)
         self.deliveries = Deliveries(db)
         self.calendar = Calendar(db)
+        self.reports = Reports(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

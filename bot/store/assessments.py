@@ -127,24 +127,31 @@ class Assessments:
         max_total: float,
         passed: bool,
     ) -> Run:
+        """Finish a run; it becomes the member's latest result for its assessment."""
         now = self._db.now()
-        row = await self._db.fetchone(
-            "UPDATE assessment_runs SET status = 'completed', answers = ?, criteria = ?,"
-            " total = ?, max_total = ?, passed = ?, updated_at = ?, finished_at = ?"
-            " WHERE id = ? AND status = 'in_progress' RETURNING *",
-            (
-                json.dumps(answers),
-                json.dumps(criteria),
-                total,
-                max_total,
-                int(passed),
-                now,
-                now,
-                run_id,
-            ),
-        )
-        if row is None:
-            raise LookupError(f"run {run_id} is not in progress")
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "UPDATE assessment_runs SET status = 'completed', answers = ?, criteria = ?,"
+                " total = ?, max_total = ?, passed = ?, updated_at = ?, finished_at = ?"
+                " WHERE id = ? AND status = 'in_progress' RETURNING *",
+                (
+                    json.dumps(answers),
+                    json.dumps(criteria),
+                    total,
+                    max_total,
+                    int(passed),
+                    now,
+                    now,
+                    run_id,
+                ),
+            )
+            if row is None:
+                raise LookupError(f"run {run_id} is not in progress")
+            await tx.execute(
+                "UPDATE assessment_runs SET latest = (id = ?)"
+                " WHERE user_id = ? AND definition_id = ? AND (latest = 1 OR id = ?)",
+                (run_id, row["user_id"], row["definition_id"], run_id),
+            )
         return Run.from_row(row)
 
     async def abandon(self, run_id: int) -> None:

@@ -82,6 +82,7 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
         "Xem kế hoạch",
         "Tự đánh giá",
         "Sự kiện",
+        "Tiến độ",
         "Cài đặt",
         "Dữ liệu của tôi",
         "Hướng dẫn",

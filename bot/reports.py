@@ -1,0 +1,359 @@
+"""Campaign progress: figures against the association's targets, and CSV exports.
+
+Every figure about fewer than `SMALL` people is suppressed ("<5" in text, left out of charts and
+of exports by area), so no household can be picked out of a small group.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.catalog.reader import Text
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+    from bot.i18n import Translator
+    from bot.store import Store
+
+SMALL = 5  # smallest group whose figures are shown
+ACTIVE_DAYS = 30
+EXPORT_CRITERIA = 6  # criterion/points column pairs in the assessments export
+
+
+def share(part: int, whole: int) -> float | None:
+    """Percentage, or None when the group is too small to show."""
+    if whole < SMALL:
+        return None
+    return 100.0 * part / whole
+
+
+@dataclass(frozen=True)
+class TitleFigure:
+    title_id: str
+    name: Text
+    taken: int  # assessments completed (retakes included)
+    respondents: int  # members with at least one result
+    met: int  # respondents whose latest result met the criteria
+    targets: dict[int, float]
+
+    @property
+    def share(self) -> float | None:
+        return share(self.met, self.respondents)
+
+
+@dataclass(frozen=True)
+class BriefedFigure:
+    plan_id: str
+    name: Text
+    passed: int
+    members: int
+
+    @property
+    def share(self) -> float | None:
+        return share(self.passed, self.members)
+
+
+@dataclass(frozen=True)
+class Figures:
+    members: int
+    active: int
+    by_role: dict[str | None, int]
+    top_areas: list[tuple[str, int, int]]
+    titles: list[TitleFigure]
+    briefed: list[BriefedFigure]
+    briefed_target: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ReportService:
+    def __init__(self, store: Store, catalog: Catalog, timezone: ZoneInfo) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.timezone = timezone
+
+    def definitions_of(self, title_id: str) -> list[str]:
+        return [d.id for d in self.catalog.assessments() if d.title_id == title_id]
+
+    async def figures(self, now: datetime) -> Figures:
+        reports = self.store.reports
+        since = now - timedelta(days=ACTIVE_DAYS)
+        members, active = await reports.members(since)
+        assessments = [d.id for d in self.catalog.assessments()]
+        per_definition = await reports.results(assessments)
+        titles = []
+        for title in self.catalog.campaign.titles:
+            figures = [per_definition[d] for d in self.definitions_of(title.id)]
+            titles.append(
+                TitleFigure(
+                    title.id,
+                    title.name,
+                    sum(f[0] for f in figures),
+                    sum(f[1] for f in figures),
+                    sum(f[2] for f in figures),
+                    title.targets,
+                )
+            )
+        briefed = []
+        for plan in self.catalog.plans:
+            quiz = self.catalog.quiz_for(plan.id)
+            if quiz is not None:
+                passed = await reports.passed_quiz(quiz.id)
+                briefed.append(BriefedFigure(plan.id, plan.button, passed, members))
+        target = next(
+            (
+                t.by_year.get(2025)
+                for p in self.catalog.plans
+                for t in p.targets
+                if t.title_id == "briefed" and t.by_year.get(2025)
+            ),
+            None,
+        )
+        return Figures(
+            members=members,
+            active=active,
+            by_role=await reports.members_by_role(),
+            top_areas=await reports.most_active_areas(since),
+            titles=titles,
+            briefed=briefed,
+            briefed_target=target,
+        )
+
+    async def by_area(self, title_id: str) -> list[tuple[str, int, int, float | None]]:
+        rows = await self.store.reports.results_by_area(self.definitions_of(title_id))
+        return [(code, n, met, share(met, n)) for code, n, met in rows]
+
+    async def area_figure(self, title_id: str, area: str) -> tuple[int, float | None]:
+        n, met = await self.store.reports.area_result(self.definitions_of(title_id), area)
+        return n, share(met, n)
+
+    async def weekly(self, title_id: str | None, now: datetime, weeks: int = 12) -> list:
+        ids = (
+            self.definitions_of(title_id)
+            if title_id
+            else [d.id for d in self.catalog.assessments()]
+        )
+        return await self.store.reports.weekly(ids, now - timedelta(weeks=weeks))
+
+    # -- exports ----------------------------------------------------------------------------------
+    async def export_assessments(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> bytes:
+        """One row per completed assessment; a pseudonymous respondent id, no names or chat ids.
+
+        UTF-8 with a BOM, so Excel shows Vietnamese correctly.
+        """
+        out = io.StringIO()
+        async for chunk in self.export_assessment_lines(start, end):
+            out.write(chunk)
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+    async def export_assessment_lines(
+        self, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[str]:
+        salt = await self.store.reports.salt()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        header = [
+            "respondent",
+            "definition_id",
+            "version",
+            "kind",
+            "area_code",
+            "area_name",
+            "role",
+        ]
+        for n in range(1, EXPORT_CRITERIA + 1):
+            header += [f"criterion_{n}", f"points_{n}", f"max_{n}", f"met_{n}"]
+        header += ["total", "max_total", "verdict", "started_local", "finished_local"]
+        writer.writerow(header)
+        async for rows in self.store.reports.completed_runs(start, end):
+            for row in rows:
+                area = self.catalog.areas.get(row["area_code"])
+                cells = [
+                    pseudonym(salt, row["user_id"]),
+                    row["definition_id"],
+                    row["version"],
+                    row["kind"],
+                    row["area_code"] or "",
+                    area.name if area else "",
+                    row["role"] or "",
+                ]
+                criteria = json.loads(row["criteria"] or "[]")[:EXPORT_CRITERIA]
+                for criterion in criteria:
+                    cells += [
+                        criterion["id"],
+                        _num(criterion["points"]),
+                        _num(criterion["max"]),
+                        int(bool(criterion["met"])),
+                    ]
+                cells += [""] * 4 * (EXPORT_CRITERIA - len(criteria))
+                cells += [
+                    _num(row["total"]),
+                    _num(row["max_total"]),
+                    "met" if row["passed"] else "not_yet",
+                    self._local(row["started_at"]),
+                    self._local(row["finished_at"]),
+                ]
+                writer.writerow(cells)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    async def export_members(self, now: datetime) -> bytes:
+        """Members by area and role, with groups under 5 shown as "<5"."""
+        rows = await self.store.reports.members_by_area(now - timedelta(days=ACTIVE_DAYS))
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["area_code", "area_name", "role", "members", "active_30_days"])
+        for row in rows:
+            area = self.catalog.areas.get(row["area_code"])
+            writer.writerow(
+                [
+                    row["area_code"] or "",
+                    area.name if area else "",
+                    row["role"] or "",
+                    suppressed(row["n"]),
+                    suppressed(row["active"]) if row["n"] >= SMALL else "<5",
+                ]
+            )
+        return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+    def _local(self, text: str | None) -> str:
+        if not text:
+            return ""
+        moment = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("UTC"))
+        return f"{moment.astimezone(self.timezone):%Y-%m-%d %H:%M}"
+
+
+def suppressed(n: int) -> str:
+    return "<5" if n < SMALL else str(n)
+
+
+def pseudonym(salt: str, user_id: int) -> str:
+    """A stable id for one member that cannot be turned back into who they are."""
+    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()[:12]
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+# -- words and pictures (the same for /stats in chat and `khuyenhoc stats`) ----------------------
+def count_text(i18n: Translator, locale: str, value: int) -> str:
+    return "<5" if 0 < value < SMALL else i18n.number(locale, value)
+
+
+def percent_text(i18n: Translator, locale: str, value: float | None) -> str:
+    if value is None:
+        return i18n.t(locale, "stats.too_few")
+    return i18n.percent(locale, round(value, 1))
+
+
+def targets_text(i18n: Translator, locale: str, targets: dict[int, float]) -> str:
+    return ", ".join(
+        i18n.t(locale, "stats.target", year=year, value=i18n.percent(locale, value))
+        for year, value in sorted(targets.items())
+    )
+
+
+def figures_text(
+    i18n: Translator, locale: str, figures: Figures, catalog: Catalog, local_now: datetime
+) -> str:
+    def n(value: int) -> str:
+        return count_text(i18n, locale, value)
+
+    def area(code: str) -> str:
+        found = catalog.areas.get(code)
+        return f"{i18n.t(locale, f'area.type.{found.type}')} {found.name}" if found else code
+
+    def role(role_id: str | None) -> str:
+        found = catalog.campaign.role(role_id)
+        return i18n.text(locale, found.label) if found else i18n.t(locale, "stats.no_role")
+
+    lines = [
+        i18n.t(locale, "stats.title", date=i18n.date(locale, local_now)),
+        i18n.t(locale, "stats.members", members=n(figures.members), active=n(figures.active)),
+    ]
+    roles = [
+        f"{role(r)} {n(count)}"
+        for r, count in sorted(figures.by_role.items(), key=lambda kv: -kv[1])
+    ]
+    if roles:
+        lines.append(i18n.t(locale, "stats.by_role", roles=" · ".join(roles)))
+    areas = [f"{area(code)} {n(active)}/{n(total)}" for code, active, total in figures.top_areas]
+    if areas:
+        lines.append(i18n.t(locale, "stats.top_areas", areas=", ".join(areas)))
+    lines += ["", i18n.t(locale, "stats.assessments_heading")]
+    for title in figures.titles:
+        lines.append(
+            i18n.t(
+                locale,
+                "stats.title_line",
+                name=i18n.text(locale, title.name),
+                taken=n(title.taken),
+                respondents=n(title.respondents),
+                share=percent_text(i18n, locale, title.share),
+                targets=targets_text(i18n, locale, title.targets),
+            )
+        )
+    if figures.briefed:
+        target = i18n.percent(locale, figures.briefed_target) if figures.briefed_target else ""
+        lines += ["", i18n.t(locale, "stats.briefed_heading", target=target)]
+        for plan in figures.briefed:
+            lines.append(
+                i18n.t(
+                    locale,
+                    "stats.briefed_line",
+                    name=i18n.text(locale, plan.name),
+                    passed=n(plan.passed),
+                    share=percent_text(i18n, locale, plan.share),
+                )
+            )
+    lines += ["", i18n.t(locale, "stats.privacy_note", small=SMALL)]
+    return "\n".join(lines)
+
+
+def titles_chart(i18n: Translator, locale: str, figures: Figures) -> bytes | None:
+    """One bar per title (and per plan studied) with its targets marked; small groups left out."""
+    from bot import charts
+
+    def marks(targets: dict[int, float]) -> tuple[tuple[str, float], ...]:
+        return tuple(
+            (str(i18n.t(locale, "stats.chart_target", year=year)), value)
+            for year, value in sorted(targets.items())
+        )
+
+    bars = [
+        charts.Bar(str(i18n.text(locale, t.name)), t.share, marks(t.targets))
+        for t in figures.titles
+        if t.share is not None
+    ]
+    briefed_targets = {2025: figures.briefed_target} if figures.briefed_target else {}
+    bars += [
+        charts.Bar(
+            str(i18n.t(locale, "stats.chart_briefed", name=i18n.text(locale, p.name))),
+            p.share,
+            marks(briefed_targets),
+        )
+        for p in figures.briefed
+        if p.share is not None
+    ]
+    if not bars:
+        return None
+    return charts.percent_chart(
+        str(i18n.t(locale, "stats.chart_title")),
+        bars,
+        note=str(i18n.t(locale, "stats.chart_note", small=SMALL)),
+        axis=str(i18n.t(locale, "stats.chart_axis")),
+    )

@@ -1,0 +1,151 @@
+"""Campaign figures as SQL aggregates (never by loading rows into Python), and export rows."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from bot.store.db import Database, to_db_time
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" * len(items))
+
+
+class Reports:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def members(self, active_since: datetime) -> tuple[int, int]:
+        """(members who agreed to the privacy notice, of them active since `active_since`)."""
+        row = await self._db.fetchone(
+            "SELECT count(*), coalesce(sum(last_seen_at >= ?), 0) FROM users"
+            " WHERE consent_at IS NOT NULL",
+            (to_db_time(active_since),),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def members_by_role(self) -> dict[str | None, int]:
+        rows = await self._db.fetchall(
+            "SELECT role, count(*) AS n FROM users WHERE consent_at IS NOT NULL GROUP BY role"
+        )
+        return {r["role"]: r["n"] for r in rows}
+
+    async def most_active_areas(self, active_since: datetime, limit: int = 10) -> list[tuple]:
+        """(area code, active members, members) for the areas with most active members."""
+        rows = await self._db.fetchall(
+            "SELECT area_code, sum(last_seen_at >= ?) AS active, count(*) AS n FROM users"
+            " WHERE consent_at IS NOT NULL AND area_code IS NOT NULL"
+            " GROUP BY area_code ORDER BY active DESC, n DESC, area_code LIMIT ?",
+            (to_db_time(active_since), limit),
+        )
+        return [(r["area_code"], r["active"], r["n"]) for r in rows]
+
+    async def members_by_area(self, active_since: datetime) -> list[aiosqlite.Row]:
+        return await self._db.fetchall(
+            "SELECT area_code, role, count(*) AS n, sum(last_seen_at >= ?) AS active FROM users"
+            " WHERE consent_at IS NOT NULL GROUP BY area_code, role ORDER BY area_code, role",
+            (to_db_time(active_since),),
+        )
+
+    async def results(self, definition_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+        """definition -> (assessments completed, respondents, respondents whose latest met it)."""
+        if not definition_ids:
+            return {}
+        marks = _marks(definition_ids)
+        taken = await self._db.fetchall(
+            "SELECT definition_id, count(*) AS n FROM assessment_runs"
+            f" WHERE status = 'completed' AND definition_id IN ({marks}) GROUP BY definition_id",
+            tuple(definition_ids),
+        )
+        latest = await self._db.fetchall(
+            "SELECT definition_id, count(*) AS n, coalesce(sum(passed), 0) AS met"
+            f" FROM assessment_runs WHERE latest = 1 AND definition_id IN ({marks})"
+            " GROUP BY definition_id",
+            tuple(definition_ids),
+        )
+        figures = {d: (0, 0, 0) for d in definition_ids}
+        for r in taken:
+            figures[r["definition_id"]] = (r["n"], 0, 0)
+        for r in latest:
+            figures[r["definition_id"]] = (figures[r["definition_id"]][0], r["n"], r["met"])
+        return figures
+
+    async def results_by_area(self, definition_ids: Sequence[str]) -> list[tuple[str, int, int]]:
+        """(area code, respondents, met) from each respondent's latest result."""
+        if not definition_ids:
+            return []
+        rows = await self._db.fetchall(
+            "SELECT area_code, count(*) AS n, coalesce(sum(passed), 0) AS met FROM assessment_runs"
+            f" WHERE latest = 1 AND definition_id IN ({_marks(definition_ids)})"
+            " AND area_code IS NOT NULL GROUP BY area_code ORDER BY area_code",
+            tuple(definition_ids),
+        )
+        return [(r["area_code"], r["n"], r["met"]) for r in rows]
+
+    async def area_result(self, definition_ids: Sequence[str], area: str) -> tuple[int, int]:
+        if not definition_ids:
+            return (0, 0)
+        row = await self._db.fetchone(
+            "SELECT count(*), coalesce(sum(passed), 0) FROM assessment_runs"
+            f" WHERE latest = 1 AND definition_id IN ({_marks(definition_ids)}) AND area_code = ?",
+            (*definition_ids, area),
+        )
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def weekly(self, definition_ids: Sequence[str], since: datetime) -> list[tuple[str, int]]:
+        """(ISO week start "YYYY-MM-DD", assessments completed) since `since`."""
+        if not definition_ids:
+            return []
+        rows = await self._db.fetchall(
+            "SELECT date(finished_at, 'weekday 0', '-6 days') AS week, count(*) AS n"
+            " FROM assessment_runs WHERE status = 'completed'"
+            f" AND definition_id IN ({_marks(definition_ids)}) AND finished_at >= ?"
+            " GROUP BY week ORDER BY week",
+            (*definition_ids, to_db_time(since)),
+        )
+        return [(r["week"], r["n"]) for r in rows]
+
+    async def passed_quiz(self, definition_id: str) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM assessment_runs WHERE latest = 1 AND definition_id = ?"
+            " AND passed = 1",
+            (definition_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def completed_runs(
+        self, start: datetime | None, end: datetime | None, batch: int = 5000
+    ) -> AsyncIterator[list[aiosqlite.Row]]:
+        """Completed runs (no names, no chat ids) in batches, oldest first, for exports."""
+        last_id = 0
+        while True:
+            rows = await self._db.fetchall(
+                "SELECT id, user_id, definition_id, version, kind, role, area_code, criteria,"
+                " total, max_total, passed, started_at, finished_at FROM assessment_runs"
+                " WHERE status = 'completed' AND id > ? AND finished_at >= ? AND finished_at < ?"
+                " ORDER BY id LIMIT ?",
+                (
+                    last_id,
+                    to_db_time(start) if start else "",
+                    to_db_time(end) if end else "9999",
+                    batch,
+                ),
+            )
+            if not rows:
+                return
+            yield rows
+            last_id = rows[-1]["id"]
+
+    async def salt(self) -> str:
+        """The install's secret for pseudonymous ids, created on first use."""
+        await self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_salt', ?)",
+            (secrets.token_hex(16),),
+        )
+        row = await self._db.fetchone("SELECT value FROM meta WHERE key = 'pseudonym_salt'")
+        assert row is not None
+        return str(row["value"])
