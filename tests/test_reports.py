@@ -149,6 +149,7 @@ async def test_chart_is_a_valid_png_of_the_intended_size(app, dataset):
 
 
 async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
+    import asyncio
     import os
     import subprocess
     import sys
@@ -158,7 +159,8 @@ async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
     await app.close()  # the CLI opens the same database file
     env = {**os.environ, "DATABASE_PATH": str(settings.database_path), "CONTENT_DIR": str(CONTENT)}
     chart = tmp_path / "stats.png"
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot", "stats", "--chart", str(chart)],
         capture_output=True,
         text=True,
@@ -170,7 +172,8 @@ async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
     assert "Gia đình học tập: 12 lượt, 11 người; đáp ứng 63,6%" in result.stdout
     assert chart.read_bytes()[:4] == b"\x89PNG"
     out = tmp_path / "export.csv"
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [
             sys.executable,
             "-m",
