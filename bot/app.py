@@ -7,13 +7,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot import maintenance
 from bot.assessment import AssessmentService
 from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
 from bot.core.context import Services
+from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
 from bot.i18n import Translator
+from bot.metrics import Metrics
 from bot.outreach import OutreachService
 from bot.outreach.pacing import Pacer
 from bot.outreach.sender import Sender
@@ -41,6 +45,36 @@ class App:
     scheduler: Scheduler | None = None
     worker: DeliveryWorker | None = None
     pacer: Pacer | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        self.dispatcher.observers.append(self._observe)
+        self.metrics.before_scrape(self._refresh_gauges)
+
+    def _observe(self, inbound: Inbound, seconds: float, failed: bool) -> None:
+        self.metrics.observe_update(inbound.channel, inbound.kind, seconds, failed)
+        self.metrics.last_update[inbound.channel] = self.services.clock()
+
+    async def _refresh_gauges(self) -> None:
+        self.metrics.outbox_depth.set(await self.store.deliveries.backlog())
+
+    async def health(self) -> dict[str, Any]:
+        """What /healthz reports; ok only when the database answers and the scheduler runs."""
+        report: dict[str, Any] = {"ok": True}
+        try:
+            report["outbox_backlog"] = await self.store.deliveries.backlog()
+            report["database"] = "ok"
+        except Exception as exc:  # the point is to report it, whatever it is
+            report["database"] = f"error: {type(exc).__name__}"
+            report["ok"] = False
+        running = self.scheduler is not None and self.scheduler.running
+        report["scheduler"] = "running" if running else "stopped"
+        report["ok"] = report["ok"] and running
+        report["last_update"] = {
+            channel: moment.isoformat(timespec="seconds")
+            for channel, moment in self.metrics.last_update.items()
+        }
+        return report
 
     @classmethod
     async def create(
@@ -122,6 +156,7 @@ class App:
             clock=self.services.clock,
             not_met_definitions=self.outreach.not_met_definitions,
             reporter=self.outreach.report,
+            metrics=self.metrics,
             extra_chat=extra,
             super_admins=self.super_admins,
             **worker_options,  # type: ignore[arg-type]
@@ -133,7 +168,28 @@ class App:
         armed = await self.outreach.rearm()
         await self.worker.start()
         await self.services.reminders.start(self.scheduler)
+        self._schedule_maintenance(self.scheduler)
         log.info("background: outbox running, %d scheduled announcements armed", armed)
+
+    def _schedule_maintenance(self, scheduler: Scheduler) -> None:
+        """Daily pruning at 03:00 local, and a backup at 02:00 when BACKUP_DIR is set."""
+        settings = self.settings
+
+        async def prune() -> None:
+            await maintenance.prune(
+                self.store, self.services.clock(), settings.delivery_retention_days
+            )
+
+        scheduler.daily("maintenance:prune", 3, 0, prune)
+        if settings.backup_dir is not None:
+            folder = settings.backup_dir
+
+            async def backup() -> None:
+                await maintenance.daily_backup(
+                    settings.database_path, folder, settings.backup_keep, self.services.clock()
+                )
+
+            scheduler.daily("maintenance:backup", 2, 0, backup)
 
     async def stop_background(self) -> None:
         if self.scheduler is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
+from bot.logs import configure as configure_logging
 
 log = logging.getLogger("bot")
 
@@ -35,7 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the bot on Telegram (long polling)")
+    run = sub.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
+    run.add_argument("--webhook", action="store_true", help="webhook mode (needs WEBHOOK_URL)")
+
+    backup = sub.add_parser("backup", help="a consistent copy of the database, also while running")
+    backup.add_argument("--out", type=Path, required=True)
+    restore = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
+    restore.add_argument("file", type=Path)
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.add_argument("--as", dest="name", default="khach", help="who you are (a name)")
@@ -92,15 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # httpx/aiohttp/apscheduler chatter drowns the bot's own lines at INFO.
-    for noisy in ("httpx", "apscheduler", "telegram.ext.Updater"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -108,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
@@ -130,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.telegram_bot_token:
             print(NO_TOKEN, file=sys.stderr)
             return EXIT_USAGE
-        from bot.channels.telegram import run_polling
+        from bot.channels.telegram import run
 
-        return run_polling(settings)
+        return run(settings, webhook=args.webhook)
+    if args.command in ("backup", "restore"):
+        return asyncio.run(_backup_restore(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
@@ -282,6 +282,32 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
             print()
             return EXIT_OK
         await asyncio.sleep(0.5)
+
+
+async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import maintenance
+
+    database = settings.database_path
+    if args.command == "backup":
+        if not database.is_file():
+            print(f"no database at {database}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        out = await maintenance.backup(database, args.out)
+        print(f"{out}: backup of {database} (integrity ok)")
+        return EXIT_OK
+    if not args.file.is_file():
+        print(f"no such file {args.file}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        await maintenance.restore(args.file, database)
+    except maintenance.DatabaseInUse as exc:
+        print(f"refused: {exc}; stop the bot first", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except RuntimeError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{database} restored from {args.file}; migrations run when the bot starts")
+    return EXIT_OK
 
 
 async def _reports(settings: Settings, args: argparse.Namespace) -> int:

@@ -39,11 +39,19 @@ class Settings:
     content_dir: Path = Path("content")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json
     broadcast_rate: float = 25.0  # bulk messages per second, overall
     paid_broadcast: bool = False  # Telegram paid broadcasts: up to 1,000/s, charged in Stars
     chat_interval: float = 1.0  # seconds between two messages to one private chat
     group_per_minute: float = 20.0  # messages a minute to one group or channel
     announce_chat_id: str | None = None  # a channel/group that receives public announcements
+    webhook_url: str | None = None  # set: Telegram webhook mode instead of polling
+    webhook_secret: str | None = None  # default: generated once and kept in the database
+    http_host: str = "127.0.0.1"  # the HTTP server (webhooks, /healthz, /metrics)
+    http_port: int = 8080
+    backup_dir: Path | None = None  # set: a daily backup at 02:00 local
+    backup_keep: int = 7
+    delivery_retention_days: int = 180
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
 
@@ -102,6 +110,9 @@ class Settings:
         if level not in LOG_LEVELS:
             raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
 
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT", "must be text or json")
         paid = _flag(get("PAID_BROADCAST"), "PAID_BROADCAST")
         limit = PAID_RATE_LIMIT if paid else FREE_RATE_LIMIT
         rate = _number(get("BROADCAST_RATE"), "BROADCAST_RATE", limit if paid else 25.0)
@@ -125,6 +136,19 @@ class Settings:
             time(int(match[3]), int(match[4])),
         )
 
+        webhook_url = get("WEBHOOK_URL")
+        if webhook_url is not None and not webhook_url.startswith("https://"):
+            raise ConfigError("WEBHOOK_URL", "Telegram only calls https:// addresses")
+        webhook_secret = get("WEBHOOK_SECRET")
+        if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+            raise ConfigError("WEBHOOK_SECRET", "1-256 characters: A-Z, a-z, 0-9, _ and -")
+        port = int(_number(get("WEBHOOK_PORT"), "WEBHOOK_PORT", 8080.0))
+        if port > 65535:
+            raise ConfigError("WEBHOOK_PORT", "a TCP port, 1-65535")
+        backup_dir = get("BACKUP_DIR")
+        keep = int(_number(get("BACKUP_KEEP"), "BACKUP_KEEP", 7.0))
+        retention = int(_number(get("DELIVERY_RETENTION_DAYS"), "DELIVERY_RETENTION_DAYS", 180.0))
+
         db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
         content = get("CONTENT_DIR") or "content"
         content_path = Path(content)
@@ -139,11 +163,19 @@ class Settings:
             content_dir=content_path,
             timezone=tz,
             log_level=level,
+            log_format=log_format,
             broadcast_rate=rate,
             paid_broadcast=paid,
             chat_interval=chat_interval,
             group_per_minute=group_per_minute,
             announce_chat_id=announce_chat,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            http_host=get("WEBHOOK_HOST") or "127.0.0.1",
+            http_port=port,
+            backup_dir=Path(backup_dir) if backup_dir else None,
+            backup_keep=keep,
+            delivery_retention_days=retention,
             quiet_start=quiet_start,
             quiet_end=quiet_end,
         )

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -53,6 +54,18 @@ class Scheduler:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
+        )
+
+    def daily(self, job_id: str, hour: int, minute: int, func: Job) -> None:
+        """Every day at this local time."""
+        self._aps.add_job(
+            func,
+            CronTrigger(hour=hour, minute=minute),
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
         )
 
     def cancel(self, job_id: str) -> None:

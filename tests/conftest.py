@@ -42,3 +42,12 @@ async def app(settings: Settings, clock: FakeClock):
     application = await App.create(settings, clock=clock)
     yield application
     await application.close()
+
+
+def free_port() -> int:
+    """A TCP port the OS says is free now (for servers a test starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

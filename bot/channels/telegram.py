@@ -38,6 +38,7 @@ from bot.channels.aiohttp_request import AiohttpRequest
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
+from bot.logs import member_ref
 from bot.outreach.pacing import Pacer
 from bot.outreach.sender import DeliveryError, Failure, Sent
 
@@ -154,6 +155,18 @@ class TelegramChannel:
             allowed_updates=ALLOWED_UPDATES, timeout=int(poll_timeout), poll_interval=0.0
         )
         log.info("telegram: polling as @%s", self.bot.username)
+
+    async def start_webhook(self, url: str, secret: str) -> None:
+        """Webhook mode: Telegram POSTs updates to `url`; `feed` puts them on PTB's queue."""
+        await self.application.initialize()
+        await self.set_commands()
+        await self.application.start()
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        log.info("telegram: webhook mode as @%s", self.bot.username)
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """One update from the webhook, handed to python-telegram-bot (its custom-webhook way)."""
+        await self.application.update_queue.put(Update.de_json(data, self.bot))
 
     async def stop(self) -> None:
         """Stop fetching and let in-flight updates finish (the bot can still send)."""
@@ -300,7 +313,7 @@ class TelegramChannel:
                 if not edited:
                     await self.send(chat_id, reply)
         except Forbidden:
-            log.info("telegram: chat %s blocked the bot", chat_id)
+            log.info("telegram: %s blocked the bot", member_ref(inbound))
             await self.dispatcher.handle(Inbound(CHANNEL, inbound.user_id, Kind.BLOCKED))
 
     async def send(self, chat_id: int, reply: Reply) -> Message | None:
@@ -458,15 +471,28 @@ def _media_kind(message: Message) -> str:
     return "other"
 
 
-def run_polling(settings: Any) -> int:
-    """`khuyenhoc run`: start everything, poll until SIGINT/SIGTERM, stop gracefully."""
-    return asyncio.run(_serve(settings))
+def run(settings: Any, *, webhook: bool = False) -> int:
+    """`khuyenhoc run`: start everything, serve until SIGINT/SIGTERM, stop gracefully."""
+    from bot.maintenance import DatabaseInUse, RunLock
+
+    try:
+        with RunLock(settings.database_path):
+            return asyncio.run(_serve(settings, webhook=webhook or bool(settings.webhook_url)))
+    except DatabaseInUse as exc:
+        log.error("%s: another `khuyenhoc run` is using it", exc)
+        return 1
 
 
-async def _serve(settings: Any) -> int:
+async def _serve(settings: Any, *, webhook: bool) -> int:
+    from urllib.parse import urlsplit
+
     from bot.app import App
     from bot.catalog import ContentInvalid
+    from bot.web import WebServer
 
+    if webhook and not settings.webhook_url:
+        log.error("--webhook needs WEBHOOK_URL (the https:// address Telegram should call)")
+        return 2
     try:
         app = await App.create(settings)
     except ContentInvalid as exc:
@@ -475,12 +501,28 @@ async def _serve(settings: Any) -> int:
     channel = TelegramChannel.build(
         app.dispatcher, settings.telegram_bot_token, settings.telegram_api_url
     )
+    server = WebServer(app, settings.http_host, settings.http_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await channel.start()
+        if webhook:
+            secret = settings.webhook_secret or await app.store.meta.secret("webhook_secret")
+            server.add_webhook(urlsplit(settings.webhook_url).path or "/", secret, channel.feed)
+            await server.start()
+            await channel.start_webhook(settings.webhook_url, secret)
+        else:
+            try:
+                await server.start()
+            except OSError as exc:  # health and metrics are not worth failing the bot for
+                log.error(
+                    "http: cannot listen on %s:%s (%s); running without /healthz",
+                    settings.http_host,
+                    settings.http_port,
+                    exc,
+                )
+            await channel.start()  # polling; removes a webhook left from webhook mode
         await app.start_background([channel.sender])
         channel.pacer = app.pacer
         await stop.wait()
@@ -488,6 +530,7 @@ async def _serve(settings: Any) -> int:
     finally:
         await channel.stop()  # no new updates; in-flight ones finish
         await app.stop_background()  # in-flight deliveries finish and are written down
+        await server.stop()
         await channel.shutdown()
         await app.close()
     log.info("stopped")

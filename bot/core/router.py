@@ -9,6 +9,7 @@ loads and saves their session, and turns every failure into a polite answer inst
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from bot.core import actions
 from bot.core.context import Context, Services, StaleButton
 from bot.core.messages import Inbound, Kind, Reply
+from bot.logs import member_ref
 from bot.store import User
 from bot.store.users import ACTIVE, BLOCKED
 
@@ -188,14 +190,27 @@ class Dispatcher:
         self.root = root
         self.services = services
         self.staff_role = staff_role
+        # Called after each update with (inbound, seconds, failed): metrics, health.
+        self.observers: list[Callable[[Inbound, float, bool], None]] = []
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
+        started = time.perf_counter()
+        failed = False
+        try:
+            replies, failed = await self._handle(inbound)
+            return replies
+        finally:
+            elapsed = time.perf_counter() - started
+            for observe in self.observers:
+                observe(inbound, elapsed, failed)
+
+    async def _handle(self, inbound: Inbound) -> tuple[list[Reply], bool]:
         store = self.services.store
         if inbound.kind in (Kind.BLOCKED, Kind.UNBLOCKED):
             status = BLOCKED if inbound.kind is Kind.BLOCKED else ACTIVE
             await store.users.set_status(inbound.channel, inbound.user_id, status)
-            log.info("member %s on %s is now %s", inbound.user_id, inbound.channel, status)
-            return []
+            log.info("member %s on %s is now %s", member_ref(inbound), inbound.channel, status)
+            return [], False
 
         user, created = await store.users.seen(
             inbound.channel,
@@ -222,10 +237,10 @@ class Dispatcher:
             )
             ctx.replies.clear()
             await self.root.fallbacks["error"](ctx)
-            return ctx.replies
+            return ctx.replies, True
         if ctx.session_dirty and not ctx.forgotten:
             await store.sessions.save(ctx.user.id, ctx.session)
-        return ctx.replies
+        return ctx.replies, False
 
     async def _route(self, ctx: Context) -> None:
         inbound = ctx.inbound
@@ -287,5 +302,5 @@ class Dispatcher:
 
     async def _refused(self, ctx: Context, what: str) -> None:
         """A staff-only command or button from someone without the role: logged and audited."""
-        log.warning("refused %r from %s (role %s)", what, ctx.actor, ctx.staff_role)
+        log.warning("refused %r from member %s (role %s)", what, ctx.user.id, ctx.staff_role)
         await self.services.store.staff.audit(ctx.actor, "refused", what=what)

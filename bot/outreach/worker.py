@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.outreach.pacing import Pacer
 from bot.outreach.sender import DeliveryError, Failure, Sender
@@ -52,6 +53,7 @@ class DeliveryWorker:
         reporter: Reporter | None = None,
         extra_chat: tuple[str, str] | None = None,
         super_admins: set[tuple[str, str]] | None = None,
+        metrics: Any = None,
         max_in_flight: int = 32,
         max_attempts: int = 5,
         batch: int = 200,
@@ -68,6 +70,7 @@ class DeliveryWorker:
         self.reporter = reporter
         self.extra_chat = extra_chat
         self.super_admins = super_admins or set()
+        self.metrics = metrics  # bot.metrics.Metrics, when the app exports metrics
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts
         self.batch = batch
@@ -250,6 +253,8 @@ class DeliveryWorker:
         if error.kind is Failure.RETRY_AFTER:
             # Honour the flood limit exactly, then resume; this try does not count as a failure.
             self.pacer.pause(error.retry_after)
+            if self.metrics is not None:
+                self.metrics.throttled.inc()
             return Outcome(
                 delivery.id,
                 PENDING,
@@ -274,6 +279,11 @@ class DeliveryWorker:
 
     def _record(self, delivery: Delivery, outcome: Outcome) -> None:
         self._outcomes.append(outcome)
+        if self.metrics is not None:
+            if outcome.status == PENDING and outcome.error is not None:
+                self.metrics.retries.inc()
+            elif outcome.status != PENDING:
+                self.metrics.deliveries.labels(outcome.status).inc()
         self._touched.add(delivery.announcement_id)
 
     # -- writing results down -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
 from bot.store.db import Clock, Database, utc_now
+from bot.store.meta import Meta
 from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.reports import Reports
 from bot.store.users import Session, Sessions, User, Users
@@ -27,6 +28,7 @@ class Store:
         self.deliveries = Deliveries(db)
         self.calendar = Calendar(db)
         self.reports = Reports(db)
+        self.meta = Meta(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

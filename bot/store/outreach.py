@@ -371,6 +371,12 @@ class Announcements:
         return total
 
     async def counts(self, announcement_id: int) -> dict[str, int]:
+        kept = await self._db.fetchone(
+            "SELECT totals FROM announcements WHERE id = ? AND totals IS NOT NULL",
+            (announcement_id,),
+        )
+        if kept is not None:  # its delivery rows were pruned; the totals stay
+            return {**dict.fromkeys((PENDING, SENDING, *FINAL), 0), **json.loads(kept["totals"])}
         rows = await self._db.fetchall(
             "SELECT status, count(*) AS n FROM deliveries WHERE announcement_id = ?"
             " GROUP BY status",
@@ -394,6 +400,36 @@ class Announcements:
 class Deliveries:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def prune(self, finished_before: datetime) -> tuple[int, int]:
+        """Delete delivery rows of announcements finished before the cutoff, keeping totals.
+
+        Returns (announcements pruned, rows deleted).
+        """
+        cutoff = to_db_time(finished_before)
+        pruned = deleted = 0
+        async with self._db.transaction() as tx:
+            old = await tx.fetchall(
+                "SELECT id FROM announcements WHERE status IN ('done', 'cancelled')"
+                " AND totals IS NULL AND coalesce(finished_at, created_at) < ?",
+                (cutoff,),
+            )
+            for row in old:
+                counts = await tx.fetchall(
+                    "SELECT status, count(*) AS n FROM deliveries WHERE announcement_id = ?"
+                    " GROUP BY status",
+                    (row["id"],),
+                )
+                totals = {c["status"]: c["n"] for c in counts}
+                await tx.execute(
+                    "UPDATE announcements SET totals = ? WHERE id = ?",
+                    (json.dumps(totals), row["id"]),
+                )
+                deleted += await tx.execute(
+                    "DELETE FROM deliveries WHERE announcement_id = ?", (row["id"],)
+                )
+                pruned += 1
+        return pruned, deleted
 
     async def recover(self) -> int:
         """At start: rows a dead worker was sending go back to pending (at-least-once)."""
@@ -456,6 +492,12 @@ class Deliveries:
             " WHERE announcement_id = ? AND status = 'pending'",
             (self._db.now(), announcement_id),
         )
+
+    async def backlog(self) -> int:
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')"
+        )
+        return int(row[0]) if row else 0
 
     async def next_due(self) -> datetime | None:
         row = await self._db.fetchone(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
@@ -142,10 +141,6 @@ class Reports:
 
     async def salt(self) -> str:
         """The install's secret for pseudonymous ids, created on first use."""
-        await self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_salt', ?)",
-            (secrets.token_hex(16),),
-        )
-        row = await self._db.fetchone("SELECT value FROM meta WHERE key = 'pseudonym_salt'")
-        assert row is not None
-        return str(row["value"])
+        from bot.store.meta import Meta
+
+        return await Meta(self._db).secret("pseudonym_salt")

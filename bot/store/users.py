@@ -179,6 +179,12 @@ class Sessions:
             return Session()
         return Session(state=row["state"], data=json.loads(row["data"]))
 
+    async def prune(self, untouched_since: str) -> int:
+        """Forget conversation states nobody came back to (UTC text time)."""
+        return await self._db.execute(
+            "DELETE FROM sessions WHERE updated_at < ?", (untouched_since,)
+        )
+
     async def save(self, user_id: int, session: Session) -> None:
         await self._db.execute(
             "INSERT INTO sessions (user_id, state, data, updated_at) VALUES (?, ?, ?, ?)"

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, free_port
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 
 
@@ -19,6 +19,7 @@ async def test_run_polls_answers_and_stops_gracefully(tmp_path):
             "TELEGRAM_API_URL": fake.base_url,
             "DATABASE_PATH": str(tmp_path / "run.sqlite3"),
             "CONTENT_DIR": str(CONTENT),
+            "WEBHOOK_PORT": str(free_port()),
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,

@@ -8,7 +8,7 @@ import signal
 import sys
 
 from bot.store import Store
-from tests.conftest import CONTENT
+from tests.conftest import CONTENT, free_port
 from tests.fakes.bot_api import FakeBotAPI
 
 RECIPIENTS = 120
@@ -50,6 +50,7 @@ async def test_sigkill_mid_broadcast_loses_no_one(tmp_path):
             "TELEGRAM_API_URL": fake.base_url,
             "DATABASE_PATH": str(db),
             "CONTENT_DIR": str(CONTENT),
+            "WEBHOOK_PORT": str(free_port()),
             "BROADCAST_RATE": "30",
             "LOG_LEVEL": "WARNING",
         }
