@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import maintenance
+from bot.ask import Answerer
 from bot.assessment import AssessmentService
 from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
@@ -17,6 +18,7 @@ from bot.core.context import Services
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
 from bot.i18n import Translator
+from bot.inbox import notify_staff
 from bot.metrics import Metrics
 from bot.outreach import OutreachService
 from bot.outreach.pacing import Pacer
@@ -114,6 +116,7 @@ class App:
                 quiet=(settings.quiet_start, settings.quiet_end),
             ),
             reports=ReportService(store, catalog, settings.timezone),
+            answerer=Answerer(catalog),
         )
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         services.super_admins = super_admins
@@ -181,6 +184,11 @@ class App:
             )
 
         scheduler.daily("maintenance:prune", 3, 0, prune)
+
+        async def digest() -> None:
+            await notify_staff(self.services, settings.staff_chat_id)
+
+        scheduler.every("inbox:digest", 60, digest)
         if settings.backup_dir is not None:
             folder = settings.backup_dir
 

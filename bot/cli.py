@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = events_sub.add_parser("cancel", help="cancel a one-off event")
     cancel.add_argument("event_id")
 
+    ask = sub.add_parser("ask", help="how a question is matched (for tuning content/faq.yaml)")
+    ask.add_argument("question")
+    sub.add_parser("faq-drafts", help="FAQ entries drafted from answered questions, as YAML")
+
     content = sub.add_parser("content", help="content tools")
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
@@ -118,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_reports(settings, args))
     if args.command == "events":
         return asyncio.run(_events(settings, args))
+    if args.command == "ask":
+        return ask_command(settings, args.question)
+    if args.command == "faq-drafts":
+        return asyncio.run(_faq_drafts(settings))
     if args.command == "qr":
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
@@ -134,6 +142,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return asyncio.run(_backup_restore(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+def ask_command(settings: Settings, question: str) -> int:
+    from bot.ask import Answerer, tokens
+    from bot.catalog import ContentInvalid, load_catalog
+
+    try:
+        catalog = load_catalog(settings.content_dir)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
+    ranking = Answerer(catalog).rank(question, limit=8)
+    print(f"tokens: {' '.join(tokens(question))}")
+    confident = ranking.confident
+    for match in ranking.matches:
+        mark = (
+            "answer" if match is confident else ("offer" if match in ranking.suggestions() else "")
+        )
+        print(f"{match.score:7.2f}  {match.key:<40} {mark}")
+    if not ranking.matches:
+        print("no match: the member is offered to ask the staff")
+    return EXIT_OK
+
+
+async def _faq_drafts(settings: Settings) -> int:
+    import yaml
+
+    from bot.store import Store
+
+    store = await Store.open(settings.database_path)
+    try:
+        drafts = await store.tickets.faq_drafts()
+    finally:
+        await store.close()
+    entries = [
+        {
+            "id": f"draft-{d['id']}",
+            "question": {"vi": d["question"], "en": ""},
+            "answer": {"vi": d["answer"], "en": ""},
+            "alternates": {"vi": [], "en": []},
+        }
+        for d in drafts
+    ]
+    print("# Review, translate, then paste under `faq:` in content/faq.yaml")
+    print(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False) if entries else "# none")
+    return EXIT_OK
 
 
 def content_check(folder: Path) -> int:

@@ -45,6 +45,7 @@ class Settings:
     chat_interval: float = 1.0  # seconds between two messages to one private chat
     group_per_minute: float = 20.0  # messages a minute to one group or channel
     announce_chat_id: str | None = None  # a channel/group that receives public announcements
+    staff_chat_id: str | None = None  # a Telegram group where staff get new-question digests
     webhook_url: str | None = None  # set: Telegram webhook mode instead of polling
     webhook_secret: str | None = None  # default: generated once and kept in the database
     http_host: str = "127.0.0.1"  # the HTTP server (webhooks, /healthz, /metrics)
@@ -169,6 +170,7 @@ class Settings:
             chat_interval=chat_interval,
             group_per_minute=group_per_minute,
             announce_chat_id=announce_chat,
+            staff_chat_id=_chat_id(get("STAFF_CHAT_ID"), "STAFF_CHAT_ID"),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             http_host=get("WEBHOOK_HOST") or "127.0.0.1",
@@ -179,6 +181,12 @@ class Settings:
             quiet_start=quiet_start,
             quiet_end=quiet_end,
         )
+
+
+def _chat_id(value: str | None, name: str) -> str | None:
+    if value is not None and not (value.lstrip("-").isdigit() or value.startswith("@")):
+        raise ConfigError(name, "a numeric chat id or an @name")
+    return value
 
 
 def _flag(value: str | None, name: str) -> bool:

@@ -9,9 +9,11 @@ def build_root_router() -> Router:
     """All feature routers in one; the order does not matter (duplicates are refused)."""
     from handlers import (
         admin,
+        ask,
         assessment,
         events,
         fallback,
+        inbox,
         menu,
         plans,
         profile,
@@ -31,6 +33,8 @@ def build_root_router() -> Router:
         stats,
         settings,
         admin,
+        ask,
+        inbox,
         fallback,
     ):
         root.include(module.router)

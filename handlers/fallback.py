@@ -15,11 +15,6 @@ async def unknown_command(ctx: Context) -> None:
     await show_menu(ctx, intro=ctx.t("fallback.unknown_command", command=ctx.inbound.command[:32]))
 
 
-@router.fallback("text")
-async def unknown_text(ctx: Context) -> None:
-    await show_menu(ctx, intro=ctx.t("fallback.text"))
-
-
 @router.fallback("media")
 async def media(ctx: Context) -> None:
     await show_menu(ctx, intro=ctx.t("fallback.media"))

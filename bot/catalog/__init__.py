@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.catalog.assessments import ASSESSMENT, QUIZ, Definition, parse_definition
 from bot.catalog.events import Event, parse_event
-from bot.catalog.models import Area, Areas, Campaign, Plan, Role, Target, Title
+from bot.catalog.models import Area, Areas, Campaign, FaqEntry, Plan, Role, Target, Title
 from bot.catalog.reader import Problem, Reader, Text, format_path, load_yaml
 from bot.core.text import fold
 
@@ -81,6 +81,7 @@ class Catalog:
     definitions: tuple[Definition, ...] = ()
     events: tuple[Event, ...] = ()
     tips: tuple[Text, ...] = ()
+    faq: tuple[FaqEntry, ...] = ()
 
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)
@@ -121,7 +122,8 @@ def _load(root: Path) -> tuple[Catalog | None, list[Problem]]:
     areas = _load_areas(root, problems)
     definitions = _load_definitions(root, campaign, plans, problems)
     events, tips = _load_calendar(root, campaign, areas, problems)
-    catalog = Catalog(root, campaign, plans, areas, locales, definitions, events, tips)
+    faq = _load_faq(root, campaign, problems)
+    catalog = Catalog(root, campaign, plans, areas, locales, definitions, events, tips, faq)
     return catalog, problems
 
 
@@ -442,3 +444,45 @@ def _load_calendar(
         r = _reader(file, root, campaign.locales, problems)
         tips = [r.text(path) for path in r.items(("tips",))]
     return tuple(events), tuple(tips)
+
+
+FAQ_SECTIONS = ("plans", "assess", "events", "progress", "settings", "mydata")
+FAQ_ANSWER_MAX = 1500
+
+
+def _load_faq(root: Path, campaign: Campaign, problems: list[Problem]) -> tuple[FaqEntry, ...]:
+    """content/faq.yaml: questions members ask, with other phrasings, and the answers."""
+    file = root / "faq.yaml"
+    if not file.is_file():
+        return ()
+    r = _reader(file, root, campaign.locales, problems)
+    entries = []
+    seen: set[str] = set()
+    for path in r.items(("faq",)):
+        entry_id = r.string((*path, "id"))
+        _check_id(r, (*path, "id"), entry_id)
+        if entry_id in seen:
+            r.problem((*path, "id"), f"faq id {entry_id!r} is used twice")
+        seen.add(entry_id)
+        answer = r.text((*path, "answer"))
+        for locale, text in answer.values.items():
+            if len(text) > FAQ_ANSWER_MAX:
+                r.problem((*path, "answer", locale), f"longer than {FAQ_ANSWER_MAX} characters")
+        alternates: dict[str, tuple[str, ...]] = {}
+        raw = r.raw((*path, "alternates"), required=False) or {}
+        if not isinstance(raw, dict):
+            r.problem((*path, "alternates"), "must map each language to a list of phrasings")
+            raw = {}
+        for locale, phrasings in raw.items():
+            if locale not in campaign.locales or not isinstance(phrasings, list):
+                r.problem((*path, "alternates", locale), "a known language with a list of texts")
+                continue
+            for index, phrasing in enumerate(phrasings):
+                if not isinstance(phrasing, str) or not unicodedata.is_normalized("NFC", phrasing):
+                    r.problem((*path, "alternates", locale, index), "must be NFC text")
+            alternates[str(locale)] = tuple(str(p) for p in phrasings)
+        section = r.string((*path, "section"), required=False) or None
+        if section is not None and section not in FAQ_SECTIONS:
+            r.problem((*path, "section"), f"must be one of {', '.join(FAQ_SECTIONS)}")
+        entries.append(FaqEntry(entry_id, r.text((*path, "question")), answer, alternates, section))
+    return tuple(entries)

@@ -121,3 +121,12 @@ class Areas:
             ranked.append((rank, index, area))
         ranked.sort(key=lambda item: (item[0], item[1]))
         return [area for _, _, area in ranked[:limit]]
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    id: str
+    question: Text
+    answer: Text
+    alternates: dict[str, tuple[str, ...]]  # locale -> other phrasings
+    section: str | None = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.messages import Button, Inbound, Reply
 
 if TYPE_CHECKING:
+    from bot.ask import Answerer
     from bot.assessment import AssessmentService
     from bot.catalog import Catalog
     from bot.config import Settings
@@ -39,6 +40,7 @@ class Services:
     outreach: OutreachService
     reminders: ReminderService
     reports: ReportService
+    answerer: Answerer
     # Called with a member whose staff role changed (the Telegram channel updates their menu).
     super_admins: set[tuple[str, str]] = field(default_factory=set)  # (channel, id) from settings
     staff_changed: list[Callable[[User, str | None], Awaitable[None]]] = field(default_factory=list)

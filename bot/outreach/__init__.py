@@ -102,6 +102,8 @@ class OutreachService:
         return [d.id for d in self.catalog.assessments() if d.title_id == title_id]
 
     async def audience_size(self, audience: AudienceFilter) -> int:
+        if audience.chats:
+            return len(audience.chats)
         return await self.store.announcements.count_audience(
             audience, self.not_met_definitions(audience.not_met or ""), self.super_admins
         )

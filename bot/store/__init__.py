@@ -10,6 +10,7 @@ from bot.store.db import Clock, Database, utc_now
 from bot.store.meta import Meta
 from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.reports import Reports
+from bot.store.tickets import Tickets
 from bot.store.users import Session, Sessions, User, Users
 
 __all__ = ["Database", "Session", "Store", "User"]
@@ -29,6 +30,7 @@ class Store:
         self.calendar = Calendar(db)
         self.reports = Reports(db)
         self.meta = Meta(db)
+        self.tickets = Tickets(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

@@ -36,6 +36,7 @@ class AudienceFilter:
     not_met: str | None = None  # a title id: latest self-assessment did not meet its criteria
     staff_only: bool = False  # admins and editors (and the super admins)
     user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
+    chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -46,6 +47,7 @@ class AudienceFilter:
             "not_met": self.not_met,
             "staff_only": self.staff_only,
             "user_ids": list(self.user_ids),
+            "chats": list(self.chats),
         }
         return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
 
@@ -60,10 +62,16 @@ class AudienceFilter:
             not_met=data.get("not_met"),
             staff_only=bool(data.get("staff_only", False)),
             user_ids=tuple(data.get("user_ids", ())),
+            chats=tuple(data.get("chats", ())),
         )
 
     def is_everyone(self) -> bool:
         return self == AudienceFilter()
+
+    def __post_init__(self) -> None:
+        # JSON gives lists back; the filter is a value (hashable, comparable) with tuples.
+        for name in ("areas", "roles", "topics", "user_ids", "chats"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +356,15 @@ class Announcements:
             )
             if not claimed:
                 return 0
+            chats = announcement.audience.chats
+            if chats:  # a message for chats, not members: no audience query at all
+                where, params = "0", []
+            for chat in chats:
+                await tx.execute(
+                    "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id, status,"
+                    " next_attempt_at, updated_at) VALUES (?, NULL, ?, ?, 'pending', ?, ?)",
+                    (announcement.id, "telegram", chat, now, now),
+                )
             await tx.execute(
                 "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
                 " status, next_attempt_at, updated_at)"

@@ -21,6 +21,7 @@ PERSONAL_TABLES: list[str] = [
     "subscriptions",
     "deliveries",
     "rsvps",
+    "tickets",
 ]
 _EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
 

@@ -1,0 +1,187 @@
+"""Answers from the campaign's own content for questions members type.
+
+Everything a member might ask about is indexed: the FAQ (its question and every other phrasing),
+the plans, the self-assessments (with their criteria and questions) and the events. Text is folded
+(no accents, no case, both tone-mark spellings alike) and split into syllables; Vietnamese words are
+mostly two syllables ("gia đình", "học tập"), so syllable pairs are indexed too. BM25 (rank-bm25)
+ranks the documents; an FAQ entry is scored by its best phrasing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rank_bm25 import BM25Okapi
+
+from bot.core.text import fold
+
+if TYPE_CHECKING:
+    from bot.catalog import Catalog
+
+# Words that say nothing about the topic ("how", "is", "please"...), folded.
+STOPWORDS = frozenset(
+    """
+    la gi the nao lam sao nhu co khong ko k thi va voi cua cho em anh chi toi minh ban hoi oi ad
+    a ah a. ạ nhe nha vay duoc bao nhieu o dau khi nao ai ve tu den nay do nhung cac mot nhieu it
+    xin vui long giup can muon biet hay la ra vao len di de se da dang bi tai sao vi
+    chao alo hello hi
+    what is the how does can my of for are when where who which about
+    """.split()
+)
+_SPLIT = re.compile(r"[^0-9a-z]+")
+# Short forms people type on phones, folded -> their words.
+ABBREVIATIONS = {
+    "gd": "gia dinh", "gdht": "gia dinh hoc tap", "dh": "dong ho", "dhht": "dong ho hoc tap",
+    "cd": "cong dong", "cdht": "cong dan hoc tap", "dvht": "don vi hoc tap", "ht": "hoc tap",
+    "dk": "dang ki", "sdt": "so dien thoai", "dt": "dien thoai", "tp": "thanh pho",
+    "hkh": "hoi khuyen hoc", "kh": "khuyen hoc", "hs": "hoc sinh", "tt": "thong tin",
+}
+_VOWELS = set("aeiou")
+
+
+def _syllable(word: str) -> str:
+    """One spelling for interchangeable forms: final "y" after a consonant is "i" (kỹ/kĩ, lý/lí)."""
+    if len(word) >= 2 and word.endswith("y") and word[-2] not in _VOWELS:
+        return word[:-1] + "i"
+    return word
+CONFIDENT_SCORE = 6.0  # top score at least this and clearly ahead: answer directly
+CONFIDENT_MARGIN = 1.15
+SUGGEST_SCORE = 2.5  # below this, nothing is close enough to offer
+
+
+def words_of(text: str) -> list[str]:
+    words: list[str] = []
+    for word in _SPLIT.split(fold(text)):
+        if not word:
+            continue
+        words += ABBREVIATIONS.get(word, _syllable(word)).split()
+    return [w for w in words if w not in STOPWORDS]
+
+
+def tokens(text: str, fix: dict[str, str] | None = None) -> list[str]:
+    """Syllables and syllable pairs; `fix` maps misspelt syllables to known ones."""
+    words = words_of(text)
+    if fix:
+        words = [fix.get(w, w) for w in words]
+    return words + [f"{a}_{b}" for a, b in itertools.pairwise(words)]
+
+
+def _near(word: str, vocabulary: dict[str, int]) -> str | None:
+    """The most common known syllable one edit away (a typo: "hocc", "xuot")."""
+    if len(word) < 3:
+        return None
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    candidates = set()
+    for i in range(len(word) + 1):
+        candidates.update(word[:i] + c + word[i:] for c in letters)  # a letter missing
+        if i < len(word):
+            candidates.add(word[:i] + word[i + 1 :])  # a letter too many
+            candidates.update(word[:i] + c + word[i + 1 :] for c in letters)  # a wrong letter
+    known = [c for c in candidates if c in vocabulary]
+    return max(known, key=lambda c: (vocabulary[c], c)) if known else None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    kind: str  # faq | plan | assess | event
+    id: str
+    score: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    matches: tuple[Match, ...]
+
+    @property
+    def confident(self) -> Match | None:
+        """The top match when it is strong and clearly ahead of the next one."""
+        if not self.matches or self.matches[0].score < CONFIDENT_SCORE:
+            return None
+        if (
+            len(self.matches) > 1
+            and self.matches[0].score < CONFIDENT_MARGIN * self.matches[1].score
+        ):
+            return None
+        return self.matches[0]
+
+    def suggestions(self, limit: int = 3) -> tuple[Match, ...]:
+        return tuple(m for m in self.matches[:limit] if m.score >= SUGGEST_SCORE)
+
+
+class Answerer:
+    def __init__(self, catalog: Catalog) -> None:
+        documents: list[list[str]] = []
+        owners: list[tuple[str, str]] = []
+
+        def add(kind: str, item_id: str, *texts: str) -> None:
+            words = tokens(" ".join(texts))
+            if words:
+                documents.append(words)
+                owners.append((kind, item_id))
+
+        def phrasings(key: str, **names: str) -> list[str]:
+            """Ways people ask for a content item, from content (ask.phrasings.*)."""
+            found = []
+            for locale in catalog.campaign.locales:
+                for template in catalog.locales.get(locale, f"ask.phrasings.{key}"):
+                    found.append(template.format(**{k: v[locale] for k, v in names.items()}))
+            return found
+
+        for entry in catalog.faq:
+            # Each phrasing is its own document, so a short exact phrasing is not drowned by others.
+            for text in (
+                *entry.question.all(),
+                *(p for ps in entry.alternates.values() for p in ps),
+            ):
+                add("faq", entry.id, text)
+        for plan in catalog.plans:
+            add("plan", plan.id, *plan.title.all(), *plan.summary.all())
+            for text in phrasings("plan", name=dict(plan.button.values)):
+                add("plan", plan.id, text)
+        for definition in catalog.definitions:
+            if definition.kind != "assessment":
+                continue
+            texts = [*definition.title.all(), *definition.intro.all()]
+            for criterion in definition.criteria:
+                texts += criterion.title.all()
+            add("assess", definition.id, *texts)
+            title = catalog.campaign.title(definition.title_id)
+            names = dict((title.name if title else definition.button).values)
+            for text in phrasings("assess", name=names):
+                add("assess", definition.id, text)
+        for event in catalog.events:
+            add("event", event.id, *event.title.all(), *event.description.all())
+            for text in phrasings("event", name=dict(event.title.values)):
+                add("event", event.id, text)
+        self._owners = owners
+        self._vocabulary: dict[str, int] = {}
+        for document in documents:
+            for word in document:
+                if "_" not in word:
+                    self._vocabulary[word] = self._vocabulary.get(word, 0) + 1
+        self._bm25 = BM25Okapi(documents) if documents else None
+
+    def rank(self, question: str, limit: int = 5) -> Ranking:
+        fix = {}
+        for word in words_of(question):
+            if word not in self._vocabulary:
+                near = _near(word, self._vocabulary)
+                if near is not None:
+                    fix[word] = near
+        words = tokens(question, fix)
+        if not words or self._bm25 is None:
+            return Ranking(())
+        scores = self._bm25.get_scores(words)
+        best: dict[tuple[str, str], float] = {}
+        for owner, score in zip(self._owners, scores, strict=True):
+            if score > best.get(owner, 0.0):
+                best[owner] = float(score)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return Ranking(tuple(Match(kind, item_id, score) for (kind, item_id), score in ranked))
