@@ -34,10 +34,22 @@ STOPWORDS = frozenset(
 _SPLIT = re.compile(r"[^0-9a-z]+")
 # Short forms people type on phones, folded -> their words.
 ABBREVIATIONS = {
-    "gd": "gia dinh", "gdht": "gia dinh hoc tap", "dh": "dong ho", "dhht": "dong ho hoc tap",
-    "cd": "cong dong", "cdht": "cong dan hoc tap", "dvht": "don vi hoc tap", "ht": "hoc tap",
-    "dk": "dang ki", "sdt": "so dien thoai", "dt": "dien thoai", "tp": "thanh pho",
-    "hkh": "hoi khuyen hoc", "kh": "khuyen hoc", "hs": "hoc sinh", "tt": "thong tin",
+    "gd": "gia dinh",
+    "gdht": "gia dinh hoc tap",
+    "dh": "dong ho",
+    "dhht": "dong ho hoc tap",
+    "cd": "cong dong",
+    "cdht": "cong dan hoc tap",
+    "dvht": "don vi hoc tap",
+    "ht": "hoc tap",
+    "dk": "dang ki",
+    "sdt": "so dien thoai",
+    "dt": "dien thoai",
+    "tp": "thanh pho",
+    "hkh": "hoi khuyen hoc",
+    "kh": "khuyen hoc",
+    "hs": "hoc sinh",
+    "tt": "thong tin",
 }
 _VOWELS = set("aeiou")
 
@@ -47,6 +59,8 @@ def _syllable(word: str) -> str:
     if len(word) >= 2 and word.endswith("y") and word[-2] not in _VOWELS:
         return word[:-1] + "i"
     return word
+
+
 CONFIDENT_SCORE = 6.0  # top score at least this and clearly ahead: answer directly
 CONFIDENT_MARGIN = 1.15
 SUGGEST_SCORE = 2.5  # below this, nothing is close enough to offer

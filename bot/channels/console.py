@@ -53,19 +53,22 @@ class ConsoleChannel:
             "display_name": "" if self.user == DEFAULT_USER else self.user,
             "update_id": str(self._turn),
         }
-        if line.isdigit() and self.buttons:
-            index = int(line) - 1
-            if 0 <= index < len(self.buttons) and self.buttons[index].action:
-                return Inbound(kind=Kind.ACTION, text=self.buttons[index].action or "", **base)
         if line.startswith("/") and len(line) > 1:
             command, args = parse_command(line)
             return Inbound(kind=Kind.COMMAND, command=command, text=args, **base)
         return Inbound(kind=Kind.TEXT, text=line, html=html.escape(line, quote=False), **base)
 
     async def send(self, line: str) -> list[Reply]:
-        """Handle one typed line and print the answer; returns the replies (for tests)."""
-        replies = await self.dispatcher.handle(self.inbound_for(line))
+        """Handle one typed line and print the answer; returns the replies (for tests).
+
+        A typed number picks a button: the dispatcher maps it (bot.core.choices).
+        """
+        inbound = self.inbound_for(line)
+        replies = await self.dispatcher.handle(inbound)
         self.render(replies)
+        if replies:
+            choices = [[b.text, b.action] for b in self.buttons if b.action]
+            await self.dispatcher.remember_choices(inbound, choices)
         return replies
 
     def render(self, replies: list[Reply]) -> None:

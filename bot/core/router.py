@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core import actions
+from bot.core.choices import MoreChoices
 from bot.core.context import Context, Services, StaleButton
-from bot.core.messages import Inbound, Kind, Reply
+from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.logs import member_ref
 from bot.store import User
 from bot.store.users import ACTIVE, BLOCKED
@@ -221,6 +222,7 @@ class Dispatcher:
         )
         if user.status == BLOCKED:  # they wrote to us, so they have unblocked the bot
             user = await store.users.update(user.id, status=ACTIVE)
+        inbound = await self._numbered_choice(inbound, user)
         session = await store.sessions.get(user.id)
         role = await self.staff_role(user)
         ctx = Context(inbound, user, session, self.services, staff_role=role, is_new=created)
@@ -274,12 +276,37 @@ class Dispatcher:
             else:
                 await fallbacks["text" if inbound.kind is Kind.TEXT else "media"](ctx)
 
+    async def _numbered_choice(self, inbound: Inbound, user: User) -> Inbound:
+        """A typed number picks one of the numbered choices last shown (see core.choices)."""
+        text = inbound.text.strip()
+        if inbound.kind is not Kind.TEXT or not text.isdigit() or len(text) > 3:
+            return inbound
+        choices = await self.services.store.sessions.choices(user.id)
+        number = int(text)
+        if not 1 <= number <= len(choices):
+            return inbound
+        return replace(inbound, kind=Kind.ACTION, text=choices[number - 1][1], message_id=None)
+
+    async def remember_choices(self, inbound: Inbound, choices: list[list[str]]) -> None:
+        """Record the [label, action] choices a channel just showed as numbers or pages."""
+        user = await self.services.store.users.find(inbound.channel, inbound.user_id)
+        if user is not None:
+            await self.services.store.sessions.save_choices(user.id, choices)
+
     async def _route_action(self, ctx: Context) -> None:
         try:
             act = actions.unpack(ctx.inbound.text)
         except actions.BadAction as exc:
             log.info("stale or forged button from %s: %s", ctx.user.id, exc)
             await self.root.fallbacks["stale"](ctx)
+            return
+        if isinstance(act, MoreChoices):  # the rest of choices that did not fit
+            kept = await self.services.store.sessions.choices(ctx.user.id)
+            if not kept:
+                await self.root.fallbacks["stale"](ctx)
+                return
+            rows = [[Button(label, action=packed)] for label, packed in kept]
+            ctx.reply(ctx.t("choices.more"), rows)
             return
         handler = self.root.actions.get(type(act))
         if handler is not None and not allowed(

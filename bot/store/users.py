@@ -144,6 +144,15 @@ class Users:
         )
         return {r["id"] for r in rows}
 
+    async def last_seen_of(self, user_ids: set[int]) -> dict[int, datetime]:
+        if not user_ids:
+            return {}
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self._db.fetchall(
+            f"SELECT id, last_seen_at FROM users WHERE id IN ({marks})", sorted(user_ids)
+        )
+        return {r["id"]: from_db_time(r["last_seen_at"]) for r in rows}  # type: ignore[misc]
+
     async def personal_data_counts(self, user_id: int) -> dict[str, int]:
         """How many rows each personal table holds for this member (for /mydata)."""
         counts = {}
@@ -179,6 +188,27 @@ class Sessions:
         if row is None:
             return Session()
         return Session(state=row["state"], data=json.loads(row["data"]))
+
+    async def choices(self, user_id: int) -> list[list[str]]:
+        row = await self._db.fetchone("SELECT choices FROM sessions WHERE user_id = ?", (user_id,))
+        return json.loads(row["choices"]) if row else []
+
+    async def save_choices(self, user_id: int, choices: list[list[str]]) -> None:
+        """The numbered choices just shown to the member ([label, packed action] each)."""
+        await self._db.execute(
+            "INSERT INTO sessions (user_id, choices, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET choices = excluded.choices",
+            (user_id, json.dumps(choices, ensure_ascii=False), self._db.now()),
+        )
+
+    async def first_time_seen(self, channel: str, message_id: str) -> bool:
+        """True the first time a platform message id arrives; False for a repeat."""
+        row = await self._db.fetchone(
+            "INSERT INTO inbound_seen (channel, message_id, seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING RETURNING message_id",
+            (channel, message_id, self._db.now()),
+        )
+        return row is not None
 
     async def prune(self, untouched_since: str) -> int:
         """Forget conversation states nobody came back to (UTC text time)."""
