@@ -160,6 +160,7 @@ class App:
             not_met_definitions=self.outreach.not_met_definitions,
             reporter=self.outreach.report,
             metrics=self.metrics,
+            channel_pacers={"zalo": Pacer(settings.zalo_rate_per_min / 60.0)},
             extra_chat=extra,
             super_admins=self.super_admins,
             **worker_options,  # type: ignore[arg-type]

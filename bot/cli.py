@@ -26,6 +26,8 @@ ending in "bot", and copy the token it gives you. Then either
     export TELEGRAM_BOT_TOKEN=123456789:ABC...
 or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in a file named .env here.
 
+For a Zalo Official Account instead (or as well), set the ZALO_* settings (see README).
+
 To try the conversations without Telegram: khuyenhoc chat   (or: make chat)
 """
 
@@ -133,10 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.with_overrides(database_path=args.db)
         return asyncio.run(_chat(settings, args.name, args.admin))
     if args.command == "run":
-        if not settings.telegram_bot_token:
+        if not settings.telegram_bot_token and not settings.zalo_enabled:
             print(NO_TOKEN, file=sys.stderr)
             return EXIT_USAGE
-        from bot.channels.telegram import run
+        from bot.serve import run
 
         return run(settings, webhook=args.webhook)
     if args.command in ("backup", "restore"):

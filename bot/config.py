@@ -53,8 +53,22 @@ class Settings:
     backup_dir: Path | None = None  # set: a daily backup at 02:00 local
     backup_keep: int = 7
     delivery_retention_days: int = 180
+    zalo_app_id: str | None = None  # Zalo Official Account: all of the ZALO_* below, or none
+    zalo_app_secret: str | None = None  # OAuth secret_key of the app
+    zalo_oa_secret_key: str | None = None  # the OA secret key (webhook signature)
+    zalo_access_token: str | None = None  # the first token pair; rotated pairs live in the DB
+    zalo_refresh_token: str | None = None
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_buttons: bool = True  # off: choices are numbered and answered with the number
+    zalo_webhook_path: str = "/zalo"
+    zalo_rate_per_min: float = 4000.0
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -150,6 +164,25 @@ class Settings:
         keep = int(_number(get("BACKUP_KEEP"), "BACKUP_KEEP", 7.0))
         retention = int(_number(get("DELIVERY_RETENTION_DAYS"), "DELIVERY_RETENTION_DAYS", 180.0))
 
+        zalo_required = (
+            "ZALO_APP_ID",
+            "ZALO_APP_SECRET",
+            "ZALO_OA_SECRET_KEY",
+            "ZALO_ACCESS_TOKEN",
+            "ZALO_REFRESH_TOKEN",
+        )
+        zalo = {name: get(name) for name in zalo_required}
+        if any(zalo.values()) and not all(zalo.values()):
+            missing = next(name for name, value in zalo.items() if not value)
+            raise ConfigError(missing, "the Zalo channel needs every ZALO_* secret (see README)")
+        zalo_path = get("ZALO_WEBHOOK_PATH") or "/zalo"
+        if not zalo_path.startswith("/"):
+            raise ConfigError("ZALO_WEBHOOK_PATH", "a path starting with /")
+        for name in ("ZALO_API_URL", "ZALO_OAUTH_URL"):
+            value = get(name)
+            if value is not None and not value.startswith(("http://", "https://")):
+                raise ConfigError(name, "must start with http:// or https://")
+
         db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
         content = get("CONTENT_DIR") or "content"
         content_path = Path(content)
@@ -178,6 +211,16 @@ class Settings:
             backup_dir=Path(backup_dir) if backup_dir else None,
             backup_keep=keep,
             delivery_retention_days=retention,
+            zalo_app_id=zalo["ZALO_APP_ID"],
+            zalo_app_secret=zalo["ZALO_APP_SECRET"],
+            zalo_oa_secret_key=zalo["ZALO_OA_SECRET_KEY"],
+            zalo_access_token=zalo["ZALO_ACCESS_TOKEN"],
+            zalo_refresh_token=zalo["ZALO_REFRESH_TOKEN"],
+            zalo_api_url=(get("ZALO_API_URL") or "https://openapi.zalo.me").rstrip("/"),
+            zalo_oauth_url=(get("ZALO_OAUTH_URL") or "https://oauth.zaloapp.com").rstrip("/"),
+            zalo_buttons=not get("ZALO_BUTTONS") or _flag(get("ZALO_BUTTONS"), "ZALO_BUTTONS"),
+            zalo_webhook_path=zalo_path,
+            zalo_rate_per_min=_number(get("ZALO_RATE_PER_MIN"), "ZALO_RATE_PER_MIN", 4000.0),
             quiet_start=quiet_start,
             quiet_end=quiet_end,
         )

@@ -616,7 +616,11 @@ async def report(ctx: Context) -> None:
         return
     counts = await store.counts(announcement.id)
     text = ctx.services.outreach.report_text(
-        announcement, counts, ctx.locale, final=announcement.status == "done"
+        announcement,
+        counts,
+        ctx.locale,
+        final=announcement.status == "done",
+        outside_window=await store.outside_window(announcement.id),
     )
     details = ctx.t(
         "admin.report_details",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections import defaultdict
 from collections.abc import Awaitable
 from typing import Any
@@ -469,69 +468,3 @@ def _media_kind(message: Message) -> str:
     if message.contact is not None:
         return "contact"
     return "other"
-
-
-def run(settings: Any, *, webhook: bool = False) -> int:
-    """`khuyenhoc run`: start everything, serve until SIGINT/SIGTERM, stop gracefully."""
-    from bot.maintenance import DatabaseInUse, RunLock
-
-    try:
-        with RunLock(settings.database_path):
-            return asyncio.run(_serve(settings, webhook=webhook or bool(settings.webhook_url)))
-    except DatabaseInUse as exc:
-        log.error("%s: another `khuyenhoc run` is using it", exc)
-        return 1
-
-
-async def _serve(settings: Any, *, webhook: bool) -> int:
-    from urllib.parse import urlsplit
-
-    from bot.app import App
-    from bot.catalog import ContentInvalid
-    from bot.web import WebServer
-
-    if webhook and not settings.webhook_url:
-        log.error("--webhook needs WEBHOOK_URL (the https:// address Telegram should call)")
-        return 2
-    try:
-        app = await App.create(settings)
-    except ContentInvalid as exc:
-        log.error("%s", exc)
-        return 1
-    channel = TelegramChannel.build(
-        app.dispatcher, settings.telegram_bot_token, settings.telegram_api_url
-    )
-    server = WebServer(app, settings.http_host, settings.http_port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        if webhook:
-            secret = settings.webhook_secret or await app.store.meta.secret("webhook_secret")
-            server.add_webhook(urlsplit(settings.webhook_url).path or "/", secret, channel.feed)
-            await server.start()
-            await channel.start_webhook(settings.webhook_url, secret)
-        else:
-            try:
-                await server.start()
-            except OSError as exc:  # health and metrics are not worth failing the bot for
-                log.error(
-                    "http: cannot listen on %s:%s (%s); running without /healthz",
-                    settings.http_host,
-                    settings.http_port,
-                    exc,
-                )
-            await channel.start()  # polling; removes a webhook left from webhook mode
-        await app.start_background([channel.sender])
-        channel.pacer = app.pacer
-        await stop.wait()
-        log.info("stopping: finishing in-flight work")
-    finally:
-        await channel.stop()  # no new updates; in-flight ones finish
-        await app.stop_background()  # in-flight deliveries finish and are written down
-        await server.stop()
-        await channel.shutdown()
-        await app.close()
-    log.info("stopped")
-    return 0

@@ -171,7 +171,13 @@ class OutreachService:
 
     # -- words for the sender -------------------------------------------------------------------
     def report_text(
-        self, announcement: Announcement, counts: dict[str, int], locale: str, *, final: bool
+        self,
+        announcement: Announcement,
+        counts: dict[str, int],
+        locale: str,
+        *,
+        final: bool,
+        outside_window: int = 0,
     ) -> str:
         t = self.i18n
         total = announcement.total or sum(counts.values())
@@ -186,7 +192,12 @@ class OutreachService:
             "pending": t.number(locale, counts["pending"] + counts["sending"]),
         }
         if final:
-            return t.t(locale, "outreach.report_final", **params)
+            text = t.t(locale, "outreach.report_final", **params)
+            if outside_window:
+                text += "\n" + t.t(
+                    locale, "outreach.report_window", count=t.number(locale, outside_window)
+                )
+            return text
         left = max(0, total - done)
         rate = self._rate_estimate(announcement, done)
         minutes = max(1, round(left / rate / 60)) if rate else 0
@@ -205,7 +216,8 @@ class OutreachService:
         if sender is None or chat is None:
             return
         locale = announcement.report_locale or self.i18n.default
-        text = self.report_text(announcement, counts, locale, final=final)
+        outside = await self.store.announcements.outside_window(announcement.id) if final else 0
+        text = self.report_text(announcement, counts, locale, final=final, outside_window=outside)
         if announcement.report_message:
             await sender.edit(chat, announcement.report_message, text)
             if not final:

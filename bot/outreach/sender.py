@@ -17,6 +17,7 @@ class Failure(StrEnum):
     NOT_FOUND = "not_found"  # no such chat: never retry
     TRANSIENT = "transient"  # 5xx, timeout, connection: retry with backoff
     PERMANENT = "permanent"  # anything else the platform refuses: do not retry
+    UNREACHABLE = "unreachable"  # the platform's rules forbid messaging this member now: skip
 
 
 class DeliveryError(Exception):

@@ -37,6 +37,7 @@ from bot.store.users import BLOCKED as USER_BLOCKED
 
 log = logging.getLogger(__name__)
 
+OUTSIDE_WINDOW = "outside_window"  # skipped: the platform allows no message to this member now
 Reporter = Callable[[Announcement, dict[str, int], bool], Awaitable[None]]
 NotMet = Callable[[str], list[str]]  # title id -> definition ids
 
@@ -54,6 +55,7 @@ class DeliveryWorker:
         extra_chat: tuple[str, str] | None = None,
         super_admins: set[tuple[str, str]] | None = None,
         metrics: Any = None,
+        channel_pacers: dict[str, Pacer] | None = None,
         max_in_flight: int = 32,
         max_attempts: int = 5,
         batch: int = 200,
@@ -71,6 +73,7 @@ class DeliveryWorker:
         self.extra_chat = extra_chat
         self.super_admins = super_admins or set()
         self.metrics = metrics  # bot.metrics.Metrics, when the app exports metrics
+        self.channel_pacers = channel_pacers or {}  # a channel with limits of its own (Zalo)
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts
         self.batch = batch
@@ -88,6 +91,7 @@ class DeliveryWorker:
         self._last_progress: dict[int, float] = {}
         self._tasks: list[asyncio.Task] = []
         self._flushed = asyncio.Event()
+        self._last_seen: dict[int, datetime] = {}
         self.sent_count = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -149,6 +153,9 @@ class DeliveryWorker:
         if not claimed:
             return False
         inactive = await self._inactive_users(claimed)
+        self._last_seen = await self.store.users.last_seen_of(
+            {d.user_id for d in claimed if d.user_id is not None and d.channel in self._windowed()}
+        )
         for delivery in claimed:
             if self._stopping:
                 break  # the rest stays "sending" and is put back to pending by stop()
@@ -182,12 +189,19 @@ class DeliveryWorker:
         if sender is None:
             self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "no channel"))
             return
+        window = getattr(sender, "reach_window", None)
+        seen = self._last_seen.get(delivery.user_id or 0)
+        if window is not None and seen is not None and seen < self.clock() - window:
+            # e.g. Zalo: no message to a member silent for more than 7 days; said in the report
+            self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, OUTSIDE_WINDOW))
+            return
         if delivery.user_id in inactive:
             self._record(
                 delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "stopped or blocked")
             )
             return
-        wait = self.pacer.chat_ready_in(delivery.chat_id)
+        pacer = self.channel_pacers.get(delivery.channel, self.pacer)
+        wait = pacer.chat_ready_in(delivery.chat_id)
         if wait > 0:  # this chat had a message a moment ago: come back to it
             self._record(
                 delivery,
@@ -199,7 +213,7 @@ class DeliveryWorker:
                 ),
             )
             return
-        await self.pacer.slot(delivery.chat_id)
+        await pacer.slot(delivery.chat_id)
         await self._slots.acquire()
         if announcement.photo and not announcement.photo_file_id:
             # The first recipient uploads the photo; everyone after reuses its file id.
@@ -252,7 +266,7 @@ class DeliveryWorker:
         now = self.clock()
         if error.kind is Failure.RETRY_AFTER:
             # Honour the flood limit exactly, then resume; this try does not count as a failure.
-            self.pacer.pause(error.retry_after)
+            self.channel_pacers.get(delivery.channel, self.pacer).pause(error.retry_after)
             if self.metrics is not None:
                 self.metrics.throttled.inc()
             return Outcome(
@@ -262,6 +276,8 @@ class DeliveryWorker:
                 error.detail,
                 next_attempt_at=now + timedelta(seconds=error.retry_after),
             )
+        if error.kind is Failure.UNREACHABLE:
+            return Outcome(delivery.id, SKIPPED, attempts, f"{OUTSIDE_WINDOW}: {error.detail}")
         if error.kind is Failure.BLOCKED:
             if delivery.user_id is not None:
                 await self.store.users.update(delivery.user_id, status=USER_BLOCKED)
@@ -276,6 +292,9 @@ class DeliveryWorker:
                 next_attempt_at=now + timedelta(seconds=backoff),
             )
         return Outcome(delivery.id, FAILED, attempts, error.detail)
+
+    def _windowed(self) -> set[str]:
+        return {c for c, s in self.senders.items() if getattr(s, "reach_window", None)}
 
     def _record(self, delivery: Delivery, outcome: Outcome) -> None:
         self._outcomes.append(outcome)

@@ -403,6 +403,15 @@ class Announcements:
         counts.update({r["status"]: r["n"] for r in rows})
         return counts
 
+    async def outside_window(self, announcement_id: int) -> int:
+        """Skipped because the platform allows no message to those members now (Zalo: 7 days)."""
+        row = await self._db.fetchone(
+            "SELECT count(*) FROM deliveries WHERE announcement_id = ? AND status = 'skipped'"
+            " AND last_error LIKE 'outside_window%'",
+            (announcement_id,),
+        )
+        return int(row[0]) if row else 0
+
     async def finish_if_done(self, announcement_id: int) -> bool:
         """Mark a sending announcement done once no delivery is left to do."""
         changed = await self._db.execute(
