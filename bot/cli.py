@@ -192,6 +192,18 @@ async def _faq_drafts(settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _open_app(settings: Settings, **options: Any) -> Any:
+    """The app, or None after printing what is wrong with the content."""
+    from bot.app import App
+    from bot.catalog import ContentInvalid
+
+    try:
+        return await App.create(settings, **options)
+    except ContentInvalid as exc:
+        print(exc, file=sys.stderr)
+        return None
+
+
 def content_check(folder: Path) -> int:
     problems = check_content(folder)
     if not problems:
@@ -236,8 +248,6 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
 
 
 async def _announce(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import App
-    from bot.catalog import ContentInvalid
     from bot.core.text import plain
     from bot.outreach import AudienceFilter, parse_when
 
@@ -254,10 +264,8 @@ async def _announce(settings: Settings, args: argparse.Namespace) -> int:
     if args.photo and not args.photo.is_file():
         print(f"--photo: no such file {args.photo}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        app = await App.create(settings)
-    except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+    app = await _open_app(settings)
+    if app is None:
         return EXIT_PROBLEMS
     try:
         problem = _check_audience(app, args)
@@ -369,15 +377,11 @@ async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
 async def _reports(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import datetime, timedelta
 
-    from bot.app import App
-    from bot.catalog import ContentInvalid
     from bot.core.text import plain
     from bot.reports import figures_text, titles_chart
 
-    try:
-        app = await App.create(settings)
-    except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+    app = await _open_app(settings)
+    if app is None:
         return EXIT_PROBLEMS
     try:
         now = app.services.clock()
@@ -425,15 +429,11 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _events(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import App
-    from bot.catalog import ContentInvalid
     from bot.core.text import plain
     from bot.outreach import parse_when
 
-    try:
-        app = await App.create(settings)
-    except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+    app = await _open_app(settings)
+    if app is None:
         return EXIT_PROBLEMS
     reminders = app.services.reminders
     locale = app.catalog.campaign.default_locale
@@ -506,14 +506,10 @@ async def _announcements(settings: Settings) -> int:
 
 
 async def _chat(settings: Settings, name: str, admin: bool) -> int:
-    from bot.app import App
-    from bot.catalog import ContentInvalid
     from bot.channels.console import CHANNEL, ConsoleChannel
 
-    try:
-        app = await App.create(settings, extra_admins=[(CHANNEL, name)] if admin else [])
-    except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+    app = await _open_app(settings, extra_admins=[(CHANNEL, name)] if admin else [])
+    if app is None:
         return EXIT_PROBLEMS
     console = ConsoleChannel(app.dispatcher, user=name)
     try:

@@ -12,6 +12,7 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.i18n import Markup
 from handlers.menu import OpenSection, home_button, show_menu
+from handlers.start import needs_consent
 
 router = Router("ask")
 
@@ -141,10 +142,7 @@ async def ask_staff(ctx: Context, _: AskStaff) -> None:
     if not question:
         ctx.reply(ctx.t("ask.type_question"), [[home_button(ctx)]])
         return
-    if not ctx.user.consented:  # a question is personal data
-        from handlers.start import ask_consent
-
-        await ask_consent(ctx)
+    if await needs_consent(ctx):  # a question is personal data
         return
     tickets = ctx.services.store.tickets
     if await tickets.open_count(ctx.user.id) >= OPEN_TICKETS_MAX:

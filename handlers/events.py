@@ -16,6 +16,7 @@ from bot.i18n import Markup
 from bot.outreach import parse_when
 from bot.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
 from handlers.menu import home_button
+from handlers.start import needs_consent
 
 router = Router("events")
 
@@ -184,12 +185,7 @@ async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
 
 async def _consented(ctx: Context) -> bool:
     """Following and attending are personal data: they need the privacy consent first."""
-    if ctx.user.consented:
-        return True
-    from handlers.start import ask_consent
-
-    await ask_consent(ctx)
-    return False
+    return not await needs_consent(ctx)
 
 
 @router.action(FollowEvent)

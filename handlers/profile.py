@@ -154,13 +154,9 @@ async def _after_step(ctx: Context, flow: str, step: str, saved: str) -> None:
 
 
 async def _needs_consent(ctx: Context) -> bool:
-    """Profile data is personal: without consent, ask for it instead of storing anything."""
-    if ctx.user.consented:
-        return False
-    from handlers.start import ask_consent
+    from handlers.start import needs_consent  # start imports this module too
 
-    await ask_consent(ctx)
-    return True
+    return await needs_consent(ctx)
 
 
 # -- button and text handlers ------------------------------------------------------------------

@@ -88,10 +88,9 @@ async def change_setting(ctx: Context, act: ChangeSetting) -> None:
         return
     if act.what not in ("role", "area", "on", "off"):
         raise StaleButton(f"unknown setting {act.what!r}")
-    if not ctx.user.consented:
-        from handlers.start import ask_consent
+    from handlers.start import needs_consent  # start imports profile, which imports this
 
-        await ask_consent(ctx)
+    if await needs_consent(ctx):
         return
     if act.what == "role":
         await ask_role(ctx, SETTINGS)

@@ -44,6 +44,14 @@ async def ask_consent(ctx: Context, *, with_welcome: bool = False) -> None:
     ctx.reply(text, buttons, edit=ctx.pressed)
 
 
+async def needs_consent(ctx: Context) -> bool:
+    """Personal data (a profile, a question, a reminder) needs consent: ask for it if missing."""
+    if ctx.user.consented:
+        return False
+    await ask_consent(ctx)
+    return True
+
+
 async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
     done = ctx.t("start.done")
     await show_menu(ctx, intro=f"{intro}\n\n{done}" if intro else done, edit=ctx.pressed)
