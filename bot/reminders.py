@@ -14,6 +14,7 @@ out in quiet hours (default 21:00-07:00): they wait for the end of them.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -194,14 +195,7 @@ class ReminderService:
         """One announcement per language, each to the members reading that language."""
         ids = []
         for locale in self.catalog.campaign.locales:
-            audience_in = AudienceFilter(
-                areas=audience.areas,
-                roles=audience.roles,
-                locale=locale,
-                topics=audience.topics,
-                staff_only=audience.staff_only,
-                user_ids=audience.user_ids,
-            )
+            audience_in = replace(audience, locale=locale)
             if await self.outreach.audience_size(audience_in) == 0:
                 continue
             announcement = await self.outreach.announce("reminders", render(locale), audience_in)

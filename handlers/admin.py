@@ -8,7 +8,7 @@ anything below it, so a forged button is as powerless as a typed command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.core.actions import action
@@ -356,25 +356,13 @@ async def toggle_area(ctx: Context, act: ToggleArea) -> None:
         raise StaleButton(f"unknown area {act.code}")
     areas = list(announcement.audience.areas)
     areas.remove(act.code) if act.code in areas else areas.append(act.code)
-    audience = AudienceFilter(**{**_fields(announcement.audience), "areas": tuple(areas)})
+    audience = replace(announcement.audience, areas=tuple(areas))
     announcement = await ctx.services.store.announcements.update(
         act.announcement, audience=audience
     )
     ctx.set_state(AREA_STATE, announcement=announcement.id)
     found = [a for a in (ctx.services.catalog.areas.get(c) for c in areas) if a]
     await _area_picker(ctx, announcement, found)
-
-
-def _fields(audience: AudienceFilter) -> dict:
-    return {
-        "staff_only": audience.staff_only,
-        "user_ids": audience.user_ids,
-        "areas": audience.areas,
-        "roles": audience.roles,
-        "locale": audience.locale,
-        "topics": audience.topics,
-        "not_met": audience.not_met,
-    }
 
 
 @router.action(ToggleRole, role=EDITOR)
@@ -384,7 +372,7 @@ async def toggle_role(ctx: Context, act: ToggleRole) -> None:
         raise StaleButton(f"unknown role {act.role}")
     roles = list(announcement.audience.roles)
     roles.remove(act.role) if act.role in roles else roles.append(act.role)
-    audience = AudienceFilter(**{**_fields(announcement.audience), "roles": tuple(roles)})
+    audience = replace(announcement.audience, roles=tuple(roles))
     await ctx.services.store.announcements.update(act.announcement, audience=audience)
     await edit_audience(ctx, EditAudience(act.announcement, "role"))
 
@@ -395,7 +383,7 @@ async def choose_locale(ctx: Context, act: ChooseLocale) -> None:
     if act.locale != "-" and act.locale not in ctx.services.catalog.campaign.locales:
         raise StaleButton(f"unknown locale {act.locale}")
     locale = None if act.locale == "-" else act.locale
-    audience = AudienceFilter(**{**_fields(announcement.audience), "locale": locale})
+    audience = replace(announcement.audience, locale=locale)
     announcement = await ctx.services.store.announcements.update(announcement.id, audience=audience)
     await show_audience(ctx, announcement)
 
@@ -406,7 +394,7 @@ async def choose_not_met(ctx: Context, act: ChooseNotMet) -> None:
     if act.title != "-" and ctx.services.catalog.campaign.title(act.title) is None:
         raise StaleButton(f"unknown title {act.title}")
     title = None if act.title == "-" else act.title
-    audience = AudienceFilter(**{**_fields(announcement.audience), "not_met": title})
+    audience = replace(announcement.audience, not_met=title)
     announcement = await ctx.services.store.announcements.update(announcement.id, audience=audience)
     await show_audience(ctx, announcement)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 MAX_BYTES = 64
 SEP = ":"
@@ -74,13 +74,6 @@ def _pack(self: Any) -> str:
     return packed
 
 
-def pack(obj: Any) -> str:
-    """Pack a registered action object."""
-    if type(obj)._prefix not in _REGISTRY:  # pragma: no cover - guarded by the decorator
-        raise TypeError(f"{type(obj).__name__} is not a registered action")
-    return obj.pack()
-
-
 def fits(obj: Any) -> bool:
     """True when the action packs within the 64-byte limit (used by the content check)."""
     try:
@@ -121,9 +114,3 @@ def unpack(data: str) -> Any:
         for f, raw in zip(fields, values, strict=False)
     }
     return cls(**kwargs)
-
-
-class ActionType(typing.Protocol):
-    _prefix: ClassVar[str]
-
-    def pack(self) -> str: ...
