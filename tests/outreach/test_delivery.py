@@ -150,3 +150,13 @@ async def test_a_photo_is_uploaded_once_then_reused(live, fake, tmp_path):
         [message] = fake.messages(int(member.chat_id))
         assert message.kind == "photo" and message.caption == "Áp phích Tuần lễ"
     assert (await app.store.announcements.get(announcement.id)).photo_file_id
+
+
+async def test_paid_broadcasts_ask_telegram_for_it(live, fake):
+    app, _ = live
+    app.outreach.paid = True  # PAID_BROADCAST=1
+    [member] = await seed(app, 1)
+    announcement = await app.outreach.announce("cli", "Trả phí", AudienceFilter())
+    await wait_done(app, announcement.id)
+    [call] = [c for c in fake.calls_to("sendMessage") if c["chat_id"] == int(member.chat_id)]
+    assert call["allow_paid_broadcast"] is True
