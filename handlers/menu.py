@@ -72,7 +72,8 @@ async def open_section(ctx: Context, act: OpenSection) -> None:
 @router.section("help", "menu.help", order=90)
 async def help_section(ctx: Context) -> None:
     commands = ctx.services.catalog.locales.commands(ctx.locale)
-    lines = [f"/{name} — {description}" for name, description in commands.items()]
+    allowed = set(ctx.router.commands_for(ctx.staff_role))  # members never see staff commands
+    lines = [f"/{name} — {text}" for name, text in commands.items() if name in allowed]
     ctx.reply(
         ctx.t("help.text", commands="\n".join(lines)),
         [[home_button(ctx)]],

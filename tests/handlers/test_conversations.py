@@ -312,3 +312,4 @@ async def test_help_lists_commands(app):
     await member.command("/help")
     assert "/plans — Kế hoạch của Hội" in member.text
     assert "/forget" in member.text
+    assert "/announce" not in member.text and "/stats" not in member.text
