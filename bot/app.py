@@ -5,6 +5,7 @@ delivery worker) for the channels that can deliver."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,10 @@ class App:
             group_interval=60.0 / settings.group_per_minute,
         )
         extra = ("telegram", settings.announce_chat_id) if settings.announce_chat_id else None
+        # Enough sends in flight to keep the rate through a 300 ms round trip, no more: what is
+        # in flight is what a crash may send twice.
+        in_flight = min(256, max(16, math.ceil(settings.broadcast_rate * 0.3)))
+        worker_options.setdefault("max_in_flight", in_flight)
         self.worker = DeliveryWorker(
             self.store,
             self.outreach.senders,

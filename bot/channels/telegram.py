@@ -122,7 +122,7 @@ class TelegramChannel:
         token: str,
         api_url: str,
         *,
-        pool_size: int = 64,
+        pool_size: int = 256,
         read_timeout: float = 5.0,
     ) -> TelegramChannel:
         application = (

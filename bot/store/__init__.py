@@ -25,6 +25,7 @@ class Store:
         self.sessions = Sessions(db)
         self.assessments = Assessments(db)
         self.staff = Staff(db)
+        self.users.forgotten.append(self.staff.invalidate)  # a deleted member loses any role
         self.announcements = Announcements(db)
         self.deliveries = Deliveries(db)
         self.calendar = Calendar(db)

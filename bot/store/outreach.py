@@ -191,14 +191,23 @@ def _audience_sql(
 
 
 class Staff:
-    """Admin and editor roles granted in chat (super admins come from ADMIN_IDS)."""
+    """Admin and editor roles granted in chat (super admins come from ADMIN_IDS).
+
+    Asked on every update, so the few roles are kept in memory; they change only here.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._roles: dict[int, str] | None = None
+
+    def invalidate(self) -> None:
+        self._roles = None
 
     async def role_of(self, user_id: int) -> str | None:
-        row = await self._db.fetchone("SELECT role FROM staff WHERE user_id = ?", (user_id,))
-        return row["role"] if row else None
+        if self._roles is None:
+            rows = await self._db.fetchall("SELECT user_id, role FROM staff")
+            self._roles = {r["user_id"]: r["role"] for r in rows}
+        return self._roles.get(user_id)
 
     async def grant(self, user_id: int, role: str, by: str) -> None:
         await self._db.execute(
@@ -207,8 +216,10 @@ class Staff:
             " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
             (user_id, role, by, self._db.now()),
         )
+        self._roles = None
 
     async def revoke(self, user_id: int) -> bool:
+        self._roles = None
         return await self._db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)) > 0
 
     async def members(self) -> list[aiosqlite.Row]:

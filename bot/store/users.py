@@ -78,6 +78,7 @@ class Session:
 class Users:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self.forgotten: list = []  # callbacks after a member is deleted (caches to drop)
 
     async def seen(
         self, channel: str, external_id: str, *, chat_id: str, display_name: str, locale: str
@@ -86,22 +87,18 @@ class Users:
 
         `locale` is only used for a new member (their app's language as a first guess).
         """
+        # One statement (this runs for every update): insert, or touch the existing row. A row
+        # created just now is the one whose creation time is this very `now`.
         now = self._db.now()
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "UPDATE users SET last_seen_at = ?, chat_id = ?, display_name = ?"
-                " WHERE channel = ? AND external_id = ? RETURNING *",
-                (now, chat_id, display_name, channel, external_id),
-            )
-            if row is not None:
-                return User.from_row(row), False
-            row = await tx.fetchone(
-                "INSERT INTO users (channel, external_id, chat_id, display_name, locale,"
-                " created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                (channel, external_id, chat_id, display_name, locale, now, now),
-            )
-            assert row is not None
-            return User.from_row(row), True
+        row = await self._db.fetchone(
+            "INSERT INTO users (channel, external_id, chat_id, display_name, locale, created_at,"
+            " last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id)"
+            " DO UPDATE SET last_seen_at = excluded.last_seen_at, chat_id = excluded.chat_id,"
+            " display_name = excluded.display_name RETURNING *",
+            (channel, external_id, chat_id, display_name, locale, now, now),
+        )
+        assert row is not None
+        return User.from_row(row), row["created_at"] == now and row["last_seen_at"] == now
 
     async def get(self, user_id: int) -> User | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
@@ -174,6 +171,8 @@ class Users:
                 counts[table] = int(row[0]) if row else 0
             # ON DELETE CASCADE removes the rows counted above together with the member.
             await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        for callback in self.forgotten:
+            callback()
         return counts
 
 

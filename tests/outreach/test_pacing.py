@@ -40,9 +40,9 @@ async def test_slots_are_evenly_spaced_at_the_rate(slept):
         await pacer.slot(str(n))
         starts.append(clock.now)
     gaps = {round(b - a, 6) for a, b in itertools.pairwise(starts)}
-    assert gaps == {0.04}
+    assert gaps == {round(1 / (25 * 0.97), 6)}  # 3% under the limit, for network jitter
     # No one-second window ever holds more than 25 bulk sends.
-    assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) == 25
+    assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) <= 25
 
 
 async def test_a_flood_pause_is_honoured_exactly_then_resumed(slept):
@@ -54,7 +54,7 @@ async def test_a_flood_pause_is_honoured_exactly_then_resumed(slept):
     await pacer.slot("b")
     assert clock.now == pytest.approx(paused_at + 5)
     await pacer.slot("c")
-    assert clock.now == pytest.approx(paused_at + 5 + 1 / 30)
+    assert clock.now == pytest.approx(paused_at + 5 + 1 / (30 * 0.97))
 
 
 async def test_chat_gaps_and_interactive_replies(slept):
@@ -67,4 +67,4 @@ async def test_chat_gaps_and_interactive_replies(slept):
     before = clock.now
     pacer.note_interactive("7")  # a reply to a chatting member takes the next slot
     await pacer.slot("8")
-    assert clock.now - before == pytest.approx(2 / 30)
+    assert clock.now - before == pytest.approx(2 / (30 * 0.97))
