@@ -352,6 +352,9 @@ class DeliveryWorker:
         if announcement is None:
             return
         counts = await self.store.announcements.counts(announcement_id)
+        if announcement.report_chat:  # the sender's progress message takes a slot too
+            pacer = self.channel_pacers.get(announcement.report_channel or "", self.pacer)
+            pacer.note_interactive(announcement.report_chat)
         try:
             await self.reporter(announcement, counts, final)
         except Exception:
