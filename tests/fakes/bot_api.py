@@ -478,6 +478,7 @@ class FakeBotAPI:
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._chat_failures: dict[int, deque[_Failure]] = defaultdict(deque)
+        self._arrived = 0.0
         self._files: dict[str, tuple[str | None, bytes | None]] = {}
         self._file_ids = itertools.count(1)
         self._global_sends: deque[float] = deque()
@@ -842,11 +843,15 @@ class FakeBotAPI:
             return web.json_response(
                 {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
             )
+        # Limits count a request when it arrives, as Telegram's do, not when the (simulated)
+        # network delay has passed: timers that fire in bunches must not fake a burst.
+        arrived = time.monotonic()
         try:
             if self.response_delay > 0 and name != "getUpdates":
                 await self._pause(self.response_delay)
             self._raise_scheduled_failure(name)
             await self._chat_fault(name, params)
+            self._arrived = arrived  # read by _check_rate; nothing awaits in between
             result = entry[1](params, files)
             if isinstance(result, Awaitable):
                 result = await result
@@ -953,7 +958,7 @@ class FakeBotAPI:
 
     def _check_rate(self, chat_id: int) -> None:
         """Enforce ``global_rate``/``per_chat_rate`` with a sliding window; 429 when over."""
-        now = time.monotonic()
+        now = self._arrived or time.monotonic()
         windows = []
         if self.global_rate:
             windows.append((self._global_sends, self.global_rate))
