@@ -14,6 +14,18 @@ from bot.core.messages import Inbound, Kind
 MEMBERS = 300
 ROOT = Path(__file__).resolve().parent.parent
 
+GOALS = {
+    "core_turns_per_s": "report",
+    "core_cpu_ms_per_turn": "report",
+    "core_handler_p50_ms": "report",
+    "core_handler_p99_ms": "report",
+}
+_how = (
+    f"in process, no network: App.dispatcher.handle for {MEMBERS} members x 8 turns one after"
+    " another (onboarding + a plan), real SQLite file; `python -m bench bench_core`"
+)
+HOW = dict.fromkeys(GOALS, _how)
+
 
 async def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:

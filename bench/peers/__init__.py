@@ -1,0 +1,1 @@
+"""Peer bots for the throughput comparison: minimal, idiomatic, framework defaults."""
