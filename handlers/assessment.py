@@ -104,6 +104,15 @@ async def _own_run(ctx: Context, run_id: int) -> tuple[Run, Definition]:
     return run, definition
 
 
+async def _running(ctx: Context, run_id: int) -> tuple[Run, Definition] | None:
+    """The member's run when it is still in progress; otherwise say what became of it."""
+    run, definition = await _own_run(ctx, run_id)
+    if run.status != IN_PROGRESS:
+        await _not_in_progress(ctx, run, definition)
+        return None
+    return run, definition
+
+
 def _ordered(ctx: Context) -> list[Definition]:
     """Assessments offered to the member's role first, then the rest (content order)."""
     definitions = ctx.services.catalog.assessments()
@@ -248,10 +257,10 @@ async def start_run(ctx: Context, act: StartRun) -> None:
 
 @router.action(ResumeRun)
 async def resume_run(ctx: Context, act: ResumeRun) -> None:
-    run, definition = await _own_run(ctx, act.run)
-    if run.status != IN_PROGRESS:
-        await _not_in_progress(ctx, run, definition)
+    found = await _running(ctx, act.run)
+    if found is None:
         return
+    run, definition = found
     await ask(ctx, run, definition)
 
 
@@ -290,10 +299,10 @@ async def ask(ctx: Context, run: Run, definition: Definition, *, intro: str = ""
 
 @router.action(Answer)
 async def answer(ctx: Context, act: Answer) -> None:
-    run, definition = await _own_run(ctx, act.run)
-    if run.status != IN_PROGRESS:
-        await _not_in_progress(ctx, run, definition)
+    found = await _running(ctx, act.run)
+    if found is None:
         return
+    run, definition = found
     if act.question != run.position:
         # An older message's button: say so, and ask the question that is current now.
         await ask(
@@ -328,19 +337,19 @@ def _quiz_feedback(ctx: Context, question: Question, option: int) -> str:
 
 @router.action(PreviousQuestion)
 async def previous_question(ctx: Context, act: PreviousQuestion) -> None:
-    run, definition = await _own_run(ctx, act.run)
-    if run.status != IN_PROGRESS:
-        await _not_in_progress(ctx, run, definition)
+    found = await _running(ctx, act.run)
+    if found is None:
         return
+    run, definition = found
     await ask(ctx, await ctx.services.assessments.go_back(run), definition)
 
 
 @router.action(CancelRun)
 async def cancel_run(ctx: Context, act: CancelRun) -> None:
-    run, definition = await _own_run(ctx, act.run)
-    if run.status != IN_PROGRESS:
-        await _not_in_progress(ctx, run, definition)
+    found = await _running(ctx, act.run)
+    if found is None:
         return
+    run, definition = found
     await ctx.services.store.assessments.abandon(run.id)
     rows = [[ctx.button("buttons.assess_list", ListAssessments()), home_button(ctx)]]
     ctx.reply(ctx.t("assess.cancelled", title=_text(ctx, definition.title)), rows, edit=True)
