@@ -23,6 +23,13 @@ def option_labels(member: Member) -> list[str]:
     return [label for label in member.labels() if label not in controls]
 
 
+async def begin(member: Member, title: str) -> None:
+    """Open /assess, choose `title` and start: the first question is on screen."""
+    await member.command("/assess")
+    await member.press(title)
+    await member.press("Bắt đầu")
+
+
 async def answer_all(member: Member, pick=lambda options: options[0]) -> None:
     while "Câu " in member.text and option_labels(member):
         await member.press(pick(option_labels(member)))
@@ -68,9 +75,7 @@ async def test_take_a_family_self_assessment(app):
 async def test_back_changes_an_answer_and_cancel_deletes_partial_answers(app):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Công dân học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Công dân học tập")
     first = option_labels(member)[0]
     await member.press(first)
     await member.press(option_labels(member)[1])
@@ -92,9 +97,7 @@ async def test_resume_after_a_restart_on_the_same_database(settings, clock):
     first = await App.create(settings, clock=clock)
     member = Member(first)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Dòng họ học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Dòng họ học tập")
     await member.press(option_labels(member)[0])
     await member.press(option_labels(member)[0])
     assert question_number(member) == (3, 6)
@@ -116,9 +119,7 @@ async def test_resume_after_a_restart_on_the_same_database(settings, clock):
 async def test_retake_and_history_show_the_change(app, clock):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Gia đình học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Gia đình học tập")
     await answer_all(member, pick=lambda options: options[1])  # a weaker first try
     first_met = int(re.search(r"đáp ứng (\d)/4", member.text).group(1))
 
@@ -137,9 +138,7 @@ async def test_retake_and_history_show_the_change(app, clock):
 async def test_stale_and_forged_answers_lose_nothing(app):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Gia đình học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Gia đình học tập")
     first_question = member.buttons()
     await member.press(option_labels(member)[0])
     run = (await app.store.assessments.in_progress((await member.user()).id))[0]
@@ -170,9 +169,7 @@ async def test_a_run_continues_on_the_version_it_started_on(app, tmp_path):
 
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Gia đình học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Gia đình học tập")
     await member.press(option_labels(member)[0])
 
     # Staff publish version 2 with one question fewer while the member is answering.
@@ -207,9 +204,7 @@ async def test_a_run_continues_on_the_version_it_started_on(app, tmp_path):
 async def test_a_deleted_definition(app):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Đơn vị học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Đơn vị học tập")
     await member.press(option_labels(member)[0])
     open_button = "ad:don-vi-hoc-tap"
 
@@ -262,9 +257,7 @@ async def test_plan_knowledge_check_counts_as_briefed(app):
 async def test_unfinished_runs_expire(app, clock):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Gia đình học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Gia đình học tập")
     await member.press(option_labels(member)[0])
     clock.advance(days=31)
     await member.command("/assess")
@@ -276,9 +269,7 @@ async def test_unfinished_runs_expire(app, clock):
 async def test_mydata_and_forget_cover_assessments(app):
     member = Member(app)
     await onboard(member)
-    await member.command("/assess")
-    await member.press("Gia đình học tập")
-    await member.press("Bắt đầu")
+    await begin(member, "Gia đình học tập")
     await answer_all(member)
     await member.press("Nhắc sau 30 ngày")
     await member.command("/mydata")
