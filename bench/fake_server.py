@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -265,6 +266,7 @@ def _stats(fake: BenchFakeBotAPI) -> dict:
         "last": times[-1] if times else None,
         "rejected_429": fake.rejected_429,
         "calls": len(fake.calls),
+        "methods": dict(collections.Counter(name for name, _ in fake.calls)),
         "cpu_s": time.process_time(),
         "t": time.monotonic(),
     }

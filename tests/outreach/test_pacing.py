@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 
 import pytest
@@ -68,3 +69,72 @@ async def test_chat_gaps_and_interactive_replies(slept):
     pacer.note_interactive("7")  # a reply to a chatting member takes the next slot
     await pacer.slot("8")
     assert clock.now - before == pytest.approx(2 / (30 * 0.97))
+
+
+class VirtualTime:
+    """asyncio.sleep on a virtual clock where sleepers really wait: the earliest wakes first, and
+    `lateness(n)` makes the n-th wake-up late, as a busy event loop does. Sleepers whose time has
+    passed by then all wake together."""
+
+    def __init__(self, monkeypatch, lateness) -> None:
+        self.clock = Clock()
+        self.lateness = lateness
+        self._heap: list[tuple[float, int, asyncio.Future]] = []
+        self._order = itertools.count()
+        self._real_sleep = asyncio.sleep
+        monkeypatch.setattr(asyncio, "sleep", self.sleep)
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (self.clock.now + seconds, next(self._order), future))
+        await future
+
+    async def run(self, *coroutines) -> None:
+        task = asyncio.gather(*coroutines)
+        wakes = itertools.count()
+        while not task.done():
+            for _ in range(5):  # let everything that can run now run
+                await self._real_sleep(0)
+            if self._heap:
+                due, _, future = heapq.heappop(self._heap)
+                self.clock.now = max(self.clock.now, due + self.lateness(next(wakes)))
+                future.set_result(None)
+        await task
+
+
+async def test_a_late_wake_up_delays_the_rest_instead_of_bursting(monkeypatch):
+    """A busy event loop wakes a sleeper late; the sends queued behind it must not all go at once
+    to catch up, or the one-second window after the stall holds more than the limit (a 429)."""
+    time = VirtualTime(monkeypatch, lambda n: 0.3 if n == 10 else 0.0)  # one 300 ms stall
+    pacer = Pacer(30, clock=time.clock)
+    starts: list[float] = []
+
+    async def send(n: int) -> None:
+        await pacer.slot(str(n))
+        starts.append(time.clock.now)
+
+    await time.run(*(send(n) for n in range(90)))  # all waiting at once, as the worker's are
+    assert len(starts) == 90
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / (30 * 0.97) - 1e-9
+    assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) <= 30
+
+
+async def test_timer_lateness_at_a_high_rate_is_made_up_within_the_limit(monkeypatch):
+    """At 1,000/s every sleep overshoots a little; a few saved-up sends make up for it."""
+    time = VirtualTime(monkeypatch, lambda n: 0.001)
+    pacer = Pacer(1000, clock=time.clock)
+    starts: list[float] = []
+
+    async def send_all() -> None:
+        for n in range(5000):
+            await pacer.slot(str(n))
+            starts.append(time.clock.now)
+
+    await time.run(send_all())
+    rate = (len(starts) - 1) / (starts[-1] - starts[0])
+    assert rate >= 0.95 * 1000
+    window = 0
+    for i, t in enumerate(starts):  # the most sends in any one-second window
+        while starts[window] <= t - 1:
+            window += 1
+        assert i - window + 1 <= 1000
