@@ -32,11 +32,11 @@ class Pacer:
             raise ValueError("rate must be positive")
         self.limit = rate
         self.rate = rate * HEADROOM
-        # Sends a quiet moment may save up. At 1,000/s a timer wakes a millisecond late all the
-        # time, and without a few saved sends each lateness would be lost for good; a third of
-        # the headroom keeps any one-second window at least two thirds of the headroom under the
-        # limit. At 30/s that is a single send: no catch-up at all.
-        self.burst = max(1.0, (rate - self.rate) / 3)
+        # Sends a late wake-up may make up for. Timers wake a little late all the time (a
+        # millisecond at 1,000/s is a whole send), and without this each lateness is lost for
+        # good; a third of the headroom keeps every one-second window under the limit with two
+        # thirds of the headroom to spare for network jitter. At 30/s that is 0.3 of a send.
+        self.burst = 1.0 + (rate - self.rate) / 3
         self.chat_interval = chat_interval
         self.group_interval = group_interval
         self._clock = clock
@@ -50,6 +50,8 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """A 429 answer: no bulk send before `seconds` from now."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+        # Resume gently: one send when the pause ends, nothing saved up during it.
+        self._tokens, self._stamp = 1.0, self._paused_until
 
     def note_interactive(self, chat_id: str) -> None:
         """A reply to a chatting member used a slot: bulk sends make room for it."""
@@ -78,8 +80,9 @@ class Pacer:
 
     def _refill(self) -> float:
         now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
+        if now > self._stamp:
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
         return now
 
     def _interval(self, chat_id: str) -> float:

@@ -115,7 +115,8 @@ async def test_a_late_wake_up_delays_the_rest_instead_of_bursting(monkeypatch):
 
     await time.run(*(send(n) for n in range(90)))  # all waiting at once, as the worker's are
     assert len(starts) == 90
-    assert min(b - a for a, b in itertools.pairwise(starts)) >= 1 / (30 * 0.97) - 1e-9
+    # After the stall the sends go on evenly spaced; at most 0.3 of a gap is made up.
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.7 / (30 * 0.97) - 1e-9
     assert max(sum(1 for t in starts if s <= t < s + 1) for s in starts) <= 30
 
 
