@@ -1,0 +1,73 @@
+"""The poller that feeds python-telegram-bot raw updates: it survives errors, stops on a rejected
+token, and confirms what it fetched when it stops, so no update is handled twice or lost."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from bot.channels.telegram import TelegramChannel
+from tests.fakes.bot_api import FakeBotAPI, FakeUser
+
+LAN = FakeUser(id=1001, first_name="Lan")
+
+
+@pytest.fixture
+async def fake():
+    async with FakeBotAPI() as server:
+        yield server
+
+
+async def start(app, fake, token: str | None = None) -> TelegramChannel:
+    channel = TelegramChannel.build(app.dispatcher, token or fake.token, fake.base_url)
+    channel.poller.backoff_base = 0.01  # the test waits on events, not on seconds of back-off
+    await channel.start(poll_timeout=1)
+    return channel
+
+
+async def test_errors_from_get_updates_are_waited_out_and_nothing_is_lost(app, fake, caplog):
+    channel = await start(app, fake)
+    try:
+        fake.fail_next("getUpdates", 502, "Bad Gateway", times=3)
+        with caplog.at_level(logging.WARNING):
+            update_id = fake.user_sends(LAN, "/start")
+            await fake.wait_until_acknowledged(update_id)
+        welcome = await fake.wait_for_messages(LAN.id, 1)
+        assert "Đồng ý" in welcome[0].button_texts()
+        assert any("getUpdates failed" in r.message for r in caplog.records)
+        assert channel.poller.failures == 0  # back to normal
+    finally:
+        await channel.shutdown()
+
+
+async def test_a_restart_does_not_handle_an_update_twice(app, fake):
+    channel = await start(app, fake)
+    update_id = fake.user_sends(LAN, "/start")
+    await fake.wait_for_messages(LAN.id, 1)
+    await channel.shutdown()
+    assert fake.confirmed_offset > update_id  # a restart will not handle /start again
+
+    again = await start(app, fake)
+    try:
+        fake.user_sends(LAN, "/plans")
+        messages = await fake.wait_for_messages(LAN.id, 2)
+        # A repeated /start would have been answered before /plans, in the chat's order.
+        assert "Kế hoạch" in messages[1].visible_text()
+    finally:
+        await again.shutdown()
+
+
+async def test_a_rejected_token_stops_polling_with_a_clear_log(app, fake, caplog):
+    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
+    channel.poller.backoff_base = 0.01
+    await channel.start(poll_timeout=1)
+    try:
+        fake.fail_next("getUpdates", 401, "Unauthorized")
+        with caplog.at_level(logging.CRITICAL):
+            await asyncio.wait_for(channel.poller.ended.wait(), 5)
+        assert not channel.poller.running
+        assert any("token was rejected" in r.message for r in caplog.records)
+    finally:
+        await channel.shutdown()
