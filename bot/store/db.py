@@ -63,10 +63,12 @@ class _Executor:
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one statement; returns the last row id for INSERTs, else the affected row count."""
+        if sql.lstrip()[:6].upper() == "INSERT":
+            # One trip to the database thread instead of two (execute, then close the cursor).
+            row = await self._conn.execute_insert(sql, params)
+            return int(row[0]) if row else 0
         cursor = await self._conn.execute(sql, params)
         try:
-            if sql.lstrip()[:6].upper() == "INSERT":
-                return cursor.lastrowid or 0
             return cursor.rowcount
         finally:
             await cursor.close()

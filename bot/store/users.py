@@ -87,18 +87,34 @@ class Users:
 
         `locale` is only used for a new member (their app's language as a first guess).
         """
-        # One statement (this runs for every update): insert, or touch the existing row. A row
-        # created just now is the one whose creation time is this very `now`.
+        user, created, _ = await self.arrive(
+            channel, external_id, chat_id=chat_id, display_name=display_name, locale=locale
+        )
+        return user, created
+
+    async def arrive(
+        self, channel: str, external_id: str, *, chat_id: str, display_name: str, locale: str
+    ) -> tuple[User, bool, Session]:
+        """`seen`, and the member's conversation state with it: (user, created, session).
+
+        One statement, as this runs for every update (each statement is a trip to the database
+        thread, about 80 us of CPU): insert the member or touch their row, and read their
+        session in the same RETURNING. A row created just now is the one whose creation time is
+        this very `now`.
+        """
         now = self._db.now()
         row = await self._db.fetchone(
             "INSERT INTO users (channel, external_id, chat_id, display_name, locale, created_at,"
             " last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, external_id)"
             " DO UPDATE SET last_seen_at = excluded.last_seen_at, chat_id = excluded.chat_id,"
-            " display_name = excluded.display_name RETURNING *",
+            " display_name = excluded.display_name RETURNING *,"
+            " (SELECT state FROM sessions WHERE user_id = users.id) AS session_state,"
+            " (SELECT data FROM sessions WHERE user_id = users.id) AS session_data",
             (channel, external_id, chat_id, display_name, locale, now, now),
         )
         assert row is not None
-        return User.from_row(row), row["created_at"] == now and row["last_seen_at"] == now
+        created = row["created_at"] == now and row["last_seen_at"] == now
+        return User.from_row(row), created, _session(row["session_state"], row["session_data"])
 
     async def get(self, user_id: int) -> User | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
@@ -184,9 +200,7 @@ class Sessions:
         row = await self._db.fetchone(
             "SELECT state, data FROM sessions WHERE user_id = ?", (user_id,)
         )
-        if row is None:
-            return Session()
-        return Session(state=row["state"], data=json.loads(row["data"]))
+        return _session(row["state"], row["data"]) if row else Session()
 
     async def choices(self, user_id: int) -> list[list[str]]:
         row = await self._db.fetchone("SELECT choices FROM sessions WHERE user_id = ?", (user_id,))
@@ -222,3 +236,8 @@ class Sessions:
             " updated_at = excluded.updated_at",
             (user_id, session.state, json.dumps(session.data, ensure_ascii=False), self._db.now()),
         )
+
+
+def _session(state: str | None, data: str | None) -> Session:
+    """A session from its columns (no row yet: the empty session)."""
+    return Session(state=state, data=json.loads(data)) if data is not None else Session()
