@@ -236,6 +236,16 @@ async def test_updates_of_one_chat_are_handled_in_order(fake, channel):
         assert f"“{query}”" in answer
 
 
+async def test_one_member_sending_a_burst_does_not_hold_up_the_others(fake, channel):
+    for _ in range(100):  # handled in order, one at a time, as any chat's updates are
+        fake.user_sends(LAN, "/help")
+    fake.user_sends(JOHN, "/start")
+    await fake.wait_for_messages(JOHN.id, 1, timeout=30)
+    # John was answered at once, not after Lan's hundred messages.
+    assert len(fake.messages(LAN.id)) < 50
+    await fake.wait_for_messages(LAN.id, 100, timeout=60)  # and Lan's all get their answer
+
+
 async def test_long_replies_are_split_at_clean_boundaries(app, fake, channel):
     from bot.core.messages import Reply
 
