@@ -54,6 +54,10 @@ HOW = {
     "handler_p99_ms": "99th percentile of Dispatcher.handle time (Dispatcher.observers hook) over"
     " every update of the updates_per_s run",
     "handler_p50_ms": "diagnostic: median of the same",
+    "updates_reply_p99_ms": "diagnostic: 99th percentile, at the fake, from a member's update to"
+    " the bot's first visible answer (queueing included: all members press at once)",
+    "updates_api_calls_per_update": "diagnostic: Bot API calls the bot made per update, getUpdates"
+    " included (the echo bots make one sendMessage per update, plus their getUpdates)",
     "updates_bot_cpu_ms_per_update": "diagnostic: bot process CPU (/proc) / updates, same run",
     "updates_bot_cpu_share": "diagnostic: bot process CPU / wall time (1.0 = one core busy)",
     "updates_fake_cpu_share": "diagnostic: fake server process CPU (members included) / wall time",
@@ -61,6 +65,8 @@ HOW = {
     "ptb_echo_fake_cpu_share": "diagnostic: fake server CPU / wall time in that run",
     "aiogram_echo_updates_per_s": "diagnostic: the aiogram echo bot's updates/s (best round)",
     "aiogram_echo_fake_cpu_share": "diagnostic: fake server CPU / wall time in that run",
+    "aiogram_echo_api_calls_per_update": "diagnostic: the aiogram echo bot's Bot API calls per"
+    " update, getUpdates included",
 }
 
 
@@ -80,6 +86,7 @@ async def _round(kind: str, messages: int, folder: Path) -> dict:
             await wait_ready(fake, child)
             await asyncio.sleep(SETTLE_S)
             bot_cpu0, fake_cpu0 = child.cpu(), fake.cpu()
+            calls0 = (await fake.call("stats"))["calls"]
             result = await fake.call(
                 "drive",
                 script="khuyenhoc" if kind == "khuyenhoc" else "echo",
@@ -87,6 +94,7 @@ async def _round(kind: str, messages: int, folder: Path) -> dict:
                 messages=messages,
             )
             bot_cpu, fake_cpu = child.cpu() - bot_cpu0, fake.cpu() - fake_cpu0
+            calls = (await fake.call("stats"))["calls"] - calls0
         finally:
             code = await stop_process(child.process)
         if result["errors"]:
@@ -102,6 +110,7 @@ async def _round(kind: str, messages: int, folder: Path) -> dict:
             "bot_cpu_share": bot_cpu / elapsed,
             "fake_cpu_share": fake_cpu / elapsed,
             "reply_p99_ms": result["reply_p99_ms"],
+            "api_calls_per_update": calls / result["updates"],
         }
         if kind == "khuyenhoc":
             if code != 0:
@@ -155,6 +164,8 @@ async def run() -> dict[str, float]:
         "vs_aiogram_echo": ours["updates_per_s"] / aiogram["updates_per_s"],
         "handler_p99_ms": ours["handler_p99_ms"],
         "handler_p50_ms": ours["handler_p50_ms"],
+        "updates_reply_p99_ms": ours["reply_p99_ms"],
+        "updates_api_calls_per_update": ours["api_calls_per_update"],
         "updates_bot_cpu_ms_per_update": ours["bot_cpu_ms_per_update"],
         "updates_bot_cpu_share": ours["bot_cpu_share"],
         "updates_fake_cpu_share": ours["fake_cpu_share"],
@@ -162,4 +173,5 @@ async def run() -> dict[str, float]:
         "ptb_echo_fake_cpu_share": ptb["fake_cpu_share"],
         "aiogram_echo_updates_per_s": aiogram["updates_per_s"],
         "aiogram_echo_fake_cpu_share": aiogram["fake_cpu_share"],
+        "aiogram_echo_api_calls_per_update": aiogram["api_calls_per_update"],
     }
