@@ -154,8 +154,10 @@ class App:
         )
         extra = ("telegram", settings.announce_chat_id) if settings.announce_chat_id else None
         # Enough sends in flight to keep the rate through a 300 ms round trip, no more: what is
-        # in flight is what a crash may send twice.
-        in_flight = min(256, max(16, math.ceil(settings.broadcast_rate * 0.3)))
+        # in flight is what a crash may send twice. At most 192: the Telegram connection pool
+        # (256) also carries the answers to chatting members and the progress messages, and a
+        # send waiting for a connection goes out late, bunched with others (429s at 1,000/s).
+        in_flight = min(192, max(16, math.ceil(settings.broadcast_rate * 0.3)))
         worker_options.setdefault("max_in_flight", in_flight)
         self.worker = DeliveryWorker(
             self.store,

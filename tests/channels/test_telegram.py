@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from bot.channels.telegram import TelegramChannel
+from bot.core.messages import Kind
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 
 LAN = FakeUser(id=1001, first_name="Lan")
@@ -294,3 +295,81 @@ async def test_a_self_assessment_on_a_phone(app, fake, channel):
     assert "Nhắc sau 30 ngày" in question.button_texts()
     runs = await app.store.assessments.history((await app.store.users.find("telegram", "1001")).id)
     assert len(runs) == 1 and runs[0].passed
+
+
+def _update(**body) -> dict:
+    """A Bot API update as Telegram sends it, from Lan in her private chat."""
+    sender = {"id": LAN.id, "is_bot": False, "first_name": "Lan", "language_code": "vi"}
+    chat = {"id": LAN.id, "type": "private", "first_name": "Lan"}
+    kind, fields = next(iter(body.items()))
+    if kind == "callback_query":
+        message = {"message_id": 7, "date": 0, "chat": chat, "text": "…"}
+        return {
+            "update_id": 9,
+            kind: {"id": "q1", "from": sender, "chat_instance": "c", **fields, "message": message},
+        }
+    if kind == "my_chat_member":
+        member = {"chat": chat, "from": sender, "date": 0, **fields}
+        return {"update_id": 9, kind: member}
+    return {
+        "update_id": 9,
+        kind: {"message_id": 3, "date": 0, "chat": chat, "from": sender, **fields},
+    }
+
+
+async def test_updates_are_read_from_the_bot_api_json(channel):
+    """The channel reads updates as the JSON they come as: formatting survives as HTML (UTF-16
+    offsets, as Telegram counts them), buttons, media and blocking are told apart."""
+    text = "👋 Mời dự Tuần lễ <học tập>"
+    formatted = channel.to_inbound(
+        _update(
+            message={
+                "text": text,
+                "entities": [
+                    {"type": "bold", "offset": 3, "length": 3},
+                    {"type": "text_link", "offset": 10, "length": 7, "url": "https://example.org/"},
+                ],
+            }
+        )
+    )
+    assert formatted.kind is Kind.TEXT
+    assert formatted.html == (
+        '👋 <b>Mời</b> dự <a href="https://example.org/">Tuần lễ</a> &lt;học tập&gt;'
+    )
+    plain = channel.to_inbound(_update(message={"text": "a < b"}))
+    assert (plain.text, plain.html) == ("a < b", "a &lt; b")
+
+    pressed = channel.to_inbound(_update(callback_query={"data": "menu:o"}))
+    assert (pressed.kind, pressed.text, pressed.message_id) == (Kind.ACTION, "menu:o", "7")
+
+    photo = channel.to_inbound(
+        _update(
+            message={
+                "photo": [
+                    {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+                    {"file_id": "large", "file_unique_id": "l", "width": 900, "height": 900},
+                ],
+                "caption": "Ảnh <lớp học>",
+            }
+        )
+    )
+    assert (photo.kind, photo.media, photo.media_id) == (Kind.MEDIA, "photo", "large")
+    assert photo.html == "Ảnh &lt;lớp học&gt;"
+
+    left = channel.to_inbound(
+        _update(
+            my_chat_member={
+                "old_chat_member": {
+                    "status": "member",
+                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
+                },
+                "new_chat_member": {
+                    "status": "kicked",
+                    "until_date": 0,
+                    "user": {"id": 1, "is_bot": True, "first_name": "bot"},
+                },
+            }
+        )
+    )
+    assert left.kind is Kind.BLOCKED
+    assert channel.to_inbound({"update_id": 10, "edited_message": {}}) is None
