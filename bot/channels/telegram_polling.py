@@ -15,10 +15,11 @@ import contextlib
 import logging
 from typing import Any
 
-from telegram.error import Conflict, EndPointNotFound, InvalidToken, RetryAfter, TelegramError
+from telegram.error import EndPointNotFound, InvalidToken, RetryAfter, TelegramError
 
 log = logging.getLogger(__name__)
 
+BATCH = 100  # the most updates one getUpdates returns
 READ_MARGIN_S = 5.0  # on top of the long-poll timeout before a silent connection counts as dead
 MAX_BACKOFF_S = 30.0
 # After a batch that was not full, wait this long before the next getUpdates. Asked at once, a
@@ -29,6 +30,8 @@ GATHER_S = 0.01
 
 
 class Poller:
+    """getUpdates in a loop from `start()` to `stop()`; each update goes on `queue` as a dict."""
+
     def __init__(
         self,
         bot: Any,
@@ -70,7 +73,7 @@ class Poller:
             with contextlib.suppress(TelegramError):
                 await self._fetch(timeout=0, limit=1)
 
-    async def _fetch(self, *, timeout: int, limit: int = 100) -> list[dict[str, Any]]:
+    async def _fetch(self, *, timeout: int, limit: int = BATCH) -> list[dict[str, Any]]:
         params = {"timeout": timeout, "limit": limit, "allowed_updates": self.allowed_updates}
         if self.offset is not None:
             params["offset"] = self.offset
@@ -90,17 +93,15 @@ class Poller:
             except RetryAfter as exc:
                 await self._pause(retry_seconds(exc), exc)
                 continue
-            except Conflict as exc:  # another process polls with this token, or a webhook is set
-                await self._pause(self._backoff(), exc)
-                continue
-            except TelegramError as exc:  # network errors, timeouts, 5xx
+            # Network errors, timeouts, 5xx; Conflict: another process polls with this token.
+            except TelegramError as exc:
                 await self._pause(self._backoff(), exc)
                 continue
             self.failures = 0
             for update in updates:
                 await self.queue.put(update)
                 self.offset = int(update["update_id"]) + 1
-            if 0 < len(updates) < 100:
+            if 0 < len(updates) < BATCH:
                 # Busy: let a few more updates gather before asking again. Asked at once,
                 # the answer holds one update and every update costs a request of its own.
                 await asyncio.sleep(self.gather_s)
