@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,8 @@ class App:
     worker: DeliveryWorker | None = None
     pacer: Pacer | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # Parts started outside the app (a channel's polling): name -> is it running, for /healthz.
+    health_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.dispatcher.observers.append(self._observe)
@@ -62,7 +64,8 @@ class App:
         self.metrics.outbox_depth.set(await self.store.deliveries.backlog())
 
     async def health(self) -> dict[str, Any]:
-        """What /healthz reports; ok only when the database answers and the scheduler runs."""
+        """What /healthz reports; ok only when the database answers, the scheduler runs and every
+        registered check (`health_checks`: name -> is it running) holds."""
         report: dict[str, Any] = {"ok": True}
         try:
             report["outbox_backlog"] = await self.store.deliveries.backlog()
@@ -73,6 +76,10 @@ class App:
         running = self.scheduler is not None and self.scheduler.running
         report["scheduler"] = "running" if running else "stopped"
         report["ok"] = report["ok"] and running
+        for name, check in self.health_checks.items():
+            running = check()
+            report[name] = "running" if running else "stopped"
+            report["ok"] = report["ok"] and running
         report["last_update"] = {
             channel: moment.isoformat(timespec="seconds")
             for channel, moment in self.metrics.last_update.items()

@@ -82,6 +82,8 @@ async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None
                 await telegram.start_webhook(settings.webhook_url, secret)
             else:
                 await telegram.start()  # polling; removes a webhook left from webhook mode
+                # Polling ends for good when Telegram rejects the token: /healthz must say so.
+                app.health_checks["telegram_polling"] = lambda: telegram.poller.running
         await app.start_background(senders)
         if telegram is not None:
             telegram.pacer = app.pacer
