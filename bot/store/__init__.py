@@ -25,7 +25,8 @@ class Store:
         self.sessions = Sessions(db)
         self.assessments = Assessments(db)
         self.staff = Staff(db)
-        self.users.forgotten.append(self.staff.invalidate)  # a deleted member loses any role
+        # A deleted member loses any role, and their runs go with them.
+        self.users.forgotten += [self.staff.invalidate, self.assessments.forget_cached]
         self.announcements = Announcements(db)
         self.deliveries = Deliveries(db)
         self.calendar = Calendar(db)

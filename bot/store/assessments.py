@@ -13,6 +13,7 @@ from bot.store.db import Database, from_db_time, to_db_time
 
 IN_PROGRESS, COMPLETED, ABANDONED = "in_progress", "completed", "abandoned"
 ABANDON_AFTER = timedelta(days=30)  # an unfinished run untouched this long is dropped
+CACHED_RUNS = 10_000  # runs in progress kept in memory at most (members answering right now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,11 @@ class Run:
 class Assessments:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Runs in progress as this process last wrote them, by id. Every answer reads its run and
+        # writes it back, and the read was a database trip (~80 us) on every answer. All writes to
+        # runs go through this class and keep the copies right, and a member forgotten clears
+        # them all. Only the running bot writes runs (the CLI reads them).
+        self._in_progress: dict[int, Run] = {}
 
     # -- snapshots --------------------------------------------------------------------------
     async def snapshot(self, definition_id: str, version: int, kind: str, body: Any) -> None:
@@ -102,11 +108,30 @@ class Assessments:
                 (user_id, definition_id, version, kind, role, area_code, now, now),
             )
         assert row is not None
-        return Run.from_row(row)
+        for old in [r for r in self._in_progress.values() if r.user_id == user_id]:
+            if old.definition_id == definition_id:  # abandoned just now
+                del self._in_progress[old.id]
+        return self._keep(Run.from_row(row))
 
     async def get(self, run_id: int) -> Run | None:
+        cached = self._in_progress.get(run_id)
+        if cached is not None:
+            return cached
         row = await self._db.fetchone("SELECT * FROM assessment_runs WHERE id = ?", (run_id,))
-        return Run.from_row(row) if row else None
+        return self._keep(Run.from_row(row)) if row else None
+
+    def forget_cached(self) -> None:
+        """Drop the in-memory runs (after changes made around this class)."""
+        self._in_progress.clear()
+
+    def _keep(self, run: Run) -> Run:
+        if run.status != IN_PROGRESS:
+            self._in_progress.pop(run.id, None)
+            return run
+        self._in_progress[run.id] = run
+        if len(self._in_progress) > CACHED_RUNS:  # the longest untouched goes first
+            del self._in_progress[next(iter(self._in_progress))]
+        return run
 
     async def save_progress(self, run_id: int, answers: dict[str, str], position: int) -> Run:
         row = await self._db.fetchone(
@@ -115,8 +140,10 @@ class Assessments:
             (json.dumps(answers), position, self._db.now(), run_id),
         )
         if row is None:
+            self._in_progress.pop(run_id, None)
             raise LookupError(f"run {run_id} is not in progress")
-        return Run.from_row(row)
+        self._in_progress.pop(run_id, None)  # re-inserted last: the order is last touched
+        return self._keep(Run.from_row(row))
 
     async def complete(
         self,
@@ -128,6 +155,7 @@ class Assessments:
         passed: bool,
     ) -> Run:
         """Finish a run; it becomes the member's latest result for its assessment."""
+        self._in_progress.pop(run_id, None)
         now = self._db.now()
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
@@ -156,6 +184,7 @@ class Assessments:
 
     async def abandon(self, run_id: int) -> None:
         """Cancel: the partial answers are deleted, not kept."""
+        self._in_progress.pop(run_id, None)
         await self._db.execute(
             "UPDATE assessment_runs SET status = 'abandoned', answers = '{}', updated_at = ?"
             " WHERE id = ? AND status = 'in_progress'",
@@ -164,6 +193,8 @@ class Assessments:
 
     async def expire(self, older_than: datetime) -> int:
         """Unfinished runs untouched since `older_than` are abandoned and their answers dropped."""
+        for run in [r for r in self._in_progress.values() if r.updated_at < older_than]:
+            del self._in_progress[run.id]
         return await self._db.execute(
             "UPDATE assessment_runs SET status = 'abandoned', answers = '{}'"
             " WHERE status = 'in_progress' AND updated_at < ?",

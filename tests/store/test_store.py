@@ -72,3 +72,57 @@ async def test_forget_cascades(tmp_path):
         assert (await store.db.fetchone("SELECT count(*) FROM sessions"))[0] == 0
     finally:
         await store.close()
+
+
+async def test_runs_read_back_are_never_stale(tmp_path):
+    """Runs in progress are kept in memory (a database trip less per answer); every way a run
+    changes must show in what `get` returns, exactly as the database has it."""
+    from datetime import timedelta
+
+    from bot.store.assessments import ABANDONED, COMPLETED, IN_PROGRESS
+
+    store = await Store.open(tmp_path / "e.sqlite3")
+    runs = store.assessments
+
+    async def fresh(run_id: int):
+        row = await store.db.fetchone(
+            "SELECT status, position FROM assessment_runs WHERE id = ?", (run_id,)
+        )
+        return (row["status"], row["position"]) if row else None
+
+    async def same(run_id: int) -> None:
+        run = await runs.get(run_id)
+        assert ((run.status, run.position) if run else None) == await fresh(run_id)
+
+    try:
+        user, _ = await store.users.seen(
+            "telegram", "8", chat_id="8", display_name="C", locale="vi"
+        )
+        for definition in ("gia-dinh", "cong-dan", "dong-ho", "don-vi"):
+            await runs.snapshot(definition, 1, "assessment", {"id": definition})
+        first = await runs.start(user.id, "gia-dinh", 1, "assessment", None, None)
+        await runs.save_progress(first.id, {"q1": "a"}, 1)
+        assert (await runs.get(first.id)).answers == {"q1": "a"}
+        await same(first.id)
+
+        retake = await runs.start(user.id, "gia-dinh", 1, "assessment", None, None)
+        assert (await runs.get(first.id)).status == ABANDONED  # the retake abandoned it
+        await same(first.id)
+
+        other = await runs.start(user.id, "cong-dan", 1, "assessment", None, None)
+        await runs.complete(other.id, {}, [], 1.0, 1.0, True)
+        assert (await runs.get(other.id)).status == COMPLETED
+        await runs.abandon(retake.id)
+        await same(retake.id)
+
+        stale = await runs.start(user.id, "dong-ho", 1, "assessment", None, None)
+        assert (await runs.get(stale.id)).status == IN_PROGRESS
+        await runs.expire(stale.updated_at + timedelta(seconds=1))
+        assert (await runs.get(stale.id)).status == ABANDONED
+        await same(stale.id)
+
+        kept = await runs.start(user.id, "don-vi", 1, "assessment", None, None)
+        await store.users.forget(user.id)
+        assert await runs.get(kept.id) is None
+    finally:
+        await store.close()
