@@ -44,6 +44,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
+
 __all__ = ["FakeBotAPI", "FakeUser", "SentMessage", "UploadedFile"]
 
 JSON = dict[str, Any]
@@ -411,7 +413,7 @@ class _Failure:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeBotAPI:
+class FakeBotAPI(LocalServer):
     """An in-process Bot API server for one bot (see the module docstring).
 
     Args:
@@ -425,6 +427,8 @@ class FakeBotAPI:
         per_chat_rate: Same, per chat.
     """
 
+    client_max_size = 64 * 1024 * 1024  # documents and photos up to the Bot API's 50 MB
+
     def __init__(
         self,
         token: str = "123456:TEST-TOKEN",
@@ -434,6 +438,7 @@ class FakeBotAPI:
         global_rate: float | None = None,
         per_chat_rate: float | None = None,
     ) -> None:
+        super().__init__()
         self.token = token
         self.response_delay = response_delay
         self.global_rate = global_rate
@@ -459,9 +464,6 @@ class FakeBotAPI:
         self.webhook_url = ""
 
         # Server state.
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._stopping: asyncio.Event | None = None
         self._changed = asyncio.Event()
 
         self._update_ids = itertools.count(1)
@@ -517,36 +519,8 @@ class FakeBotAPI:
         """File download base URL (downloads are not served by the fake)."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
-    async def start(self) -> None:
-        """Start listening on 127.0.0.1 with an OS-chosen port (see :attr:`port`)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeBotAPI is already running")
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._runner = runner
-        self._stopping = asyncio.Event()
-        self.port = runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Stop the server; pending long polls return empty and delayed answers are sent."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        assert self._stopping is not None
-        self._stopping.set()
-        self._notify()
-        await runner.cleanup()
-
-    async def __aenter__(self) -> FakeBotAPI:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     # ---------------------------------------------------------------- simulating users
 

@@ -49,6 +49,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.local_server import LocalServer
+
 __all__ = [
     "SIGNATURE_HEADER",
     "FakeZaloOA",
@@ -171,7 +173,7 @@ class _Upload:
 # --------------------------------------------------------------------------------------------
 
 
-class FakeZaloOA:
+class FakeZaloOA(LocalServer):
     """An in-process Zalo OA Open API + OAuth server for one app and one OA.
 
     State tests can read (and set): ``access_token``/``refresh_token`` (the currently valid
@@ -192,6 +194,7 @@ class FakeZaloOA:
         refresh_token: str = "RT-1",
         response_delay: float = 0.0,
     ) -> None:
+        super().__init__()
         self.app_id = app_id
         self.oa_id = oa_id
         self.app_secret = app_secret
@@ -207,9 +210,6 @@ class FakeZaloOA:
         self.uploads: list[bytes] = []
 
         # Server state.
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._stopping: asyncio.Event | None = None
         self._changed = asyncio.Event()
         self._expired_tokens: set[str] = set()
         self._token_serial = itertools.count(2)
@@ -236,36 +236,8 @@ class FakeZaloOA:
         """Stands for ``https://oauth.zaloapp.com`` (the same server as :attr:`api_url`)."""
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
-        """Start listening on 127.0.0.1 with an OS-chosen port (see :attr:`port`)."""
-        if self._runner is not None:
-            raise RuntimeError("FakeZaloOA is already running")
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._runner = runner
-        self._stopping = asyncio.Event()
-        self.port = runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Stop the server; answers still being delayed are sent at once."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        assert self._stopping is not None
-        self._stopping.set()
-        self._notify()
-        await runner.cleanup()
-
-    async def __aenter__(self) -> FakeZaloOA:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     # ---------------------------------------------------------------- scripting
 
