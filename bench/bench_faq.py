@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.ask import Answerer
 from bot.catalog import load_catalog
+from bot.services.ask import Answerer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bench import seed
 from bench.harness import CONTENT, PYTHON, ROOT, log, mode_args, quick
 from bot.catalog import load_catalog
-from bot.reports import ReportService
+from bot.services.reports import ReportService
 from bot.store import Store
 
 ROWS = 100_000 if quick() else 1_000_000

@@ -10,26 +10,26 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import maintenance
-from bot.ask import Answerer
-from bot.assessment import AssessmentService
 from bot.catalog import Catalog, load_catalog
+from bot.catalog.i18n import Translator
 from bot.config import Settings
+from bot.core.channel import Sender
 from bot.core.context import Services
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
-from bot.i18n import Translator
-from bot.inbox import notify_staff
-from bot.metrics import Metrics
-from bot.outreach import OutreachService
-from bot.outreach.pacing import Pacer
-from bot.outreach.sender import Sender
-from bot.outreach.worker import DeliveryWorker
-from bot.reminders import ReminderService
-from bot.reports import ReportService
-from bot.scheduling import Scheduler
+from bot.services import maintenance
+from bot.services.ask import Answerer
+from bot.services.assessment import AssessmentService
+from bot.services.inbox import notify_staff
+from bot.services.outreach import OutreachService
+from bot.services.outreach.pacing import Pacer
+from bot.services.outreach.worker import DeliveryWorker
+from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService
+from bot.services.scheduling import Scheduler
 from bot.store import Store, User
 from bot.store.db import Clock, utc_now
+from bot.web.metrics import Metrics
 from handlers import build_root_router
 
 log = logging.getLogger(__name__)

@@ -147,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def ask_command(settings: Settings, question: str) -> int:
-    from bot.ask import Answerer, tokens
     from bot.catalog import ContentInvalid, load_catalog
+    from bot.services.ask import Answerer, tokens
 
     try:
         catalog = load_catalog(settings.content_dir)
@@ -249,7 +249,7 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
 
 async def _announce(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.text import plain
-    from bot.outreach import AudienceFilter, parse_when
+    from bot.services.outreach import AudienceFilter, parse_when
 
     try:
         text = args.text_file.read_text(encoding="utf-8").strip()
@@ -349,7 +349,7 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
 
 
 async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import maintenance
+    from bot.services import maintenance
 
     database = settings.database_path
     if args.command == "backup":
@@ -378,7 +378,7 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import datetime, timedelta
 
     from bot.core.text import plain
-    from bot.reports import figures_text, titles_chart
+    from bot.services.reports import figures_text, titles_chart
 
     app = await _open_app(settings)
     if app is None:
@@ -430,7 +430,7 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _events(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.text import plain
-    from bot.outreach import parse_when
+    from bot.services.outreach import parse_when
 
     app = await _open_app(settings)
     if app is None:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def run(settings: Settings, *, webhook: bool = False) -> int:
-    from bot.maintenance import DatabaseInUse, RunLock
+    from bot.services.maintenance import DatabaseInUse, RunLock
 
     try:
         with RunLock(settings.database_path):
@@ -28,7 +28,7 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
 async def serve(settings: Settings, *, webhook: bool, stop: asyncio.Event | None = None) -> int:
     from bot.app import App
     from bot.catalog import ContentInvalid
-    from bot.web import WebServer
+    from bot.web.server import WebServer
 
     if webhook and not settings.webhook_url:
         log.error("--webhook needs WEBHOOK_URL (the https:// address Telegram should call)")

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from bot.catalog.i18n import Markup, escape
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import Markup, escape
-from bot.outreach import parse_when
+from bot.services.outreach import parse_when
 from bot.store.outreach import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.ask import Match
+from bot.catalog.i18n import Markup
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import Markup
+from bot.services.ask import Match
 from handlers.menu import OpenSection, home_button, show_menu
 from handlers.start import needs_consent
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.assessment import Result
 from bot.catalog.assessments import QUIZ, Definition, Question
+from bot.catalog.i18n import Markup
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import Markup
+from bot.services.assessment import Result
 from bot.store.assessments import COMPLETED, IN_PROGRESS, Run
 from handlers.menu import home_button
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.catalog.events import Occurrence
+from bot.catalog.i18n import Markup
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import Markup
-from bot.outreach import parse_when
-from bot.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
+from bot.services.outreach import parse_when
+from bot.services.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
 from handlers.menu import home_button
 from handlers.start import needs_consent
 

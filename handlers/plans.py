@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.catalog import Plan
+from bot.catalog.i18n import Markup
 from bot.catalog.models import Target
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.i18n import Markup
 from handlers.menu import home_button
 
 router = Router("plans")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import charts
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.reports import (
+from bot.services import charts
+from bot.services.reports import (
     SMALL,
     figures_text,
     percent_text,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.ask import Answerer, tokens
 from bot.catalog import load_catalog
+from bot.services.ask import Answerer, tokens
 from tests.conftest import CONTENT
 from tests.handlers.test_admin import staff
 from tests.handlers.test_conversations import onboard

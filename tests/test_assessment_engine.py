@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.assessment import IncompleteAnswers, score
 from bot.catalog import load_catalog
+from bot.services.assessment import IncompleteAnswers, score
 from tests.conftest import CONTENT
 
 CATALOG = load_catalog(CONTENT)

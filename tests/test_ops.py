@@ -11,13 +11,13 @@ from datetime import timedelta
 import aiohttp
 import pytest
 
-from bot import maintenance
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
+from bot.services import maintenance
 from bot.store import Session
 from bot.store.db import utc_now
 from bot.store.outreach import AudienceFilter
-from bot.web import WebServer
+from bot.web.server import WebServer
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import FAST, seed, wait_done
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.reports import titles_chart
+from bot.services.reports import titles_chart
 from tests.handlers.test_admin import staff
 from tests.helpers import Member
 from tests.outreach.conftest import seed

@@ -12,10 +12,10 @@ import html
 import sys
 from typing import TextIO
 
+from bot.core.channel import Sent
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
-from bot.outreach.sender import Sent
 
 CHANNEL = "console"
 DEFAULT_USER = "khach"  # no display name for the default guest: the bot says "Anh/Chị"

@@ -39,12 +39,12 @@ from telegram.warnings import PTBUserWarning
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.telegram_polling import Poller, retry_seconds
+from bot.core.channel import DeliveryError, Failure, Sent
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
 from bot.logs import member_ref
-from bot.outreach.pacing import Pacer
-from bot.outreach.sender import DeliveryError, Failure, Sent
+from bot.services.outreach.pacing import Pacer
 
 log = logging.getLogger(__name__)
 

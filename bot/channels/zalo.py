@@ -28,11 +28,11 @@ import aiohttp
 from aiohttp import web
 
 from bot.core import choices as numbered_choices
+from bot.core.channel import DeliveryError, Failure, Sent
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
 from bot.logs import member_ref
-from bot.outreach.sender import DeliveryError, Failure, Sent
 
 log = logging.getLogger(__name__)
 

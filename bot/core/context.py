@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 from bot.core.messages import Button, Inbound, Reply
 
 if TYPE_CHECKING:
-    from bot.ask import Answerer
-    from bot.assessment import AssessmentService
     from bot.catalog import Catalog
+    from bot.catalog.i18n import Markup, Translator
     from bot.config import Settings
-    from bot.i18n import Markup, Translator
-    from bot.outreach import OutreachService
-    from bot.reminders import ReminderService
-    from bot.reports import ReportService
+    from bot.services.ask import Answerer
+    from bot.services.assessment import AssessmentService
+    from bot.services.outreach import OutreachService
+    from bot.services.reminders import ReminderService
+    from bot.services.reports import ReportService
     from bot.store import Session, Store, User
 
 

@@ -3,9 +3,9 @@
 Both are plain data and know no messenger. Channels translate platform updates into `Inbound` and
 `Reply` objects into platform calls; handlers only ever see these types.
 
-Reply text is a small, safe subset of HTML (<b>, <i>, <a href>, <code>): `bot.i18n` escapes every
-value it interpolates, so user-supplied text can never inject markup. Channels that cannot show
-markup strip the tags (`bot.core.text.plain`).
+Reply text is a small, safe subset of HTML (<b>, <i>, <a href>, <code>): `bot.catalog.i18n`
+escapes every value it interpolates, so user-supplied text can never inject markup. Channels that
+cannot show markup strip the tags (`bot.core.text.plain`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from bot.app import App
 from bot.channels.zalo import PAYLOAD_MARK, ZaloChannel, ZaloClient
 from bot.store.db import to_db_time, utc_now
 from bot.store.outreach import AudienceFilter
-from bot.web import WebServer
+from bot.web.server import WebServer
 from tests.fakes.zalo_api import (
     FakeZaloOA,
     ZaloWebhookClient,
@@ -190,7 +190,7 @@ async def test_broadcast_to_mixed_audience_skips_zalo_members_silent_for_7_days(
             self.sent: list[str] = []
 
         async def deliver(self, chat_id, html, *, photo=None, paid=False):
-            from bot.outreach.sender import Sent
+            from bot.core.channel import Sent
 
             self.sent.append(chat_id)
             return Sent(str(len(self.sent)))

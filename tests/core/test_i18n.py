@@ -2,7 +2,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from bot.i18n import Translator
+from bot.catalog.i18n import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -136,7 +136,7 @@ async def test_editor_drafts_and_admin_sends(app):
 
 
 async def test_audience_selection_on_a_seeded_database(app):
-    from bot.outreach import AudienceFilter
+    from bot.services.outreach import AudienceFilter
     from tests.outreach.conftest import seed
 
     ninh_kieu = await seed(app, 4, start=100, area_code="31135", role="ho-gia-dinh")

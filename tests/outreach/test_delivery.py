@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.outreach import AudienceFilter
+from bot.services.outreach import AudienceFilter
 from tests.outreach.conftest import seed, wait_done
 
 

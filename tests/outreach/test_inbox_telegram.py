@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.inbox import notify_staff
+from bot.services.inbox import notify_staff
 from tests.channels.test_telegram import Phone
 from tests.fakes.bot_api import FakeUser
 from tests.outreach.test_event_telegram import onboard

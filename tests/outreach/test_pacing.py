@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from bot.outreach.pacing import Pacer
+from bot.services.outreach.pacing import Pacer
 
 
 class Clock:

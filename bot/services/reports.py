@@ -20,7 +20,7 @@ from bot.catalog.reader import Text
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
-    from bot.i18n import Translator
+    from bot.catalog.i18n import Translator
     from bot.store import Store
 
 SMALL = 5  # smallest group whose figures are shown
@@ -326,7 +326,7 @@ def figures_text(
 
 def titles_chart(i18n: Translator, locale: str, figures: Figures) -> bytes | None:
     """One bar per title (and per plan studied) with its targets marked; small groups left out."""
-    from bot import charts
+    from bot.services import charts
 
     def marks(targets: dict[int, float]) -> tuple[tuple[str, float], ...]:
         return tuple(

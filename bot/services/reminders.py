@@ -27,9 +27,9 @@ from bot.store.outreach import AudienceFilter
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
-    from bot.i18n import Translator
-    from bot.outreach import OutreachService
-    from bot.scheduling import Scheduler
+    from bot.catalog.i18n import Translator
+    from bot.services.outreach import OutreachService
+    from bot.services.scheduling import Scheduler
     from bot.store import Store
 
 log = logging.getLogger(__name__)

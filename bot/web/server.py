@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.metrics import CONTENT_TYPE_LATEST
+from bot.web.metrics import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -23,9 +23,9 @@ from bot.store.outreach import (
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
-    from bot.i18n import Translator
-    from bot.outreach.sender import Sender
-    from bot.scheduling import Scheduler
+    from bot.catalog.i18n import Translator
+    from bot.core.channel import Sender
+    from bot.services.scheduling import Scheduler
     from bot.store import Store
 
 __all__ = ["AudienceFilter", "OutreachService", "parse_when"]

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.outreach.pacing import Pacer
-from bot.outreach.sender import DeliveryError, Failure, Sender
+from bot.core.channel import DeliveryError, Failure, Sender
+from bot.services.outreach.pacing import Pacer
 from bot.store import Store
 from bot.store.outreach import (
     BLOCKED,
@@ -72,7 +72,7 @@ class DeliveryWorker:
         self.reporter = reporter
         self.extra_chat = extra_chat
         self.super_admins = super_admins or set()
-        self.metrics = metrics  # bot.metrics.Metrics, when the app exports metrics
+        self.metrics = metrics  # bot.web.metrics.Metrics, when the app exports metrics
         self.channel_pacers = channel_pacers or {}  # a channel with limits of its own (Zalo)
         self.max_in_flight = max_in_flight
         self.max_attempts = max_attempts

@@ -1,0 +1,1 @@
+"""The one aiohttp server: channels' webhooks, /healthz, /metrics."""
