@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from bot.records import SCHEDULED, AudienceFilter
 from bot.store import Store
-from bot.store.outreach import SCHEDULED, AudienceFilter
 
 
 def _status_mb(field: str) -> float:

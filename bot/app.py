@@ -17,6 +17,7 @@ from bot.core.channel import Sender
 from bot.core.context import Services
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
+from bot.records import User
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
@@ -27,7 +28,7 @@ from bot.services.outreach.worker import DeliveryWorker
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.scheduling import Scheduler
-from bot.store import Store, User
+from bot.store import Store
 from bot.store.db import Clock, utc_now
 from bot.web.metrics import Metrics
 from handlers import build_root_router

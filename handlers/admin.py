@@ -16,8 +16,8 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
+from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
 from bot.services.outreach import parse_when
-from bot.store.outreach import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
 

@@ -17,8 +17,8 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
+from bot.records import COMPLETED, IN_PROGRESS, Run
 from bot.services.assessment import Result
-from bot.store.assessments import COMPLETED, IN_PROGRESS, Run
 from handlers.menu import home_button
 
 router = Router("assessment")

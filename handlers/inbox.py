@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.router import Router
-from bot.store.outreach import AudienceFilter
-from bot.store.tickets import OPEN, Ticket
+from bot.records import OPEN, AudienceFilter, Ticket
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.router import Router
-from bot.store.users import ACTIVE, STOPPED
+from bot.records import ACTIVE, STOPPED
 from handlers.menu import home_button, show_menu
 from handlers.profile import SETTINGS, area_label, ask_area, ask_language, ask_role, role_label
 

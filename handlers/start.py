@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.core.actions import action
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.store.users import ACTIVE, STOPPED
+from bot.records import ACTIVE, STOPPED
 from handlers.menu import show_menu
 from handlers.profile import ONBOARDING, ask_language
 

@@ -13,10 +13,9 @@ import pytest
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
+from bot.records import AudienceFilter, Session
 from bot.services import maintenance
-from bot.store import Session
 from bot.store.db import utc_now
-from bot.store.outreach import AudienceFilter
 from bot.web.server import WebServer
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import FAST, seed, wait_done
@@ -157,7 +156,7 @@ async def test_pruning_keeps_announcement_totals(app, clock):
     announcement = await app.outreach.announce("cli", "Cũ", AudienceFilter())
     await app.store.announcements.start_sending(announcement, [], None)
     rows = await app.store.db.fetchall("SELECT id FROM deliveries")
-    from bot.store.outreach import Outcome
+    from bot.records import Outcome
 
     await app.store.deliveries.record(
         [Outcome(r["id"], "sent" if i < 5 else "blocked", 1) for i, r in enumerate(rows)]

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.catalog.events import Event, Reminder
 from bot.catalog.reader import Text
+from bot.records import AudienceFilter
 from bot.services.reminders import ALL_EVENTS, ReminderService, event_topic
-from bot.store.outreach import AudienceFilter
 from tests.outreach.conftest import seed
 
 T = Text({"vi": "Sự kiện thử", "en": "Test event"})

@@ -15,12 +15,13 @@ if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.catalog.i18n import Markup, Translator
     from bot.config import Settings
+    from bot.records import Session, User
     from bot.services.ask import Answerer
     from bot.services.assessment import AssessmentService
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
     from bot.services.reports import ReportService
-    from bot.store import Session, Store, User
+    from bot.store import Store
 
 
 class StaleButton(Exception):

@@ -20,8 +20,7 @@ from bot.core.choices import MoreChoices
 from bot.core.context import Context, Services, StaleButton
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.logs import member_ref
-from bot.store import User
-from bot.store.users import ACTIVE, BLOCKED
+from bot.records import ACTIVE, BLOCKED, User
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from bot.catalog.assessments import Criterion, Definition, parse_definition
 from bot.catalog.reader import Problem, Reader
-from bot.store.assessments import ABANDON_AFTER, Run
+from bot.records import Run
+from bot.store.assessments import ABANDON_AFTER
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
-    from bot.store import Store, User
+    from bot.records import User
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.records import AudienceFilter
 from bot.store.db import from_db_time, to_db_time
-from bot.store.outreach import AudienceFilter
 
 if TYPE_CHECKING:
     from bot.core.context import Services

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from bot.catalog.events import AUDIENCE, Event, Occurrence, parse_event
 from bot.catalog.reader import Problem, Reader
+from bot.records import AudienceFilter
 from bot.store.db import from_db_time
-from bot.store.outreach import AudienceFilter
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog

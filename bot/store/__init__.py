@@ -11,9 +11,9 @@ from bot.store.meta import Meta
 from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.reports import Reports
 from bot.store.tickets import Tickets
-from bot.store.users import Session, Sessions, User, Users
+from bot.store.users import Sessions, Users
 
-__all__ = ["Database", "Session", "Store", "User"]
+__all__ = ["Database", "Store"]
 
 
 class Store:

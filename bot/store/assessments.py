@@ -3,60 +3,38 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
+from bot.records import IN_PROGRESS, Run
 from bot.store.db import Database, from_db_time, to_db_time
 
-IN_PROGRESS, COMPLETED, ABANDONED = "in_progress", "completed", "abandoned"
 ABANDON_AFTER = timedelta(days=30)  # an unfinished run untouched this long is dropped
 CACHED_RUNS = 10_000  # runs in progress kept in memory at most (members answering right now)
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    id: int
-    user_id: int
-    definition_id: str
-    version: int
-    kind: str
-    role: str | None
-    area_code: str | None
-    status: str
-    position: int
-    answers: dict[str, str]
-    criteria: list[dict[str, Any]] | None
-    total: float | None
-    max_total: float | None
-    passed: bool | None
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Run:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            definition_id=row["definition_id"],
-            version=row["version"],
-            kind=row["kind"],
-            role=row["role"],
-            area_code=row["area_code"],
-            status=row["status"],
-            position=row["position"],
-            answers=json.loads(row["answers"]),
-            criteria=json.loads(row["criteria"]) if row["criteria"] else None,
-            total=row["total"],
-            max_total=row["max_total"],
-            passed=None if row["passed"] is None else bool(row["passed"]),
-            started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
-            updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
-            finished_at=from_db_time(row["finished_at"]),
-        )
+def _run(row: aiosqlite.Row) -> Run:
+    return Run(
+        id=row["id"],
+        user_id=row["user_id"],
+        definition_id=row["definition_id"],
+        version=row["version"],
+        kind=row["kind"],
+        role=row["role"],
+        area_code=row["area_code"],
+        status=row["status"],
+        position=row["position"],
+        answers=json.loads(row["answers"]),
+        criteria=json.loads(row["criteria"]) if row["criteria"] else None,
+        total=row["total"],
+        max_total=row["max_total"],
+        passed=None if row["passed"] is None else bool(row["passed"]),
+        started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
+        updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
+        finished_at=from_db_time(row["finished_at"]),
+    )
 
 
 class Assessments:
@@ -111,14 +89,14 @@ class Assessments:
         for old in [r for r in self._in_progress.values() if r.user_id == user_id]:
             if old.definition_id == definition_id:  # abandoned just now
                 del self._in_progress[old.id]
-        return self._keep(Run.from_row(row))
+        return self._keep(_run(row))
 
     async def get(self, run_id: int) -> Run | None:
         cached = self._in_progress.get(run_id)
         if cached is not None:
             return cached
         row = await self._db.fetchone("SELECT * FROM assessment_runs WHERE id = ?", (run_id,))
-        return self._keep(Run.from_row(row)) if row else None
+        return self._keep(_run(row)) if row else None
 
     def forget_cached(self) -> None:
         """Drop the in-memory runs (after changes made around this class)."""
@@ -143,7 +121,7 @@ class Assessments:
             self._in_progress.pop(run_id, None)
             raise LookupError(f"run {run_id} is not in progress")
         self._in_progress.pop(run_id, None)  # re-inserted last: the order is last touched
-        return self._keep(Run.from_row(row))
+        return self._keep(_run(row))
 
     async def complete(
         self,
@@ -180,7 +158,7 @@ class Assessments:
                 " WHERE user_id = ? AND definition_id = ? AND (latest = 1 OR id = ?)",
                 (run_id, row["user_id"], row["definition_id"], run_id),
             )
-        return Run.from_row(row)
+        return _run(row)
 
     async def abandon(self, run_id: int) -> None:
         """Cancel: the partial answers are deleted, not kept."""
@@ -207,7 +185,7 @@ class Assessments:
             " ORDER BY updated_at DESC, id DESC",
             (user_id,),
         )
-        return [Run.from_row(r) for r in rows]
+        return [_run(r) for r in rows]
 
     async def history(self, user_id: int, limit: int = 20) -> list[Run]:
         rows = await self._db.fetchall(
@@ -215,7 +193,7 @@ class Assessments:
             " ORDER BY finished_at DESC, id DESC LIMIT ?",
             (user_id, limit),
         )
-        return [Run.from_row(r) for r in rows]
+        return [_run(r) for r in rows]
 
     async def passed_quiz_plans(self, user_id: int) -> set[str]:
         rows = await self._db.fetchall(

@@ -4,38 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.records import Firing
 from bot.store.db import Database, from_db_time, to_db_time
 
 
-@dataclass(frozen=True, slots=True)
-class Firing:
-    id: int
-    kind: str
-    key: str
-    occurrence: str
-    slot: int
-    fire_at: datetime
-    grace_s: float
-    status: str
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Firing:
-        return cls(
-            row["id"],
-            row["kind"],
-            row["key"],
-            row["occurrence"],
-            row["slot"],
-            from_db_time(row["fire_at"]),  # type: ignore[arg-type]
-            row["grace_s"],
-            row["status"],
-        )
+def _firing(row: aiosqlite.Row) -> Firing:
+    return Firing(
+        row["id"],
+        row["kind"],
+        row["key"],
+        row["occurrence"],
+        row["slot"],
+        from_db_time(row["fire_at"]),  # type: ignore[arg-type]
+        row["grace_s"],
+        row["status"],
+    )
 
 
 class Calendar:
@@ -95,7 +83,7 @@ class Calendar:
             " ORDER BY fire_at, id",
             (to_db_time(now),),
         )
-        return [Firing.from_row(r) for r in rows]
+        return [_firing(r) for r in rows]
 
     async def upcoming(self, now: datetime, until: datetime) -> list[Firing]:
         rows = await self._db.fetchall(
@@ -103,7 +91,7 @@ class Calendar:
             " AND fire_at <= ? ORDER BY fire_at",
             (to_db_time(now), to_db_time(until)),
         )
-        return [Firing.from_row(r) for r in rows]
+        return [_firing(r) for r in rows]
 
     async def settle(self, firing_id: int, status: str, announcements: Sequence[int] = ()) -> bool:
         """pending -> fired/missed/cancelled, once: False when another run got there first."""
@@ -118,7 +106,7 @@ class Calendar:
         rows = await self._db.fetchall(
             "SELECT * FROM reminder_firings WHERE key = ? ORDER BY fire_at", (key,)
         )
-        return [Firing.from_row(r) for r in rows]
+        return [_firing(r) for r in rows]
 
     # -- RSVPs and subscriptions ------------------------------------------------------------
     async def toggle_rsvp(self, user_id: int, event_id: str, occurrence: str) -> bool:

@@ -4,141 +4,45 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.records import (
+    DRAFT,
+    FINAL,
+    PENDING,
+    SENDING,
+    Announcement,
+    AudienceFilter,
+    Delivery,
+    Outcome,
+)
 from bot.store.db import Database, from_db_time, to_db_time
 
-# Delivery states. "sending" rows belong to a running worker; at start they go back to pending.
-PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "blocked",
-    "skipped",
-)
-FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
-DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
 
-
-@dataclass(frozen=True, slots=True)
-class AudienceFilter:
-    """Who an announcement goes to. Empty lists mean "no restriction"."""
-
-    areas: tuple[str, ...] = ()
-    roles: tuple[str, ...] = ()
-    locale: str | None = None
-    topics: tuple[str, ...] = ()  # follows any of these topics
-    not_met: str | None = None  # a title id: latest self-assessment did not meet its criteria
-    staff_only: bool = False  # admins and editors (and the super admins)
-    user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
-    chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
-
-    def to_json(self) -> str:
-        data: dict[str, Any] = {
-            "areas": list(self.areas),
-            "roles": list(self.roles),
-            "locale": self.locale,
-            "topics": list(self.topics),
-            "not_met": self.not_met,
-            "staff_only": self.staff_only,
-            "user_ids": list(self.user_ids),
-            "chats": list(self.chats),
-        }
-        return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> AudienceFilter:
-        data = json.loads(text or "{}")
-        return cls(
-            areas=tuple(data.get("areas", ())),
-            roles=tuple(data.get("roles", ())),
-            locale=data.get("locale"),
-            topics=tuple(data.get("topics", ())),
-            not_met=data.get("not_met"),
-            staff_only=bool(data.get("staff_only", False)),
-            user_ids=tuple(data.get("user_ids", ())),
-            chats=tuple(data.get("chats", ())),
-        )
-
-    def is_everyone(self) -> bool:
-        return self == AudienceFilter()
-
-    def __post_init__(self) -> None:
-        # JSON gives lists back; the filter is a value (hashable, comparable) with tuples.
-        for name in ("areas", "roles", "topics", "user_ids", "chats"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    id: int
-    created_by: str
-    created_at: datetime
-    text: str
-    photo: str | None
-    photo_file_id: str | None
-    audience: AudienceFilter
-    status: str
-    scheduled_at: datetime | None
-    expires_at: datetime | None
-    paid: bool
-    total: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    report_chat: str | None
-    report_channel: str | None
-    report_message: str | None
-    report_locale: str | None
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Announcement:
-        return cls(
-            id=row["id"],
-            created_by=row["created_by"],
-            created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
-            text=row["text"],
-            photo=row["photo"],
-            photo_file_id=row["photo_file_id"],
-            audience=AudienceFilter.from_json(row["audience"]),
-            status=row["status"],
-            scheduled_at=from_db_time(row["scheduled_at"]),
-            expires_at=from_db_time(row["expires_at"]),
-            paid=bool(row["paid"]),
-            total=row["total"],
-            started_at=from_db_time(row["started_at"]),
-            finished_at=from_db_time(row["finished_at"]),
-            report_chat=row["report_chat"],
-            report_channel=row["report_channel"],
-            report_message=row["report_message"],
-            report_locale=row["report_locale"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    announcement_id: int
-    user_id: int | None
-    channel: str
-    chat_id: str
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to one delivery, written back in batches."""
-
-    delivery_id: int
-    status: str
-    attempts: int
-    error: str | None = None
-    message_id: str | None = None
-    next_attempt_at: datetime | None = None
+def _announcement(row: aiosqlite.Row) -> Announcement:
+    return Announcement(
+        id=row["id"],
+        created_by=row["created_by"],
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        text=row["text"],
+        photo=row["photo"],
+        photo_file_id=row["photo_file_id"],
+        audience=AudienceFilter.from_json(row["audience"]),
+        status=row["status"],
+        scheduled_at=from_db_time(row["scheduled_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+        paid=bool(row["paid"]),
+        total=row["total"],
+        started_at=from_db_time(row["started_at"]),
+        finished_at=from_db_time(row["finished_at"]),
+        report_chat=row["report_chat"],
+        report_channel=row["report_channel"],
+        report_message=row["report_message"],
+        report_locale=row["report_locale"],
+    )
 
 
 def _audience_sql(
@@ -277,13 +181,13 @@ class Announcements:
             ),
         )
         assert row is not None
-        return Announcement.from_row(row)
+        return _announcement(row)
 
     async def get(self, announcement_id: int) -> Announcement | None:
         row = await self._db.fetchone(
             "SELECT * FROM announcements WHERE id = ?", (announcement_id,)
         )
-        return Announcement.from_row(row) if row else None
+        return _announcement(row) if row else None
 
     async def update(self, announcement_id: int, **changes: Any) -> Announcement:
         allowed = {
@@ -316,7 +220,7 @@ class Announcements:
         )
         if row is None:
             raise LookupError(f"announcement {announcement_id} does not exist")
-        return Announcement.from_row(row)
+        return _announcement(row)
 
     async def listing(self, statuses: Iterable[str], limit: int = 30) -> list[Announcement]:
         statuses = tuple(statuses)
@@ -325,7 +229,7 @@ class Announcements:
             " ORDER BY coalesce(scheduled_at, created_at), id LIMIT ?",
             (*statuses, limit),
         )
-        return [Announcement.from_row(r) for r in rows]
+        return [_announcement(r) for r in rows]
 
     async def due(self, now: datetime) -> list[Announcement]:
         rows = await self._db.fetchall(
@@ -333,7 +237,7 @@ class Announcements:
             " AND (scheduled_at IS NULL OR scheduled_at <= ?) ORDER BY id",
             (to_db_time(now),),
         )
-        return [Announcement.from_row(r) for r in rows]
+        return [_announcement(r) for r in rows]
 
     async def count_audience(
         self,

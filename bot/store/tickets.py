@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import aiosqlite
 
+from bot.records import Ticket
 from bot.store.db import Database, from_db_time
 
-OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 
-
-@dataclass(frozen=True, slots=True)
-class Ticket:
-    id: int
-    user_id: int
-    question: str
-    area_code: str | None
-    role: str | None
-    status: str
-    assigned_to: str | None
-    answer: str | None
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> Ticket:
-        return cls(
-            row["id"],
-            row["user_id"],
-            row["question"],
-            row["area_code"],
-            row["role"],
-            row["status"],
-            row["assigned_to"],
-            row["answer"],
-            from_db_time(row["created_at"]),  # type: ignore[arg-type]
-        )
+def _ticket(row: aiosqlite.Row) -> Ticket:
+    return Ticket(
+        row["id"],
+        row["user_id"],
+        row["question"],
+        row["area_code"],
+        row["role"],
+        row["status"],
+        row["assigned_to"],
+        row["answer"],
+        from_db_time(row["created_at"]),  # type: ignore[arg-type]
+    )
 
 
 class Tickets:
@@ -58,24 +41,24 @@ class Tickets:
             (user_id, question, area_code, role, self._db.now()),
         )
         assert row is not None
-        return Ticket.from_row(row)
+        return _ticket(row)
 
     async def get(self, ticket_id: int) -> Ticket | None:
         row = await self._db.fetchone("SELECT * FROM tickets WHERE id = ?", (ticket_id,))
-        return Ticket.from_row(row) if row else None
+        return _ticket(row) if row else None
 
     async def open(self, limit: int = 20) -> list[Ticket]:
         rows = await self._db.fetchall(
             "SELECT * FROM tickets WHERE status = 'open' ORDER BY created_at, id LIMIT ?", (limit,)
         )
-        return [Ticket.from_row(r) for r in rows]
+        return [_ticket(r) for r in rows]
 
     async def of_member(self, user_id: int) -> list[Ticket]:
         rows = await self._db.fetchall(
             "SELECT * FROM tickets WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT 20",
             (user_id,),
         )
-        return [Ticket.from_row(r) for r in rows]
+        return [_ticket(r) for r in rows]
 
     async def answer(self, ticket_id: int, answer: str, by: str) -> Ticket | None:
         row = await self._db.fetchone(
@@ -83,7 +66,7 @@ class Tickets:
             " WHERE id = ? AND status = 'open' RETURNING *",
             (answer, by, self._db.now(), ticket_id),
         )
-        return Ticket.from_row(row) if row else None
+        return _ticket(row) if row else None
 
     async def close(self, ticket_id: int) -> bool:
         return (
@@ -107,7 +90,7 @@ class Tickets:
         rows = await self._db.fetchall(
             "SELECT * FROM tickets WHERE status = 'open' AND notified_at IS NULL ORDER BY id"
         )
-        return [Ticket.from_row(r) for r in rows]
+        return [_ticket(r) for r in rows]
 
     async def mark_notified(self, ticket_ids: list[int]) -> None:
         now = self._db.now()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.records import Session, User
 from bot.store.db import Database, from_db_time
 
-ACTIVE, STOPPED, BLOCKED = "active", "stopped", "blocked"
 # Tables whose rows belong to one member (a `user_id` column, ON DELETE CASCADE). /mydata counts
 # them and /forget deletes them; a feature that stores per-member rows adds its table here.
 PERSONAL_TABLES: list[str] = [
@@ -26,53 +25,21 @@ PERSONAL_TABLES: list[str] = [
 _EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    channel: str
-    external_id: str
-    chat_id: str
-    display_name: str
-    locale: str
-    role: str | None
-    area_code: str | None
-    status: str
-    consent_at: datetime | None
-    created_at: datetime
-    last_seen_at: datetime
-
-    @property
-    def consented(self) -> bool:
-        return self.consent_at is not None
-
-    @property
-    def receives_announcements(self) -> bool:
-        return self.status == ACTIVE and self.consented
-
-    @classmethod
-    def from_row(cls, row: aiosqlite.Row) -> User:
-        return cls(
-            id=row["id"],
-            channel=row["channel"],
-            external_id=row["external_id"],
-            chat_id=row["chat_id"],
-            display_name=row["display_name"],
-            locale=row["locale"],
-            role=row["role"],
-            area_code=row["area_code"],
-            status=row["status"],
-            consent_at=from_db_time(row["consent_at"]),
-            created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
-            last_seen_at=from_db_time(row["last_seen_at"]),  # type: ignore[arg-type]
-        )
-
-
-@dataclass(slots=True)
-class Session:
-    """What the conversation is waiting for (`state`) and the small data it carries."""
-
-    state: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
+def _user(row: aiosqlite.Row) -> User:
+    return User(
+        id=row["id"],
+        channel=row["channel"],
+        external_id=row["external_id"],
+        chat_id=row["chat_id"],
+        display_name=row["display_name"],
+        locale=row["locale"],
+        role=row["role"],
+        area_code=row["area_code"],
+        status=row["status"],
+        consent_at=from_db_time(row["consent_at"]),
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
+        last_seen_at=from_db_time(row["last_seen_at"]),  # type: ignore[arg-type]
+    )
 
 
 class Users:
@@ -114,17 +81,17 @@ class Users:
         )
         assert row is not None
         created = row["created_at"] == now and row["last_seen_at"] == now
-        return User.from_row(row), created, _session(row["session_state"], row["session_data"])
+        return _user(row), created, _session(row["session_state"], row["session_data"])
 
     async def get(self, user_id: int) -> User | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-        return User.from_row(row) if row else None
+        return _user(row) if row else None
 
     async def find(self, channel: str, external_id: str) -> User | None:
         row = await self._db.fetchone(
             "SELECT * FROM users WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
-        return User.from_row(row) if row else None
+        return _user(row) if row else None
 
     async def update(self, user_id: int, **changes: Any) -> User:
         unknown = set(changes) - _EDITABLE
@@ -137,7 +104,7 @@ class Users:
         )
         if row is None:
             raise LookupError(f"user {user_id} does not exist")
-        return User.from_row(row)
+        return _user(row)
 
     async def set_status(self, channel: str, external_id: str, status: str) -> bool:
         """Mark a member blocked/active from a platform event; False when we never knew them."""

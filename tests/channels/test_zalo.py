@@ -10,8 +10,8 @@ import pytest
 
 from bot.app import App
 from bot.channels.zalo import PAYLOAD_MARK, ZaloChannel, ZaloClient
+from bot.records import AudienceFilter
 from bot.store.db import to_db_time, utc_now
-from bot.store.outreach import AudienceFilter
 from bot.web.server import WebServer
 from tests.fakes.zalo_api import (
     FakeZaloOA,

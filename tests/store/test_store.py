@@ -58,7 +58,7 @@ async def test_transaction_rolls_back_on_error(tmp_path):
 
 
 async def test_forget_cascades(tmp_path):
-    from bot.store import Session
+    from bot.records import Session
 
     store = await Store.open(tmp_path / "d.sqlite3")
     try:
@@ -79,7 +79,7 @@ async def test_runs_read_back_are_never_stale(tmp_path):
     changes must show in what `get` returns, exactly as the database has it."""
     from datetime import timedelta
 
-    from bot.store.assessments import ABANDONED, COMPLETED, IN_PROGRESS
+    from bot.records import ABANDONED, COMPLETED, IN_PROGRESS
 
     store = await Store.open(tmp_path / "e.sqlite3")
     runs = store.assessments

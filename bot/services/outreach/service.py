@@ -13,13 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.store.outreach import (
-    CANCELLED,
-    DRAFT,
-    SCHEDULED,
-    Announcement,
-    AudienceFilter,
-)
+from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog

@@ -21,19 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.channel import DeliveryError, Failure, Sender
+from bot.records import BLOCKED, FAILED, PENDING, SENT, SKIPPED, Announcement, Delivery, Outcome
+from bot.records import BLOCKED as USER_BLOCKED
 from bot.services.outreach.pacing import Pacer
 from bot.store import Store
-from bot.store.outreach import (
-    BLOCKED,
-    FAILED,
-    PENDING,
-    SENT,
-    SKIPPED,
-    Announcement,
-    Delivery,
-    Outcome,
-)
-from bot.store.users import BLOCKED as USER_BLOCKED
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,201 @@
+"""The plain records the store returns and services pass around, with their statuses.
+
+Every part above the store (services, handlers, channels, the CLI) sees only these dataclasses;
+database rows never leave `bot.store`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# Members
+ACTIVE, STOPPED, BLOCKED = "active", "stopped", "blocked"
+# Assessment runs
+IN_PROGRESS, COMPLETED, ABANDONED = "in_progress", "completed", "abandoned"
+# Delivery states. "sending" rows belong to a running worker; at start they go back to pending.
+PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "blocked",
+    "skipped",
+)
+FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
+DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+# Member questions (tickets)
+OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    channel: str
+    external_id: str
+    chat_id: str
+    display_name: str
+    locale: str
+    role: str | None
+    area_code: str | None
+    status: str
+    consent_at: datetime | None
+    created_at: datetime
+    last_seen_at: datetime
+
+    @property
+    def consented(self) -> bool:
+        return self.consent_at is not None
+
+    @property
+    def receives_announcements(self) -> bool:
+        return self.status == ACTIVE and self.consented
+
+
+@dataclass(slots=True)
+class Session:
+    """What the conversation is waiting for (`state`) and the small data it carries."""
+
+    state: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    id: int
+    user_id: int
+    definition_id: str
+    version: int
+    kind: str
+    role: str | None
+    area_code: str | None
+    status: str
+    position: int
+    answers: dict[str, str]
+    criteria: list[dict[str, Any]] | None
+    total: float | None
+    max_total: float | None
+    passed: bool | None
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceFilter:
+    """Who an announcement goes to. Empty lists mean "no restriction"."""
+
+    areas: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    locale: str | None = None
+    topics: tuple[str, ...] = ()  # follows any of these topics
+    not_met: str | None = None  # a title id: latest self-assessment did not meet its criteria
+    staff_only: bool = False  # admins and editors (and the super admins)
+    user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
+    chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "areas": list(self.areas),
+            "roles": list(self.roles),
+            "locale": self.locale,
+            "topics": list(self.topics),
+            "not_met": self.not_met,
+            "staff_only": self.staff_only,
+            "user_ids": list(self.user_ids),
+            "chats": list(self.chats),
+        }
+        return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> AudienceFilter:
+        data = json.loads(text or "{}")
+        return cls(
+            areas=tuple(data.get("areas", ())),
+            roles=tuple(data.get("roles", ())),
+            locale=data.get("locale"),
+            topics=tuple(data.get("topics", ())),
+            not_met=data.get("not_met"),
+            staff_only=bool(data.get("staff_only", False)),
+            user_ids=tuple(data.get("user_ids", ())),
+            chats=tuple(data.get("chats", ())),
+        )
+
+    def is_everyone(self) -> bool:
+        return self == AudienceFilter()
+
+    def __post_init__(self) -> None:
+        # JSON gives lists back; the filter is a value (hashable, comparable) with tuples.
+        for name in ("areas", "roles", "topics", "user_ids", "chats"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    id: int
+    created_by: str
+    created_at: datetime
+    text: str
+    photo: str | None
+    photo_file_id: str | None
+    audience: AudienceFilter
+    status: str
+    scheduled_at: datetime | None
+    expires_at: datetime | None
+    paid: bool
+    total: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    report_chat: str | None
+    report_channel: str | None
+    report_message: str | None
+    report_locale: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    announcement_id: int
+    user_id: int | None
+    channel: str
+    chat_id: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one delivery, written back in batches."""
+
+    delivery_id: int
+    status: str
+    attempts: int
+    error: str | None = None
+    message_id: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    user_id: int
+    question: str
+    area_code: str | None
+    role: str | None
+    status: str
+    assigned_to: str | None
+    answer: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    id: int
+    kind: str
+    key: str
+    occurrence: str
+    slot: int
+    fire_at: datetime
+    grace_s: float
+    status: str
