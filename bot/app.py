@@ -17,25 +17,25 @@ from bot.core.channel import Sender
 from bot.core.context import Services
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
-from bot.records import User
+from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
 from bot.services.inbox import notify_staff
+from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
 from bot.services.outreach.pacing import Pacer
 from bot.services.outreach.worker import DeliveryWorker
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
 from bot.services.scheduling import Scheduler
+from bot.services.staff import StaffService
 from bot.store import Store
 from bot.store.db import Clock, utc_now
 from bot.web.metrics import Metrics
 from handlers import build_root_router
 
 log = logging.getLogger(__name__)
-
-SUPER, ADMIN, EDITOR = "super", "admin", "editor"
 
 
 @dataclass
@@ -99,6 +99,8 @@ class App:
         catalog = load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
         i18n = Translator(catalog)
+        super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
+        staff_changed = Signal("staff_changed")
         outreach = OutreachService(
             store,
             catalog,
@@ -126,17 +128,11 @@ class App:
             ),
             reports=ReportService(store, catalog, settings.timezone),
             answerer=Answerer(catalog),
+            members=MemberService(store),
+            staff=StaffService(store, super_admins, staff_changed),
         )
-        super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
-        services.super_admins = super_admins
         services.outreach.super_admins = super_admins
-
-        async def staff_role(user: User) -> str | None:
-            if (user.channel, user.external_id) in super_admins:
-                return SUPER
-            return await store.staff.role_of(user.id)
-
-        dispatcher = Dispatcher(build_root_router(), services, staff_role)
+        dispatcher = Dispatcher(build_root_router(), services)
         log.info(
             "ready: %d plans, %d assessments, %d areas, database %s",
             len(catalog.plans),

@@ -15,6 +15,7 @@ from bot.catalog.i18n import Markup, escape
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
+from bot.core.roles import ADMIN, EDITOR, SUPER
 from bot.core.router import Router
 from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
 from bot.services.outreach import parse_when
@@ -23,7 +24,6 @@ from handlers.profile import area_label, role_label
 
 router = Router("admin")
 
-EDITOR, ADMIN, SUPER = "editor", "admin", "super"
 COMPOSE_STATE = "admin.compose"
 AREA_STATE = "admin.area"
 TIME_STATE = "admin.time"
@@ -700,8 +700,7 @@ async def grant(ctx: Context, act: Grant) -> None:
         raise StaleButton(f"cannot grant {act.role} to {act.user}")
     await ctx.services.store.staff.grant(target.id, act.role, ctx.actor)
     await _audit(ctx, "grant", user=f"{target.channel}:{target.external_id}", role=act.role)
-    for hook in ctx.services.staff_changed:
-        await hook(target, act.role)
+    await ctx.services.staff.changed.send(target, act.role)
     await show_staff(
         ctx,
         intro=ctx.t(
@@ -718,8 +717,7 @@ async def revoke(ctx: Context, act: Revoke) -> None:
     if target is None or not await ctx.services.store.staff.revoke(target.id):
         raise StaleButton(f"{act.user} has no staff role")
     await _audit(ctx, "revoke", user=f"{target.channel}:{target.external_id}")
-    for hook in ctx.services.staff_changed:
-        await hook(target, None)
+    await ctx.services.staff.changed.send(target, None)
     await show_staff(
         ctx, intro=ctx.t("admin.revoked", name=target.display_name or target.external_id)
     )

@@ -41,6 +41,7 @@ from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.telegram_polling import Poller, retry_seconds
 from bot.core.channel import DeliveryError, Failure, Sent
 from bot.core.messages import Button, Inbound, Kind, Reply
+from bot.core.roles import SUPER
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
 from bot.logs import member_ref
@@ -136,7 +137,7 @@ class TelegramChannel:
         # Updates arrive as the Bot API's JSON (see telegram_polling), from polling and webhook.
         application.add_handler(TypeHandler(dict, self._on_update))
         application.add_error_handler(self._on_error)
-        dispatcher.services.staff_changed.append(self.staff_menu)
+        dispatcher.services.staff.changed.connect(self.staff_menu)
 
     @classmethod
     def build(
@@ -222,10 +223,10 @@ class TelegramChannel:
                 user = await store.users.get(row["user_id"])
                 if user is not None:
                     await self.staff_menu(user, row["role"])
-        for channel, external_id in self.dispatcher.super_admins():
+        for channel, external_id in self.dispatcher.services.staff.super_admins:
             user = await store.users.find(channel, external_id) if channel == CHANNEL else None
             if user is not None:
-                await self.staff_menu(user, "super")
+                await self.staff_menu(user, SUPER)
 
     async def staff_menu(self, user: Any, staff_role: str | None) -> None:
         """Give one staff member's private chat the commands of their role (or take them away)."""

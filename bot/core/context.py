@@ -4,12 +4,13 @@ reply. A handler never talks to a messenger; it appends `Reply` objects that the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import Button, Inbound, Reply
+from bot.core.roles import ADMIN, allowed
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
@@ -18,9 +19,11 @@ if TYPE_CHECKING:
     from bot.records import Session, User
     from bot.services.ask import Answerer
     from bot.services.assessment import AssessmentService
+    from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
     from bot.services.reports import ReportService
+    from bot.services.staff import StaffService
     from bot.store import Store
 
 
@@ -42,9 +45,8 @@ class Services:
     reminders: ReminderService
     reports: ReportService
     answerer: Answerer
-    # Called with a member whose staff role changed (the Telegram channel updates their menu).
-    super_admins: set[tuple[str, str]] = field(default_factory=set)  # (channel, id) from settings
-    staff_changed: list[Callable[[User, str | None], Awaitable[None]]] = field(default_factory=list)
+    members: MemberService
+    staff: StaffService
 
 
 class Context:
@@ -62,7 +64,7 @@ class Context:
         self.user = user
         self.session = session
         self.services = services
-        self.staff_role = staff_role  # None for members; "editor", "admin" or "super"
+        self.staff_role = staff_role  # None for members; else a role of bot.core.roles
         self.is_new = is_new
         self.router: Any = None  # the root router (deep links, resume offers)
         self.sections: dict[str, Any] = {}  # menu sections this member may open, by key
@@ -73,7 +75,7 @@ class Context:
     @property
     def is_admin(self) -> bool:
         """May send announcements and see reports (admins and super admins)."""
-        return self.staff_role in ("admin", "super")
+        return allowed(self.staff_role, ADMIN)
 
     @property
     def is_staff(self) -> bool:
@@ -134,5 +136,5 @@ class Context:
 
     # -- the member ---------------------------------------------------------------------------
     async def update_user(self, **changes: Any) -> User:
-        self.user = await self.services.store.users.update(self.user.id, **changes)
+        self.user = await self.services.members.update(self.user.id, **changes)
         return self.user

@@ -19,6 +19,8 @@ from bot.core import actions
 from bot.core.choices import MoreChoices
 from bot.core.context import Context, Services, StaleButton
 from bot.core.messages import Button, Inbound, Kind, Reply
+from bot.core.roles import allowed
+from bot.core.roles import check as check_role
 from bot.logs import member_ref
 from bot.records import ACTIVE, BLOCKED, User
 
@@ -28,18 +30,6 @@ Handler = Callable[[Context], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
 TextHandler = Callable[[Context, str], Awaitable[None]]
 DeepLinkHandler = Callable[[Context, str], Awaitable[None]]
-
-ROLE_RANK = {None: 0, "editor": 1, "admin": 2, "super": 3}
-
-
-def allowed(staff_role: str | None, needed: str | None) -> bool:
-    """Editors < admins < super admins; a member (None) only reaches what needs no role."""
-    return ROLE_RANK.get(staff_role, 0) >= ROLE_RANK[needed]
-
-
-def _check_role(role: str | None) -> None:
-    if role not in ROLE_RANK:
-        raise ValueError(f"unknown staff role {role!r}")
 
 
 # The fallbacks a root router must provide (handlers/fallback.py does).
@@ -88,7 +78,7 @@ class Router:
 
     def command(self, *names: str, role: str | None = None) -> Callable[[Handler], Handler]:
         """Register a command; with `role`, only staff of at least that role may use it."""
-        _check_role(role)
+        check_role(role)
 
         def register(func: Handler) -> Handler:
             for name in names:
@@ -102,7 +92,7 @@ class Router:
     def action(
         self, action_type: type, *, role: str | None = None
     ) -> Callable[[ActionHandler], ActionHandler]:
-        _check_role(role)
+        check_role(role)
 
         def register(func: ActionHandler) -> ActionHandler:
             self._claim(self.actions, action_type, func)
@@ -116,7 +106,7 @@ class Router:
         self, name: str, *, media: bool = False, role: str | None = None
     ) -> Callable[[TextHandler], TextHandler]:
         """Free text while the session is in `name`; with `media`, photos too."""
-        _check_role(role)
+        check_role(role)
 
         def register(func: TextHandler) -> TextHandler:
             self._claim(self.states, name, func)
@@ -191,7 +181,6 @@ class Dispatcher:
         self,
         root: Router,
         services: Services,
-        staff_role: Callable[[User], Awaitable[str | None]],
         *,
         max_handling: int = MAX_HANDLING,
     ) -> None:
@@ -200,7 +189,6 @@ class Dispatcher:
             raise ValueError(f"root router lacks fallbacks: {missing}")
         self.root = root
         self.services = services
-        self.staff_role = staff_role
         # Called after each update with (inbound, seconds, failed): metrics, health.
         self.observers: list[Callable[[Inbound, float, bool], None]] = []
         self._admission = asyncio.Semaphore(max_handling)
@@ -220,24 +208,22 @@ class Dispatcher:
                     observe(inbound, elapsed, failed)
 
     async def _handle(self, inbound: Inbound) -> tuple[list[Reply], bool]:
-        store = self.services.store
+        members = self.services.members
         if inbound.kind in (Kind.BLOCKED, Kind.UNBLOCKED):
             status = BLOCKED if inbound.kind is Kind.BLOCKED else ACTIVE
-            await store.users.set_status(inbound.channel, inbound.user_id, status)
+            await members.set_status(inbound.channel, inbound.user_id, status)
             log.info("member %s on %s is now %s", member_ref(inbound), inbound.channel, status)
             return [], False
 
-        user, created, session = await store.users.arrive(
+        user, created, session = await members.arrive(
             inbound.channel,
             inbound.user_id,
             chat_id=inbound.chat_id or inbound.user_id,
             display_name=inbound.display_name[:64],
             locale=self.services.i18n.locale_for(inbound.language_code),
         )
-        if user.status == BLOCKED:  # they wrote to us, so they have unblocked the bot
-            user = await store.users.update(user.id, status=ACTIVE)
         inbound = await self._numbered_choice(inbound, user)
-        role = await self.staff_role(user)
+        role = await self.services.staff.role_of(user)
         ctx = Context(inbound, user, session, self.services, staff_role=role, is_new=created)
         ctx.router = self.root
         ctx.sections = {s.key: s for s in self.root.menu_sections(role)}
@@ -254,7 +240,7 @@ class Dispatcher:
             await self.root.fallbacks["error"](ctx)
             return ctx.replies, True
         if ctx.session_dirty and not ctx.forgotten:
-            await store.sessions.save(ctx.user.id, ctx.session)
+            await members.save_session(ctx.user.id, ctx.session)
         return ctx.replies, False
 
     async def _route(self, ctx: Context) -> None:
@@ -294,7 +280,7 @@ class Dispatcher:
         text = inbound.text.strip()
         if inbound.kind is not Kind.TEXT or not text.isdigit() or len(text) > 3:
             return inbound
-        choices = await self.services.store.sessions.choices(user.id)
+        choices = await self.services.members.choices(user.id)
         number = int(text)
         if not 1 <= number <= len(choices):
             return inbound
@@ -302,9 +288,7 @@ class Dispatcher:
 
     async def remember_choices(self, inbound: Inbound, choices: list[list[str]]) -> None:
         """Record the [label, action] choices a channel just showed as numbers or pages."""
-        user = await self.services.store.users.find(inbound.channel, inbound.user_id)
-        if user is not None:
-            await self.services.store.sessions.save_choices(user.id, choices)
+        await self.services.members.remember_choices(inbound.channel, inbound.user_id, choices)
 
     async def _route_action(self, ctx: Context) -> None:
         try:
@@ -314,7 +298,7 @@ class Dispatcher:
             await self.root.fallbacks["stale"](ctx)
             return
         if isinstance(act, MoreChoices):  # the rest of choices that did not fit
-            kept = await self.services.store.sessions.choices(ctx.user.id)
+            kept = await self.services.members.choices(ctx.user.id)
             if not kept:
                 await self.root.fallbacks["stale"](ctx)
                 return
@@ -337,10 +321,7 @@ class Dispatcher:
             ctx.replies.clear()
             await self.root.fallbacks["stale"](ctx)
 
-    def super_admins(self) -> set[tuple[str, str]]:
-        return self.services.super_admins
-
     async def _refused(self, ctx: Context, what: str) -> None:
         """A staff-only command or button from someone without the role: logged and audited."""
         log.warning("refused %r from member %s (role %s)", what, ctx.user.id, ctx.staff_role)
-        await self.services.store.staff.audit(ctx.actor, "refused", what=what)
+        await self.services.staff.audit(ctx.actor, "refused", what=what)

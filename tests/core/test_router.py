@@ -39,7 +39,7 @@ def test_dispatcher_requires_fallbacks(app):
     from bot.core.router import Dispatcher
 
     with pytest.raises(ValueError, match="fallbacks"):
-        Dispatcher(Router("empty"), app.services, app.dispatcher.staff_role)
+        Dispatcher(Router("empty"), app.services)
 
 
 async def test_admin_command_refused_to_members(app):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.core.router import ROLE_RANK
+from bot.core.roles import RANK as ROLE_RANK
 from tests.handlers.test_conversations import onboard
 from tests.helpers import Member
 
