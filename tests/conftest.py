@@ -1,5 +1,6 @@
 """Shared fixtures: each test gets its own database file, the real content and an injected clock."""
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
+# Subprocess tests run `python -m bot` from other folders: they must load this checkout's code,
+# installed or not (a clean clone, or a work tree other than the one installed in the venv).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 class FakeClock:
