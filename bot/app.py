@@ -1,19 +1,37 @@
-"""Wiring: the one place that knows all the parts. Builds the store, the catalog, the services and
-the router, hands the channels a ready `Dispatcher`, and runs the background work (scheduler and
-delivery worker) for the channels that can deliver."""
+"""Wiring: the one place that knows all the parts.
+
+`App.create(settings, role)` builds, in order: the catalog (a content error stops everything
+before a file is opened), the store, the services, the router and its Dispatcher, then what the
+role runs. Every part receives what it needs in its constructor; nothing is patched in later.
+`start()` then starts the background work and the channels, `close()` stops them in the reverse
+order and closes the database.
+
+Which background work runs is decided here, by role:
+- `Role.BOT` (`khuyenhoc run`): the configured messengers (Telegram, Zalo), the delivery worker
+  for their deliveries, the timers (scheduled announcements, reminders, maintenance) and the web
+  server (webhooks, /healthz, /metrics).
+- `Role.CHAT` (`khuyenhoc chat`): the terminal; with `background`, a worker for the terminal's
+  own deliveries and the timers, else nothing (the database is served by another process).
+- `Role.COMMAND` (one CLI command, tests of services and handlers): no channel, no background.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+import signal
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TextIO
 
 from bot.catalog import Catalog, load_catalog
 from bot.catalog.i18n import Translator
 from bot.config import Settings
-from bot.core.channel import Sender
+from bot.core.channel import Channel, Sender
 from bot.core.context import Services
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
@@ -33,167 +51,221 @@ from bot.services.staff import StaffService
 from bot.store import Store
 from bot.store.db import Clock, utc_now
 from bot.web.metrics import Metrics
+from bot.web.server import WebServer
 from handlers import build_root_router
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+class Role(StrEnum):
+    BOT = "bot"
+    CHAT = "chat"
+    COMMAND = "command"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timings of the background work; tests shorten them, production keeps the defaults."""
+
+    flush_every: float = 0.1  # seconds between writes of delivery outcomes
+    idle_poll: float = 1.0  # the worker looks for new work at least this often
+    progress_every: float = 3.0  # the sender's progress message is edited at most this often
+    backoff_base: float = 2.0  # first retry delay of a failed send, doubled each time
+    poll_timeout: float = 10.0  # Telegram long polling
+    read_timeout: float = 5.0  # Telegram calls
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Who sits at the terminal of `khuyenhoc chat`, and its streams (tests give their own)."""
+
+    user: str
+    stdin: TextIO | None = None
+    stdout: TextIO | None = None
+
+
 class App:
-    settings: Settings
-    store: Store
-    catalog: Catalog
-    services: Services
-    dispatcher: Dispatcher
-    super_admins: set[tuple[str, str]] = field(default_factory=set)
-    scheduler: Scheduler | None = None
-    worker: DeliveryWorker | None = None
-    pacer: Pacer | None = None
-    metrics: Metrics = field(default_factory=Metrics)
-    # Parts started outside the app (a channel's polling): name -> is it running, for /healthz.
-    health_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    """The built parts of one process. Construct through `App.create`."""
 
-    def __post_init__(self) -> None:
-        self.dispatcher.observers.append(self._observe)
-        self.metrics.before_scrape(self._refresh_gauges)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        services: Services,
+        dispatcher: Dispatcher,
+        metrics: Metrics,
+        health: Health,
+        *,
+        channels: Iterable[Channel] = (),
+        scheduler: Scheduler | None = None,
+        worker: DeliveryWorker | None = None,
+        web: WebServer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self.services = services
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.health = health
+        self.channels = {channel.name: channel for channel in channels}
+        self.scheduler = scheduler
+        self.worker = worker
+        self.web = web
+        self._started: list[Channel] = []
+        dispatcher.observers.append(self._observe)
 
-    def _observe(self, inbound: Inbound, seconds: float, failed: bool) -> None:
-        self.metrics.observe_update(inbound.channel, inbound.kind, seconds, failed)
-        self.metrics.last_update[inbound.channel] = self.services.clock()
-
-    async def _refresh_gauges(self) -> None:
-        self.metrics.outbox_depth.set(await self.store.deliveries.backlog())
-
-    async def health(self) -> dict[str, Any]:
-        """What /healthz reports; ok only when the database answers, the scheduler runs and every
-        registered check (`health_checks`: name -> is it running) holds."""
-        report: dict[str, Any] = {"ok": True}
-        try:
-            report["outbox_backlog"] = await self.store.deliveries.backlog()
-            report["database"] = "ok"
-        except Exception as exc:  # the point is to report it, whatever it is
-            report["database"] = f"error: {type(exc).__name__}"
-            report["ok"] = False
-        running = self.scheduler is not None and self.scheduler.running
-        report["scheduler"] = "running" if running else "stopped"
-        report["ok"] = report["ok"] and running
-        for name, check in self.health_checks.items():
-            running = check()
-            report[name] = "running" if running else "stopped"
-            report["ok"] = report["ok"] and running
-        report["last_update"] = {
-            channel: moment.isoformat(timespec="seconds")
-            for channel, moment in self.metrics.last_update.items()
-        }
-        return report
-
+    # -- building -------------------------------------------------------------------------------
     @classmethod
     async def create(
         cls,
         settings: Settings,
+        role: Role = Role.COMMAND,
         *,
         clock: Clock = utc_now,
+        catalog: Catalog | None = None,
         extra_admins: Iterable[tuple[str, str]] = (),
+        terminal: Terminal | None = None,
+        background: bool = True,
+        tuning: Tuning = Tuning(),
     ) -> App:
-        """Load content first (a content error must stop start-up before anything is opened)."""
-        catalog = load_catalog(settings.content_dir)
+        """Build every part this role needs. `background=False` (chat only) runs no worker and
+        no timers: another process serves the database."""
+        catalog = catalog or load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
-        i18n = Translator(catalog)
+        metrics = Metrics()
+        runs_background = role is Role.BOT or (role is Role.CHAT and background)
+        scheduler = Scheduler(settings.timezone) if runs_background else None
+        wakeup = asyncio.Event() if runs_background else None
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         staff_changed = Signal("staff_changed")
-        outreach = OutreachService(
-            store,
-            catalog,
-            i18n,
-            clock=clock,
-            timezone=settings.timezone,
-            paid=settings.paid_broadcast,
+        services = _services(
+            settings, store, catalog, clock, super_admins, staff_changed, scheduler, wakeup
         )
-        services = Services(
-            store=store,
-            catalog=catalog,
-            i18n=i18n,
-            settings=settings,
-            clock=clock,
-            assessments=AssessmentService(store, catalog),
-            outreach=outreach,
-            reminders=ReminderService(
-                store,
-                catalog,
-                i18n,
-                outreach,
-                clock=clock,
-                timezone=settings.timezone,
-                quiet=(settings.quiet_start, settings.quiet_end),
-            ),
-            reports=ReportService(store, catalog, settings.timezone),
-            answerer=Answerer(catalog),
-            members=MemberService(store),
-            staff=StaffService(store, super_admins, staff_changed),
-        )
-        services.outreach.super_admins = super_admins
         dispatcher = Dispatcher(build_root_router(), services)
+        pacer = (
+            Pacer(
+                settings.broadcast_rate,
+                chat_interval=settings.chat_interval,
+                group_interval=60.0 / settings.group_per_minute,
+            )
+            if runs_background
+            else None
+        )
+        channels: list[Channel] = []
+        if role is Role.BOT:
+            channels = await _messengers(settings, store, dispatcher, pacer, staff_changed, tuning)
+        elif role is Role.CHAT:
+            from bot.channels.console import ConsoleChannel
+
+            terminal = terminal or Terminal("khach")
+            channels = [
+                ConsoleChannel(
+                    dispatcher, user=terminal.user, stdin=terminal.stdin, stdout=terminal.stdout
+                )
+            ]
+        worker = None
+        if runs_background:
+            assert pacer is not None and wakeup is not None
+            worker = _worker(settings, store, services, channels, pacer, wakeup, metrics, tuning)
+        health = Health(store, scheduler, channels, metrics)
+        web = None
+        if role is Role.BOT:
+            web = WebServer(
+                settings.http_host,
+                settings.http_port,
+                metrics=metrics,
+                health=health,
+                routes=[route for channel in channels for route in channel.routes()],
+            )
         log.info(
-            "ready: %d plans, %d assessments, %d areas, database %s",
+            "ready (%s): %d plans, %d assessments, %d areas, database %s",
+            role,
             len(catalog.plans),
             len(catalog.definitions),
             len(catalog.areas),
             settings.database_path,
         )
-        return cls(settings, store, catalog, services, dispatcher, super_admins)
+        return cls(
+            settings,
+            store,
+            catalog,
+            services,
+            dispatcher,
+            metrics,
+            health,
+            channels=channels,
+            scheduler=scheduler,
+            worker=worker,
+            web=web,
+        )
 
     @property
     def outreach(self) -> OutreachService:
         return self.services.outreach
 
-    async def start_background(self, senders: Iterable[Sender], **worker_options: float) -> None:
-        """Run the scheduler and the delivery worker for these channels' senders."""
-        settings = self.settings
-        for sender in senders:
-            self.outreach.senders[sender.channel] = sender
-        self.pacer = Pacer(
-            settings.broadcast_rate,
-            chat_interval=settings.chat_interval,
-            group_interval=60.0 / settings.group_per_minute,
-        )
-        extra = ("telegram", settings.announce_chat_id) if settings.announce_chat_id else None
-        # Enough sends in flight to keep the rate through a 300 ms round trip, no more: what is
-        # in flight is what a crash may send twice. At most 192: the Telegram connection pool
-        # (256) also carries the answers to chatting members and the progress messages, and a
-        # send waiting for a connection goes out late, bunched with others (429s at 1,000/s).
-        in_flight = min(192, max(16, math.ceil(settings.broadcast_rate * 0.3)))
-        worker_options.setdefault("max_in_flight", in_flight)
-        self.worker = DeliveryWorker(
-            self.store,
-            self.outreach.senders,
-            self.pacer,
-            clock=self.services.clock,
-            not_met_definitions=self.outreach.not_met_definitions,
-            reporter=self.outreach.report,
-            metrics=self.metrics,
-            channel_pacers={"zalo": Pacer(settings.zalo_rate_per_min / 60.0)},
-            extra_chat=extra,
-            super_admins=self.super_admins,
-            **worker_options,  # type: ignore[arg-type]
-        )
-        self.scheduler = Scheduler(settings.timezone)
-        self.scheduler.start()
-        self.outreach.scheduler = self.scheduler
-        self.outreach.wake = self.worker.wake
-        armed = await self.outreach.rearm()
-        await self.worker.start()
-        await self.services.reminders.start(self.scheduler)
-        self._schedule_maintenance(self.scheduler)
-        log.info("background: outbox running, %d scheduled announcements armed", armed)
+    # -- running --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """The web server (webhooks must be reachable before Telegram is told of them), the
+        background work, then the channels."""
+        if self.web is not None:
+            try:
+                await self.web.start()
+            except OSError as exc:
+                if self.web.routes:
+                    raise  # the webhooks need the server
+                log.error(
+                    "http: cannot listen on %s:%s (%s); running without /healthz",
+                    self.settings.http_host,
+                    self.settings.http_port,
+                    exc,
+                )
+        if self.scheduler is not None and self.worker is not None:
+            self.scheduler.start()
+            armed = await self.outreach.rearm()
+            await self.worker.start()
+            await self.services.reminders.start(self.scheduler)
+            self._schedule_maintenance(self.scheduler)
+            log.info(
+                "background: outbox for %s, %d scheduled announcements armed",
+                ", ".join(self.worker.channels) or "no channel",
+                armed,
+            )
+        for channel in self.channels.values():
+            await channel.start()
+            self._started.append(channel)
+
+    async def stop(self) -> None:
+        """No new updates; what is in flight finishes and is written down; then connections
+        close. Safe to call twice."""
+        for channel in self._started:
+            await channel.stop()  # in-flight updates finish (they may still send)
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.worker is not None:
+            await self.worker.stop()  # in-flight deliveries finish and are written down
+        if self.web is not None:
+            await self.web.stop()
+        for channel in reversed(self._started):
+            await channel.close()
+        self._started.clear()
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.store.close()
+
+    def _observe(self, inbound: Inbound, seconds: float, failed: bool) -> None:
+        self.metrics.observe_update(inbound.channel, inbound.kind, seconds, failed)
+        self.metrics.last_update[inbound.channel] = self.services.clock()
 
     def _schedule_maintenance(self, scheduler: Scheduler) -> None:
-        """Daily pruning at 03:00 local, and a backup at 02:00 when BACKUP_DIR is set."""
-        settings = self.settings
+        """Daily pruning at 03:00 local, the staff digest of new questions, and a backup at
+        02:00 when BACKUP_DIR is set."""
+        settings, clock = self.settings, self.services.clock
 
         async def prune() -> None:
-            await maintenance.prune(
-                self.store, self.services.clock(), settings.delivery_retention_days
-            )
+            await maintenance.prune(self.store, clock(), settings.delivery_retention_days)
 
         scheduler.daily("maintenance:prune", 3, 0, prune)
 
@@ -206,19 +278,265 @@ class App:
 
             async def backup() -> None:
                 await maintenance.daily_backup(
-                    settings.database_path, folder, settings.backup_keep, self.services.clock()
+                    settings.database_path, folder, settings.backup_keep, clock()
                 )
 
             scheduler.daily("maintenance:backup", 2, 0, backup)
 
-    async def stop_background(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown()
-            self.scheduler = None
-        if self.worker is not None:
-            await self.worker.stop()
-            self.worker = None
 
-    async def close(self) -> None:
-        await self.stop_background()
-        await self.store.close()
+class Health:
+    """What /healthz reports: ok only when the database answers, the scheduler runs and every
+    channel's own checks hold (Telegram polling ends for good when the token is rejected)."""
+
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler | None,
+        channels: Iterable[Channel],
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._channels = list(channels)
+        self._metrics = metrics
+        metrics.before_scrape(self._refresh_gauges)
+
+    async def _refresh_gauges(self) -> None:
+        self._metrics.outbox_depth.set(await self._store.deliveries.backlog())
+
+    async def __call__(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"ok": True}
+        try:
+            report["outbox_backlog"] = await self._store.deliveries.backlog()
+            report["database"] = "ok"
+        except Exception as exc:  # the point is to report it, whatever it is
+            report["database"] = f"error: {type(exc).__name__}"
+            report["ok"] = False
+        running = self._scheduler is not None and self._scheduler.running
+        report["scheduler"] = "running" if running else "stopped"
+        report["ok"] = report["ok"] and running
+        for channel in self._channels:
+            for name, healthy in channel.health().items():
+                report[name] = "running" if healthy else "stopped"
+                report["ok"] = report["ok"] and healthy
+        report["last_update"] = {
+            channel: moment.isoformat(timespec="seconds")
+            for channel, moment in self._metrics.last_update.items()
+        }
+        return report
+
+
+def _services(
+    settings: Settings,
+    store: Store,
+    catalog: Catalog,
+    clock: Clock,
+    super_admins: set[tuple[str, str]],
+    staff_changed: Signal,
+    scheduler: Scheduler | None,
+    wakeup: asyncio.Event | None,
+) -> Services:
+    i18n = Translator(catalog)
+    outreach = OutreachService(
+        store,
+        catalog,
+        i18n,
+        clock=clock,
+        timezone=settings.timezone,
+        paid=settings.paid_broadcast,
+        super_admins=super_admins,
+        scheduler=scheduler,
+        wake=wakeup.set if wakeup is not None else None,
+    )
+    return Services(
+        store=store,
+        catalog=catalog,
+        i18n=i18n,
+        settings=settings,
+        clock=clock,
+        assessments=AssessmentService(store, catalog),
+        outreach=outreach,
+        reminders=ReminderService(
+            store,
+            catalog,
+            i18n,
+            outreach,
+            clock=clock,
+            timezone=settings.timezone,
+            quiet=(settings.quiet_start, settings.quiet_end),
+        ),
+        reports=ReportService(store, catalog, settings.timezone),
+        answerer=Answerer(catalog),
+        members=MemberService(store),
+        staff=StaffService(store, super_admins, staff_changed),
+    )
+
+
+async def _messengers(
+    settings: Settings,
+    store: Store,
+    dispatcher: Dispatcher,
+    pacer: Pacer | None,
+    staff_changed: Signal,
+    tuning: Tuning,
+) -> list[Channel]:
+    """The messengers the settings configure: Telegram (polling, or a webhook), Zalo OA."""
+    channels: list[Channel] = []
+    if settings.telegram_bot_token:
+        from bot.channels.telegram import TelegramChannel, Webhook
+
+        webhook = None
+        if settings.webhook_url:
+            secret = settings.webhook_secret or await store.meta.secret("webhook_secret")
+            webhook = Webhook(settings.webhook_url, secret)
+        channels.append(
+            TelegramChannel.build(
+                dispatcher,
+                settings.telegram_bot_token,
+                settings.telegram_api_url,
+                webhook=webhook,
+                pacing=pacer,
+                staff_changed=staff_changed,
+                read_timeout=tuning.read_timeout,
+                poll_timeout=tuning.poll_timeout,
+            )
+        )
+    if settings.zalo_enabled:
+        from bot.channels.zalo import ZaloChannel, ZaloClient
+
+        channels.append(ZaloChannel(dispatcher, ZaloClient(settings, store.meta), settings))
+    return channels
+
+
+def _worker(
+    settings: Settings,
+    store: Store,
+    services: Services,
+    channels: list[Channel],
+    pacer: Pacer,
+    wakeup: asyncio.Event,
+    metrics: Metrics,
+    tuning: Tuning,
+) -> DeliveryWorker:
+    senders: dict[str, Sender] = {channel.name: channel.sender for channel in channels}
+    extra = ("telegram", settings.announce_chat_id) if settings.announce_chat_id else None
+    # Enough sends in flight to keep the rate through a 300 ms round trip, no more: what is in
+    # flight is what a crash may send twice. At most 192: the Telegram connection pool (256)
+    # also carries the answers to chatting members and the progress messages, and a send
+    # waiting for a connection goes out late, bunched with others (429s at 1,000/s).
+    in_flight = min(192, max(16, math.ceil(settings.broadcast_rate * 0.3)))
+    outreach = services.outreach
+    return DeliveryWorker(
+        store,
+        senders,
+        pacer,
+        clock=services.clock,
+        not_met_definitions=outreach.not_met_definitions,
+        report_text=outreach.report_text,
+        wakeup=wakeup,
+        metrics=metrics,
+        channel_pacers={"zalo": Pacer(settings.zalo_rate_per_min / 60.0)},
+        extra_chat=extra,
+        super_admins=set(outreach.super_admins),
+        max_in_flight=in_flight,
+        flush_every=tuning.flush_every,
+        idle_poll=tuning.idle_poll,
+        progress_every=tuning.progress_every,
+        backoff_base=tuning.backoff_base,
+    )
+
+
+# -- processes ------------------------------------------------------------------------------------
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 78  # 78: EX_CONFIG, the unit does not restart on it
+
+
+def run_bot(settings: Settings) -> int:
+    """`khuyenhoc run`: every configured channel in one process behind one HTTP server, holding
+    the database's run lock; a graceful stop on SIGINT/SIGTERM."""
+    try:
+        with maintenance.RunLock(settings.database_path):
+            return asyncio.run(serve(settings))
+    except maintenance.DatabaseInUse as exc:
+        log.error("%s: another khuyenhoc process is using it", exc)
+        return EXIT_FAILED
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None, **options: Any) -> int:
+    """Build the bot, start it, wait for `stop` (or a signal), stop gracefully."""
+    from bot.catalog import ContentInvalid
+    from bot.core.channel import ChannelRefused
+
+    try:
+        app = await App.create(settings, Role.BOT, **options)
+    except ContentInvalid as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        # Starting may wait for a network that is down; a stop signal must still end it.
+        starting = asyncio.create_task(app.start())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a refused token or a port taken: raised here
+            await stop.wait()
+        else:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        stopping.cancel()
+        log.info("stopping: finishing in-flight work")
+    except ChannelRefused as exc:
+        log.error("%s", exc)
+        return EXIT_CONFIG
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await app.close()
+    log.info("stopped")
+    return EXIT_OK
+
+
+async def chat(settings: Settings, terminal: Terminal, *, admin: bool = False) -> int:
+    """`khuyenhoc chat`: the conversations in the terminal. Background work (the terminal's own
+    deliveries, the timers) runs only while no other khuyenhoc process holds the database."""
+    from bot.catalog import ContentInvalid
+    from bot.channels.console import CHANNEL, ConsoleChannel
+
+    lock = maintenance.RunLock(settings.database_path)
+    try:
+        lock.acquire()
+        background = True
+    except maintenance.DatabaseInUse:
+        background = False
+    log.info(
+        "chat: database %s; %s",
+        settings.database_path,
+        "announcements to this terminal are sent here"
+        if background
+        else "another khuyenhoc process serves it, so this chat runs no background work",
+    )
+    try:
+        app = await App.create(
+            settings,
+            Role.CHAT,
+            terminal=terminal,
+            background=background,
+            extra_admins=[(CHANNEL, terminal.user)] if admin else [],
+        )
+    except ContentInvalid as exc:
+        lock.release()
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        await app.start()
+        console = app.channels[CHANNEL]
+        assert isinstance(console, ConsoleChannel)
+        await console.run()
+    finally:
+        await app.close()
+        lock.release()
+    return EXIT_OK

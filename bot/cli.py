@@ -12,11 +12,12 @@ from typing import Any
 
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
-from bot.logs import configure as configure_logging
+from bot.core.logs import configure as configure_logging
 
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+CHAT_DATABASE = "chat.sqlite3"  # `khuyenhoc chat`'s own database, beside the bot's
 
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set, so the bot cannot connect to Telegram.
@@ -49,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.add_argument("--as", dest="name", default="khach", help="who you are (a name)")
     chat.add_argument("--admin", action="store_true", help="chat as an admin")
-    chat.add_argument("--db", type=Path, help="database file (default: DATABASE_PATH)")
+    chat.add_argument(
+        "--db",
+        type=Path,
+        help=f"database file (default: {CHAT_DATABASE} beside DATABASE_PATH, not the bot's own)",
+    )
 
     qr = sub.add_parser("qr", help="write a QR code of a deep link (e.g. assess-gia-dinh-hoc-tap)")
     qr.add_argument("payload", help="what the link opens: plans, assess-<id>, ...")
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, settings.secrets())
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
@@ -131,16 +136,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "qr":
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
-        if args.db:
-            settings = settings.with_overrides(database_path=args.db)
-        return asyncio.run(_chat(settings, args.name, args.admin))
+        from bot.app import Terminal, chat
+
+        # Its own database unless told otherwise: trying the bot never touches members' data.
+        database = args.db or settings.database_path.with_name(CHAT_DATABASE)
+        settings = settings.with_overrides(database_path=database)
+        return asyncio.run(chat(settings, Terminal(args.name), admin=args.admin))
     if args.command == "run":
         if not settings.telegram_bot_token and not settings.zalo_enabled:
             print(NO_TOKEN, file=sys.stderr)
             return EXIT_USAGE
-        from bot.serve import run
+        if args.webhook and not settings.webhook_url:
+            print(
+                "--webhook needs WEBHOOK_URL (the https:// address Telegram should call)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        from bot.app import run_bot
 
-        return run(settings, webhook=args.webhook)
+        return run_bot(settings)
     if args.command in ("backup", "restore"):
         return asyncio.run(_backup_restore(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
@@ -502,21 +516,6 @@ async def _announcements(settings: Settings) -> int:
             print(f"{a.id:>5}  {a.status:<10} {when:<17} {a.total:>7} {counts['sent']:>7}  {first}")
     finally:
         await store.close()
-    return EXIT_OK
-
-
-async def _chat(settings: Settings, name: str, admin: bool) -> int:
-    from bot.channels.console import CHANNEL, ConsoleChannel
-
-    app = await _open_app(settings, extra_admins=[(CHANNEL, name)] if admin else [])
-    if app is None:
-        return EXIT_PROBLEMS
-    console = ConsoleChannel(app.dispatcher, user=name)
-    try:
-        await app.start_background([console.sender])
-        await console.run()
-    finally:
-        await app.close()
     return EXIT_OK
 
 

@@ -66,6 +66,18 @@ class Settings:
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
 
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log formatter to mask."""
+        values = (
+            self.telegram_bot_token,
+            self.webhook_secret,
+            self.zalo_app_secret,
+            self.zalo_oa_secret_key,
+            self.zalo_access_token,
+            self.zalo_refresh_token,
+        )
+        return [value for value in values if value]
+
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id)

@@ -44,4 +44,5 @@ def test_chat_replays_a_piped_conversation(tmp_path):
     assert "Kế hoạch của Hội" in out and "📊 Mục tiêu" in out
     assert "<b>" not in out  # markup is stripped in the terminal
     assert "Tên hiển thị: Hoa" in out
-    assert (tmp_path / "cli.sqlite3").exists()
+    assert (tmp_path / "chat.sqlite3").exists()  # its own database, beside the bot's
+    assert not (tmp_path / "cli.sqlite3").exists()

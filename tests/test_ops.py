@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
@@ -16,9 +15,8 @@ from bot.channels.telegram import TelegramChannel
 from bot.records import AudienceFilter, Session
 from bot.services import maintenance
 from bot.store.db import utc_now
-from bot.web.server import WebServer
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
-from tests.outreach.conftest import FAST, seed, wait_done
+from tests.outreach.conftest import seed, start_bot, wait_done
 
 LAN = FakeUser(id=1001, first_name="Lan Nguyễn")
 
@@ -27,19 +25,15 @@ LAN = FakeUser(id=1001, first_name="Lan Nguyễn")
 async def served(settings, tmp_path):
     """A bot in webhook mode behind its HTTP server, with the background work running."""
     async with FakeBotAPI() as fake:
-        app = await App.create(replace(settings, broadcast_rate=200.0), clock=utc_now)
-        channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
-        server = WebServer(app, "127.0.0.1", 0)
-        server.add_webhook("/telegram", "s3cret-token", channel.feed)
-        await server.start()
-        await channel.start_webhook("https://bot.example.org/telegram", "s3cret-token")
-        await app.start_background([channel.sender], **FAST)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http:
+        app = await start_bot(
+            settings,
+            fake,
+            broadcast_rate=200.0,
+            webhook_url="https://bot.example.org/telegram",
+            webhook_secret="s3cret-token",
+        )
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{app.web.port}") as http:
             yield app, fake, http
-        await channel.stop()
-        await app.stop_background()
-        await server.stop()
-        await channel.shutdown()
         await app.close()
 
 
@@ -179,8 +173,8 @@ async def test_no_chat_id_or_name_in_info_logs(settings, caplog):
     caplog.set_level(logging.INFO)  # for the whole test: shutdown drains the last updates
     async with FakeBotAPI() as fake:
         app = await App.create(settings, clock=utc_now)
-        channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
-        await channel.start(poll_timeout=1)
+        channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
+        await channel.start()
         try:
             phone = Phone(fake, LAN)
             await phone.send("/start")
@@ -191,7 +185,7 @@ async def test_no_chat_id_or_name_in_info_logs(settings, caplog):
             fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
             await fake.wait_until_acknowledged(fake.user_sends(LAN, "/help"))
         finally:
-            await channel.shutdown()  # every update fetched is handled before this returns
+            await channel.close()  # every update fetched is handled before this returns
             await app.close()
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert sum("blocked" in line for line in lines) >= 2, lines

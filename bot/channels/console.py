@@ -12,7 +12,7 @@ import html
 import sys
 from typing import TextIO
 
-from bot.core.channel import Sent
+from bot.core.channel import Route, Sent
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
@@ -29,6 +29,10 @@ def parse_command(text: str) -> tuple[str, str]:
 
 
 class ConsoleChannel:
+    """One person at the terminal. `run` reads their lines until the end of input."""
+
+    name = CHANNEL
+
     def __init__(
         self,
         dispatcher: Dispatcher,
@@ -42,7 +46,23 @@ class ConsoleChannel:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.buttons: list[Button] = []  # the numbered buttons of the last answer
+        self.sender = ConsoleSender(self)
         self._turn = 0
+
+    def routes(self) -> list[Route]:
+        return []
+
+    def health(self) -> dict[str, bool]:
+        return {}
+
+    async def start(self) -> None:
+        """Nothing to connect: the terminal is there."""
+
+    async def stop(self) -> None:
+        """Nothing in flight: each line is answered before the next is read."""
+
+    async def close(self) -> None:
+        """Nothing to free."""
 
     def inbound_for(self, line: str) -> Inbound:
         self._turn += 1
@@ -99,10 +119,6 @@ class ConsoleChannel:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    @property
-    def sender(self) -> ConsoleSender:
-        return ConsoleSender(self)
-
     async def run(self) -> None:
         """Read lines until end of input."""
         interactive = self.stdin.isatty()
@@ -126,6 +142,7 @@ class ConsoleSender:
     """Announcements to the terminal's member are printed in the conversation."""
 
     channel = CHANNEL
+    reach_window = None
 
     def __init__(self, console: ConsoleChannel) -> None:
         self._console = console

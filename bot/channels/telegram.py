@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import html
+import json
 import logging
 import warnings
 from collections import defaultdict
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -27,7 +32,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -39,13 +51,12 @@ from telegram.warnings import PTBUserWarning
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.telegram_polling import Poller, retry_seconds
-from bot.core.channel import DeliveryError, Failure, Sent
+from bot.core.channel import ChannelRefused, DeliveryError, Failure, Pacing, Route, Sent
+from bot.core.logs import mask, member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
-from bot.core.roles import SUPER
 from bot.core.router import Dispatcher
+from bot.core.signals import Signal
 from bot.core.text import plain, split_text
-from bot.logs import member_ref
-from bot.services.outreach.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -120,24 +131,57 @@ def file_url_for(api_url: str) -> str:
     return base + "/file/bot"
 
 
-class TelegramChannel:
-    """Owns the python-telegram-bot Application and translates in both directions."""
+@dataclass(frozen=True)
+class Webhook:
+    """Webhook mode: Telegram POSTs updates to `url`, carrying `secret` in a header."""
 
-    def __init__(self, dispatcher: Dispatcher, application: Application) -> None:
+    url: str
+    secret: str
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class TelegramChannel:
+    """Owns the python-telegram-bot Application and translates in both directions.
+
+    Long polling by default; with a `Webhook`, its route is mounted on the web server. `pacing`
+    (the outbox's rate limiter, when this process sends announcements) learns of every reply to
+    a chatting member; `staff_changed` tells the channel to update a staff member's menu.
+    """
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        application: Application,
+        *,
+        webhook: Webhook | None = None,
+        pacing: Pacing | None = None,
+        staff_changed: Signal | None = None,
+        poll_timeout: float = 10.0,
+    ) -> None:
         self.dispatcher = dispatcher
         self.application = application
-        self.pacer: Pacer | None = None  # set when bulk sends share the rate limits
+        self.webhook = webhook
+        self.pacer = pacing
         self.sender = TelegramSender(self)
         self.poller = Poller(
             application.bot,
             application.update_queue,
-            timeout=10,
+            timeout=int(poll_timeout),
             allowed_updates=ALLOWED_UPDATES,
         )
         # Updates arrive as the Bot API's JSON (see telegram_polling), from polling and webhook.
         application.add_handler(TypeHandler(dict, self._on_update))
         application.add_error_handler(self._on_error)
-        dispatcher.services.staff.changed.connect(self.staff_menu)
+        if staff_changed is not None:
+            staff_changed.connect(self.staff_menu)
 
     @classmethod
     def build(
@@ -146,8 +190,12 @@ class TelegramChannel:
         token: str,
         api_url: str,
         *,
+        webhook: Webhook | None = None,
+        pacing: Pacing | None = None,
+        staff_changed: Signal | None = None,
         pool_size: int = 256,
         read_timeout: float = 5.0,
+        poll_timeout: float = 10.0,
     ) -> TelegramChannel:
         application = (
             ApplicationBuilder()
@@ -161,34 +209,89 @@ class TelegramChannel:
             .updater(None)  # bot.channels.telegram_polling.Poller fetches the updates
             .build()
         )
-        return cls(dispatcher, application)
+        return cls(
+            dispatcher,
+            application,
+            webhook=webhook,
+            pacing=pacing,
+            staff_changed=staff_changed,
+            poll_timeout=poll_timeout,
+        )
 
     @property
     def bot(self) -> Any:
         return self.application.bot
 
     # -- lifecycle ----------------------------------------------------------------------------
-    async def start(self, *, poll_timeout: float = 10.0) -> None:
-        await self.application.initialize()
+    async def start(self) -> None:
+        """Connect, publish the command menus, then poll (or register the webhook).
+
+        A rejected token raises `ChannelRefused` (no restart can help); a network that is down
+        is retried with back-off until it comes back (or the app stops the start)."""
+        await self._connect()
         await self.set_commands()
+        if self.webhook is not None:
+            await self.application.start()
+            await self.bot.set_webhook(
+                self.webhook.url,
+                secret_token=self.webhook.secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: webhook mode as @%s", self.bot.username)
+            return
         # Polling and a webhook exclude each other; a leftover webhook would block getUpdates.
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.application.start()
-        self.poller.timeout = int(poll_timeout)
         self.poller.start()
         log.info("telegram: polling as @%s", self.bot.username)
 
-    async def start_webhook(self, url: str, secret: str) -> None:
-        """Webhook mode: Telegram POSTs updates to `url`; `feed` puts them on PTB's queue."""
-        await self.application.initialize()
-        await self.set_commands()
-        await self.application.start()
-        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-        log.info("telegram: webhook mode as @%s", self.bot.username)
+    async def _connect(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.application.initialize()  # getMe: checks the token
+                return
+            except InvalidToken as exc:
+                raise ChannelRefused(
+                    f"telegram: the bot token {mask(self.bot.token)} was rejected"
+                    " (revoked or mistyped?); get a new one from @BotFather"
+                ) from exc
+            except NetworkError as exc:
+                log.warning(
+                    "telegram: cannot reach the Bot API (%s); retrying in %.0f s",
+                    exc.message,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
 
-    async def feed(self, data: dict[str, Any]) -> None:
-        """One update from the webhook, handed to python-telegram-bot (its custom-webhook way)."""
+    def routes(self) -> list[Route]:
+        if self.webhook is None:
+            return []
+        return [Route("POST", self.webhook.path, self._webhook_request)]
+
+    def health(self) -> dict[str, bool]:
+        # Polling ends for good when Telegram rejects the token: /healthz must say so.
+        if self.webhook is not None:
+            return {}
+        return {"telegram_polling": self.poller.running}
+
+    async def _webhook_request(self, request: web.Request) -> web.Response:
+        """One webhook call: the secret header is checked (403, nothing processed, otherwise)
+        and the update is put on python-telegram-bot's queue (its custom-webhook way)."""
+        assert self.webhook is not None
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
+            log.warning("telegram: webhook call with a wrong or missing secret refused")
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.Response(status=400, text="not JSON")
+        if not isinstance(data, dict):
+            return web.Response(status=400, text="not an update")
         await self.application.update_queue.put(data)
+        return web.Response(text="ok")
 
     async def stop(self) -> None:
         """Stop fetching and let in-flight updates finish (the bot can still send)."""
@@ -196,37 +299,30 @@ class TelegramChannel:
         if self.application.running:
             await self.application.stop()
 
-    async def shutdown(self) -> None:
+    async def close(self) -> None:
         """Close the HTTP sessions; call after everything that sends has stopped."""
         await self.stop()
         await self.application.shutdown()
 
     def _commands(self, locale: str, staff_role: str | None) -> list[BotCommand]:
-        allowed = set(self.dispatcher.root.commands_for(staff_role))
-        described = self.dispatcher.services.catalog.locales.commands(locale)
-        return [BotCommand(name, text[:256]) for name, text in described.items() if name in allowed]
+        return [
+            BotCommand(name, text[:256])
+            for name, text in self.dispatcher.command_menu(locale, staff_role)
+        ]
 
     async def set_commands(self) -> None:
         """The command menu, from content: the default locale for everyone, others by language.
 
         Members never see staff commands; each staff member's own chat gets a menu with theirs.
         """
-        campaign = self.dispatcher.services.catalog.campaign
-        for locale in campaign.locales:
+        locales, default = self.dispatcher.locales()
+        for locale in locales:
             await self.bot.set_my_commands(
                 self._commands(locale, None),
-                language_code=None if locale == campaign.default_locale else locale,
+                language_code=None if locale == default else locale,
             )
-        store = self.dispatcher.services.store
-        for row in await store.staff.members():
-            if row["channel"] == CHANNEL:
-                user = await store.users.get(row["user_id"])
-                if user is not None:
-                    await self.staff_menu(user, row["role"])
-        for channel, external_id in self.dispatcher.services.staff.super_admins:
-            user = await store.users.find(channel, external_id) if channel == CHANNEL else None
-            if user is not None:
-                await self.staff_menu(user, SUPER)
+        for user, role in await self.dispatcher.staff_on(CHANNEL):
+            await self.staff_menu(user, role)
 
     async def staff_menu(self, user: Any, staff_role: str | None) -> None:
         """Give one staff member's private chat the commands of their role (or take them away)."""
@@ -436,6 +532,7 @@ class TelegramSender:
     """The outbox's way into Telegram: one announcement to one chat, errors sorted by kind."""
 
     channel = CHANNEL
+    reach_window = None
 
     def __init__(self, channel: TelegramChannel) -> None:
         self._channel = channel

@@ -28,11 +28,11 @@ import aiohttp
 from aiohttp import web
 
 from bot.core import choices as numbered_choices
-from bot.core.channel import DeliveryError, Failure, Sent
+from bot.core.channel import DeliveryError, Failure, Route, Sent, Vault
+from bot.core.logs import member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
-from bot.logs import member_ref
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ def signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) 
 class ZaloClient:
     """The OA Open API and OAuth over aiohttp, with the token pair kept in the database."""
 
-    def __init__(self, settings: Any, meta: Any) -> None:
+    def __init__(self, settings: Any, vault: Vault) -> None:
         self.settings = settings
-        self.meta = meta  # bot.store.meta.Meta: the current pair survives restarts
+        self.meta = vault  # the current token pair survives restarts
         self._session: aiohttp.ClientSession | None = None
         self._refresh_lock = asyncio.Lock()
         self.refreshes = 0
@@ -175,7 +175,7 @@ def _message(text: str, buttons: list[Button]) -> dict:
 class ZaloChannel:
     """Webhook in, replies out; the same dispatcher as every other channel."""
 
-    channel = CHANNEL
+    name = CHANNEL
 
     def __init__(self, dispatcher: Dispatcher, client: ZaloClient, settings: Any) -> None:
         self.dispatcher = dispatcher
@@ -185,6 +185,23 @@ class ZaloChannel:
         self.sender = ZaloSender(self)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return [Route("POST", self.settings.zalo_webhook_path, self.webhook)]
+
+    def health(self) -> dict[str, bool]:
+        return {}
+
+    async def start(self) -> None:
+        await self.client.start()
+
+    async def stop(self) -> None:
+        """Let the events being handled finish (the webhook itself stops with the server)."""
+        await self.drain()
+
+    async def close(self) -> None:
+        await self.client.close()
 
     # -- inbound --------------------------------------------------------------------------------
     async def webhook(self, request: web.Request) -> web.Response:
@@ -222,9 +239,7 @@ class ZaloChannel:
             return
         async with self._locks[inbound.user_id]:
             msg_id = str((event.get("message") or {}).get("msg_id") or "")
-            if msg_id and not await self.dispatcher.services.store.sessions.first_time_seen(
-                CHANNEL, msg_id
-            ):
+            if msg_id and not await self.dispatcher.first_time_seen(CHANNEL, msg_id):
                 return  # Zalo delivers at least once
             try:
                 replies = await self.dispatcher.handle(inbound)
@@ -278,7 +293,8 @@ class ZaloChannel:
             return
         if self.buttons:
             shown, kept = [], []
-            more = self.dispatcher.services.i18n.t(await self._locale(inbound), "buttons.more")
+            locale = await self.dispatcher.locale_of(CHANNEL, inbound.user_id)
+            more = self.dispatcher.text(locale, "buttons.more")
             for reply in replies:
                 flat = [b for row in reply.buttons for b in row]
                 visible, rest = numbered_choices.page(flat, BUTTONS_LIMIT, more)
@@ -295,10 +311,6 @@ class ZaloChannel:
         await self.dispatcher.remember_choices(inbound, choices)
         for reply in numbered:
             await self._send_reply(inbound.chat_id, reply, [])
-
-    async def _locale(self, inbound: Inbound) -> str:
-        user = await self.dispatcher.services.store.users.find(CHANNEL, inbound.user_id)
-        return user.locale if user else self.dispatcher.services.i18n.default
 
     async def _send_reply(self, user_id: str, reply: Reply, buttons: list[Button]) -> None:
         try:

@@ -1,14 +1,20 @@
-"""How the outbox reaches a member: the `Sender` protocol each channel implements.
+"""The contract between the kernel and a messenger: the `Channel` and `Sender` protocols.
 
-A sender turns platform errors into `DeliveryError` kinds the worker knows how to treat, so the
-worker never imports a messenger library.
+A channel (Telegram, Zalo, the terminal) turns platform updates into `Inbound` for the
+Dispatcher and `Reply` objects into platform calls; it is started and stopped by `bot.app`, and
+tells the one web server which webhook routes it needs. Its `Sender` is how the outbox reaches a
+member: it turns platform errors into `DeliveryError` kinds the worker knows how to treat, so no
+service ever imports a messenger library. What a channel needs from the rest (the dispatcher, a
+place for its tokens, the rate limiter) it is given in its constructor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Failure(StrEnum):
@@ -28,6 +34,11 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class ChannelRefused(Exception):
+    """The platform refused the channel's configuration (e.g. a revoked bot token): starting
+    again cannot help until someone changes the settings. The message is safe to print."""
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     message_id: str
@@ -38,6 +49,9 @@ class Sender(Protocol):
     """One channel's way to put an announcement in front of a member."""
 
     channel: str
+    # How long after a member's last message the platform still lets the bot write to them
+    # (Zalo OA: 7 days); None when there is no such window.
+    reach_window: timedelta | None
 
     async def deliver(
         self,
@@ -49,3 +63,48 @@ class Sender(Protocol):
     ) -> Sent: ...
 
     async def edit(self, chat_id: str, message_id: str, html: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An HTTP endpoint a channel needs on the web server (its webhook)."""
+
+    method: str
+    path: str
+    handler: Callable[[Any], Awaitable[Any]]  # aiohttp request -> response
+
+
+class Channel(Protocol):
+    """A messenger behind the kernel. `bot.app` builds it, mounts its routes, then calls
+    `start`; at shutdown `stop` (no new updates; in-flight ones finish and may still send), and,
+    once nothing sends any more, `close` (connections freed)."""
+
+    name: str
+    sender: Sender
+
+    def routes(self) -> list[Route]: ...
+
+    def health(self) -> dict[str, bool]:
+        """Named checks for /healthz (e.g. `telegram_polling`: is it still running)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Pacing(Protocol):
+    """What a channel tells the outbox's rate limiter: a member is chatting in this chat, so
+    the replies to them go ahead of bulk sends."""
+
+    def note_interactive(self, chat_id: str) -> None: ...
+
+
+class Vault(Protocol):
+    """Small named values a channel keeps across restarts (Zalo's rotating token pair)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...

@@ -18,10 +18,10 @@ from typing import Any
 from bot.core import actions
 from bot.core.choices import MoreChoices
 from bot.core.context import Context, Services, StaleButton
+from bot.core.logs import member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.roles import allowed
 from bot.core.roles import check as check_role
-from bot.logs import member_ref
 from bot.records import ACTIVE, BLOCKED, User
 
 log = logging.getLogger(__name__)
@@ -320,6 +320,36 @@ class Dispatcher:
             log.info("stale button %r from %s: %s", ctx.inbound.text, ctx.user.id, exc)
             ctx.replies.clear()
             await self.root.fallbacks["stale"](ctx)
+
+    # -- what a channel may ask ------------------------------------------------------------------
+    def locales(self) -> tuple[list[str], str]:
+        """The campaign's languages and the default one."""
+        campaign = self.services.catalog.campaign
+        return list(campaign.locales), campaign.default_locale
+
+    def command_menu(self, locale: str, staff_role: str | None) -> list[tuple[str, str]]:
+        """(command, description) of the commands someone of this role may use, for a
+        messenger's command menu."""
+        described = self.services.catalog.locales.commands(locale)
+        allowed_here = set(self.root.commands_for(staff_role))
+        return [(name, text) for name, text in described.items() if name in allowed_here]
+
+    def text(self, locale: str, key: str) -> str:
+        """One interface string (e.g. a channel's "more" button)."""
+        return str(self.services.i18n.t(locale, key))
+
+    async def locale_of(self, channel: str, external_id: str) -> str:
+        """The language a member chose, or the default one for someone unknown."""
+        known = await self.services.members.locale_of(channel, external_id)
+        return known or self.services.i18n.default
+
+    async def first_time_seen(self, channel: str, message_id: str) -> bool:
+        """False for a platform message handled before (a webhook that delivered it twice)."""
+        return await self.services.members.first_time_seen(channel, message_id)
+
+    async def staff_on(self, channel: str) -> list[tuple[User, str]]:
+        """Staff members known on a channel and their roles."""
+        return await self.services.staff.on_channel(channel)
 
     async def _refused(self, ctx: Context, what: str) -> None:
         """A staff-only command or button from someone without the role: logged and audited."""

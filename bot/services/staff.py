@@ -34,3 +34,20 @@ class StaffService:
     async def audit(self, actor: str, action: str, **detail: Any) -> None:
         """Record what a staff member (or the CLI) did, or was refused."""
         await self._staff.audit(actor, action, **detail)
+
+    async def on_channel(self, channel: str) -> list[tuple[User, str]]:
+        """Every staff member known on a channel with their role, super admins included (the
+        Telegram channel gives each of them a command menu of their role)."""
+        found: dict[int, tuple[User, str]] = {}
+        for row in await self._staff.members():
+            if row["channel"] == channel:
+                user = await self._users.get(row["user_id"])
+                if user is not None:
+                    found[user.id] = (user, row["role"])
+        for member_channel, external_id in self.super_admins:
+            if member_channel != channel:
+                continue
+            user = await self._users.find(channel, external_id)
+            if user is not None:
+                found[user.id] = (user, SUPER)
+        return list(found.values())

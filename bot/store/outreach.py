@@ -372,18 +372,26 @@ class Deliveries:
                 pruned += 1
         return pruned, deleted
 
-    async def recover(self) -> int:
-        """At start: rows a dead worker was sending go back to pending (at-least-once)."""
+    async def recover(self, channels: Sequence[str]) -> int:
+        """At start: rows a dead worker of these channels was sending go back to pending
+        (at-least-once). Other channels' rows belong to the process that serves them."""
+        marks = ", ".join("?" * len(channels))
         return await self._db.execute(
             "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
+            f" AND channel IN ({marks})",
+            tuple(channels),
         )
 
-    async def claim(self, now: datetime, limit: int) -> list[Delivery]:
+    async def claim(self, now: datetime, limit: int, channels: Sequence[str]) -> list[Delivery]:
+        """Take up to `limit` due deliveries of these channels; a channel no process serves
+        keeps its rows pending until one does."""
+        marks = ", ".join("?" * len(channels))
         rows = await self._db.fetchall(
             "UPDATE deliveries SET status = 'sending' WHERE id IN (SELECT id FROM deliveries"
-            " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
-            " LIMIT ?) RETURNING id, announcement_id, user_id, channel, chat_id, attempts",
-            (to_db_time(now), limit),
+            f" WHERE status = 'pending' AND channel IN ({marks}) AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?)"
+            " RETURNING id, announcement_id, user_id, channel, chat_id, attempts",
+            (*channels, to_db_time(now), limit),
         )
         return [
             Delivery(
@@ -440,9 +448,12 @@ class Deliveries:
         )
         return int(row[0]) if row else 0
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, channels: Sequence[str]) -> datetime | None:
+        marks = ", ".join("?" * len(channels))
         row = await self._db.fetchone(
             "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+            f" AND channel IN ({marks})",
+            tuple(channels),
         )
         return from_db_time(row[0]) if row and row[0] else None
 

@@ -57,10 +57,10 @@ async def fake():
 
 @pytest.fixture
 async def channel(app, fake):
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
-    await channel.start(poll_timeout=1)
+    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
+    await channel.start()
     yield channel
-    await channel.shutdown()
+    await channel.close()
 
 
 async def test_onboarding_and_plans_on_a_phone(app, fake, channel):

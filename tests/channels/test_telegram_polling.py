@@ -21,9 +21,11 @@ async def fake():
 
 
 async def start(app, fake, token: str | None = None) -> TelegramChannel:
-    channel = TelegramChannel.build(app.dispatcher, token or fake.token, fake.base_url)
+    channel = TelegramChannel.build(
+        app.dispatcher, token or fake.token, fake.base_url, poll_timeout=1
+    )
     channel.poller.backoff_base = 0.01  # the test waits on events, not on seconds of back-off
-    await channel.start(poll_timeout=1)
+    await channel.start()
     return channel
 
 
@@ -39,14 +41,14 @@ async def test_errors_from_get_updates_are_waited_out_and_nothing_is_lost(app, f
         assert any("getUpdates failed" in r.message for r in caplog.records)
         assert channel.poller.failures == 0  # back to normal
     finally:
-        await channel.shutdown()
+        await channel.close()
 
 
 async def test_a_restart_does_not_handle_an_update_twice(app, fake):
     channel = await start(app, fake)
     update_id = fake.user_sends(LAN, "/start")
     await fake.wait_for_messages(LAN.id, 1)
-    await channel.shutdown()
+    await channel.close()
     assert fake.confirmed_offset > update_id  # a restart will not handle /start again
 
     again = await start(app, fake)
@@ -56,13 +58,13 @@ async def test_a_restart_does_not_handle_an_update_twice(app, fake):
         # A repeated /start would have been answered before /plans, in the chat's order.
         assert "Kế hoạch" in messages[1].visible_text()
     finally:
-        await again.shutdown()
+        await again.close()
 
 
 async def test_a_rejected_token_stops_polling_with_a_clear_log(app, fake, caplog):
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
+    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
     channel.poller.backoff_base = 0.01
-    await channel.start(poll_timeout=1)
+    await channel.start()
     try:
         fake.fail_next("getUpdates", 401, "Unauthorized")
         with caplog.at_level(logging.CRITICAL):
@@ -70,4 +72,4 @@ async def test_a_rejected_token_stops_polling_with_a_clear_log(app, fake, caplog
         assert not channel.poller.running
         assert any("token was rejected" in r.message for r in caplog.records)
     finally:
-        await channel.shutdown()
+        await channel.close()

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.app import App
-from bot.channels.zalo import PAYLOAD_MARK, ZaloChannel, ZaloClient
+from bot.app import App, Role
+from bot.channels.zalo import PAYLOAD_MARK
 from bot.records import AudienceFilter
 from bot.store.db import to_db_time, utc_now
-from bot.web.server import WebServer
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.zalo_api import (
     FakeZaloOA,
     ZaloWebhookClient,
@@ -63,8 +64,10 @@ class ZaloMember:
         await self.say(payload)
 
 
-@pytest.fixture
-async def zalo_env(settings):
+@contextlib.asynccontextmanager
+async def zalo_bot(settings, **changes):
+    """A running bot (Role.BOT) with the Zalo OA channel against the fake OA: (app, zalo channel,
+    fake, webhook client)."""
     async with FakeZaloOA(app_id=APP_ID, oa_id=OA_ID) as fake:
         settings = replace(
             settings,
@@ -76,22 +79,23 @@ async def zalo_env(settings):
             zalo_api_url=fake.api_url,
             zalo_oauth_url=fake.oauth_url,
             broadcast_rate=200.0,
+            http_port=0,
+            **changes,
         )
-        app = await App.create(settings, clock=utc_now)
-        zalo = ZaloChannel(app.dispatcher, ZaloClient(settings, app.store.meta), settings)
-        server = WebServer(app, "127.0.0.1", 0)
-        server.web.router.add_post("/zalo", zalo.webhook)
-        await server.start()
-        await zalo.client.start()
-        await app.start_background([zalo.sender], **FAST)
-        hook = ZaloWebhookClient(f"http://127.0.0.1:{server.port}/zalo", APP_ID, "oa-secret-key")
-        yield app, zalo, fake, hook
-        await hook.close()
-        await zalo.drain()
-        await app.stop_background()
-        await server.stop()
-        await zalo.client.close()
-        await app.close()
+        app = await App.create(settings, Role.BOT, clock=utc_now, tuning=FAST)
+        await app.start()
+        hook = ZaloWebhookClient(f"http://127.0.0.1:{app.web.port}/zalo", APP_ID, "oa-secret-key")
+        try:
+            yield app, app.channels["zalo"], fake, hook
+        finally:
+            await hook.close()
+            await app.close()
+
+
+@pytest.fixture
+async def zalo_env(settings):
+    async with zalo_bot(settings) as env:
+        yield env
 
 
 async def test_follow_onboard_and_self_assess_with_buttons(zalo_env):
@@ -170,8 +174,17 @@ async def test_bad_signature_repeats_and_echoes(zalo_env):
     assert (await app.store.users.find("zalo", "900005")).status == "blocked"
 
 
-async def test_broadcast_to_mixed_audience_skips_zalo_members_silent_for_7_days(zalo_env):
-    app, zalo, fake, hook = zalo_env
+async def test_broadcast_to_mixed_audience_skips_zalo_members_silent_for_7_days(settings):
+    async with (
+        FakeBotAPI() as telegram,
+        zalo_bot(
+            settings, telegram_bot_token=telegram.token, telegram_api_url=telegram.base_url
+        ) as (app, zalo, fake, hook),
+    ):
+        await _mixed_audience(app, zalo, fake, hook, telegram)
+
+
+async def _mixed_audience(app, zalo, fake, hook, telegram) -> None:
     telegram_members = await seed(app, 3)
     recent = ZaloMember(zalo, fake, hook, "900006")
     silent = ZaloMember(zalo, fake, hook, "900007")
@@ -183,26 +196,10 @@ async def test_broadcast_to_mixed_audience_skips_zalo_members_silent_for_7_days(
         "UPDATE users SET last_seen_at = ? WHERE external_id = ?", (old, "900007")
     )
 
-    class Collect:  # the Telegram side of this test: a sender that records
-        channel = "telegram"
-
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        async def deliver(self, chat_id, html, *, photo=None, paid=False):
-            from bot.core.channel import Sent
-
-            self.sent.append(chat_id)
-            return Sent(str(len(self.sent)))
-
-        async def edit(self, chat_id, message_id, html):
-            pass
-
-    telegram = Collect()
-    app.outreach.senders["telegram"] = telegram
     announcement = await app.outreach.announce("cli", "<b>Họp</b> chi hội", AudienceFilter())
     await wait_done(app, announcement.id)
-    assert sorted(telegram.sent) == sorted(m.chat_id for m in telegram_members)
+    for member in telegram_members:
+        assert [m.visible_text() for m in telegram.messages(int(member.chat_id))] == ["Họp chi hội"]
     assert recent.text() == "Họp chi hội"  # plain text on Zalo
     assert all(m["message"]["text"] != "Họp chi hội" for m in fake.messages_to("900007"))
     counts = await app.store.announcements.counts(announcement.id)

@@ -6,12 +6,38 @@ from dataclasses import replace
 
 import pytest
 
-from bot.app import App
-from bot.channels.telegram import TelegramChannel
+from bot.app import App, Role, Tuning
 from bot.store.db import utc_now
 from tests.fakes.bot_api import FakeBotAPI
 
-FAST = {"flush_every": 0.02, "idle_poll": 0.1, "progress_every": 0.2, "backoff_base": 0.05}
+FAST = Tuning(
+    flush_every=0.02,
+    idle_poll=0.1,
+    progress_every=0.2,
+    backoff_base=0.05,
+    poll_timeout=1,
+    read_timeout=0.5,
+)
+
+
+def bot_settings(settings, fake, **changes):
+    """Settings of a bot process talking to the fake Bot API (HTTP on a port the OS picks)."""
+    return replace(
+        settings,
+        telegram_bot_token=fake.token,
+        telegram_api_url=fake.base_url,
+        http_port=0,
+        **changes,
+    )
+
+
+async def start_bot(settings, fake, **changes):
+    """A running bot (Role.BOT): Telegram polling, the outbox and the timers on real time."""
+    app = await App.create(
+        bot_settings(settings, fake, **changes), Role.BOT, clock=utc_now, tuning=FAST
+    )
+    await app.start()
+    return app
 
 
 async def seed(app, count, *, start=5000, consent=True, **fields):
@@ -39,16 +65,8 @@ async def fake():
 @pytest.fixture
 async def live(settings, fake):
     """(app, channel): polling, with the outbox and scheduler running on real time."""
-    settings = replace(settings, broadcast_rate=200.0, chat_interval=0.05)
-    app = await App.create(settings, clock=utc_now)
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, read_timeout=0.5)
-    await channel.start(poll_timeout=1)
-    await app.start_background([channel.sender], **FAST)
-    channel.pacer = app.pacer
-    yield app, channel
-    await channel.stop()
-    await app.stop_background()
-    await channel.shutdown()
+    app = await start_bot(settings, fake, broadcast_rate=200.0, chat_interval=0.05)
+    yield app, app.channels["telegram"]
     await app.close()
 
 

@@ -108,18 +108,9 @@ async def test_scheduled_goes_out_on_time_and_cancelled_never(live, fake):
 
 
 async def test_public_announcements_also_go_to_the_announce_chat(settings, fake):
-    from dataclasses import replace
+    from tests.outreach.conftest import start_bot
 
-    from bot.app import App
-    from bot.channels.telegram import TelegramChannel
-    from bot.store.db import utc_now
-    from tests.outreach.conftest import FAST
-
-    settings = replace(settings, broadcast_rate=200.0, announce_chat_id="-100777")
-    app = await App.create(settings, clock=utc_now)
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
-    await channel.application.initialize()
-    await app.start_background([channel.sender], **FAST)
+    app = await start_bot(settings, fake, broadcast_rate=200.0, announce_chat_id="-100777")
     try:
         await seed(app, 2)
         public = await app.outreach.announce("cli", "Cho mọi người", AudienceFilter())
@@ -130,8 +121,6 @@ async def test_public_announcements_also_go_to_the_announce_chat(settings, fake)
         await wait_done(app, narrow.id)
         assert [m.text for m in fake.messages(-100777)] == ["Cho mọi người"]
     finally:
-        await app.stop_background()
-        await channel.application.shutdown()
         await app.close()
 
 

@@ -8,7 +8,7 @@ cancels and reschedules, and words the live progress and final report the sender
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -18,7 +18,6 @@ from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilte
 if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.catalog.i18n import Translator
-    from bot.core.channel import Sender
     from bot.services.scheduling import Scheduler
     from bot.store import Store
 
@@ -68,6 +67,9 @@ class OutreachService:
         clock: Callable[[], datetime],
         timezone: ZoneInfo,
         paid: bool = False,
+        super_admins: Iterable[tuple[str, str]] = (),
+        scheduler: Scheduler | None = None,
+        wake: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -75,10 +77,11 @@ class OutreachService:
         self.clock = clock
         self.timezone = timezone
         self.paid = paid
-        self.senders: dict[str, Sender] = {}
-        self.super_admins: set[tuple[str, str]] = set()  # (channel, id) from ADMIN_IDS
-        self.wake: Callable[[], None] = lambda: None  # set by the app once the worker runs
-        self.scheduler: Scheduler | None = None  # set by the app when it runs a scheduler
+        self.super_admins = frozenset(super_admins)  # (channel, id) from ADMIN_IDS
+        # In the process that sends (`khuyenhoc run`): the timers, and a nudge to the delivery
+        # worker. Elsewhere (a CLI command) the running bot's worker finds new rows by itself.
+        self.scheduler = scheduler
+        self.wake = wake or (lambda: None)
 
     def arm(self, announcement: Announcement) -> None:
         """Wake the worker exactly when a scheduled announcement is due."""
@@ -168,12 +171,13 @@ class OutreachService:
         self,
         announcement: Announcement,
         counts: dict[str, int],
-        locale: str,
+        locale: str | None,
         *,
         final: bool,
         outside_window: int = 0,
     ) -> str:
         t = self.i18n
+        locale = locale or t.default
         total = announcement.total or sum(counts.values())
         done = sum(counts[s] for s in ("sent", "failed", "blocked", "skipped"))
         params = {
@@ -202,21 +206,3 @@ class OutreachService:
             return 0.0
         elapsed = (self.clock() - announcement.started_at).total_seconds()
         return done / elapsed if elapsed > 0 else 0.0
-
-    async def report(self, announcement: Announcement, counts: dict[str, int], final: bool) -> None:
-        """The worker's reporter: keep the sender's progress message up to date, then report."""
-        channel, chat = announcement.report_channel, announcement.report_chat
-        sender = self.senders.get(channel or "")
-        if sender is None or chat is None:
-            return
-        locale = announcement.report_locale or self.i18n.default
-        outside = await self.store.announcements.outside_window(announcement.id) if final else 0
-        text = self.report_text(announcement, counts, locale, final=final, outside_window=outside)
-        if announcement.report_message:
-            await sender.edit(chat, announcement.report_message, text)
-            if not final:
-                return
-        # The first progress line, and the final report, are new messages: they notify.
-        sent = await sender.deliver(chat, text)
-        if not final:
-            await self.store.announcements.update(announcement.id, report_message=sent.message_id)

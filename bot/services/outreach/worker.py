@@ -29,7 +29,8 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 OUTSIDE_WINDOW = "outside_window"  # skipped: the platform allows no message to this member now
-Reporter = Callable[[Announcement, dict[str, int], bool], Awaitable[None]]
+# (announcement, counts, locale, final, outside_window) -> the sender's progress or report text
+ReportText = Callable[..., str]
 NotMet = Callable[[str], list[str]]  # title id -> definition ids
 
 
@@ -42,7 +43,8 @@ class DeliveryWorker:
         *,
         clock: Callable[[], datetime],
         not_met_definitions: NotMet,
-        reporter: Reporter | None = None,
+        report_text: ReportText | None = None,
+        wakeup: asyncio.Event | None = None,
         extra_chat: tuple[str, str] | None = None,
         super_admins: set[tuple[str, str]] | None = None,
         metrics: Any = None,
@@ -57,10 +59,13 @@ class DeliveryWorker:
     ) -> None:
         self.store = store
         self.senders = senders
+        # Only deliveries of the channels this process serves are taken; the others wait for
+        # the process that serves theirs (a terminal chat never takes Telegram's deliveries).
+        self.channels = tuple(senders)
         self.pacer = pacer
         self.clock = clock
         self.not_met_definitions = not_met_definitions
-        self.reporter = reporter
+        self.report_text = report_text
         self.extra_chat = extra_chat
         self.super_admins = super_admins or set()
         self.metrics = metrics  # bot.web.metrics.Metrics, when the app exports metrics
@@ -72,7 +77,8 @@ class DeliveryWorker:
         self.progress_every = progress_every
         self.idle_poll = idle_poll
         self.backoff_base = backoff_base
-        self._wake = asyncio.Event()
+        # Set by whoever records work that is due now (the outreach service, the timers).
+        self._wake = wakeup or asyncio.Event()
         self._stopping = False
         self._slots = asyncio.Semaphore(max_in_flight)
         self._in_flight: set[asyncio.Task] = set()
@@ -87,7 +93,7 @@ class DeliveryWorker:
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        recovered = await self.store.deliveries.recover()
+        recovered = await self.store.deliveries.recover(self.channels)
         if recovered:
             log.warning(
                 "outbox: %d deliveries were in flight at the last stop; resending", recovered
@@ -110,7 +116,7 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tasks[1]
         await self._flush()
-        await self.store.deliveries.recover()  # claimed but never sent: pending again
+        await self.store.deliveries.recover(self.channels)  # claimed, never sent: pending again
 
     def wake(self) -> None:
         """Something may be due now (a new announcement, a scheduled time reached)."""
@@ -130,7 +136,7 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._wake.wait(), await self._idle_wait())
 
     async def _idle_wait(self) -> float:
-        due = await self.store.deliveries.next_due()
+        due = await self.store.deliveries.next_due(self.channels)
         if due is None:
             return self.idle_poll
         return min(self.idle_poll, max(0.01, (due - self.clock()).total_seconds()))
@@ -140,7 +146,7 @@ class DeliveryWorker:
         for announcement in await self.store.announcements.due(now):
             await self._start_announcement(announcement)
         await self.store.deliveries.skip_expired(now)
-        claimed = await self.store.deliveries.claim(now, self.batch)
+        claimed = await self.store.deliveries.claim(now, self.batch, self.channels)
         if not claimed:
             return False
         inactive = await self._inactive_users(claimed)
@@ -177,10 +183,8 @@ class DeliveryWorker:
         if announcement is None or announcement.status == "cancelled":
             self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "cancelled"))
             return
-        if sender is None:
-            self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "no channel"))
-            return
-        window = getattr(sender, "reach_window", None)
+        assert sender is not None  # claimed for the channels this worker has senders for
+        window = sender.reach_window
         seen = self._last_seen.get(delivery.user_id or 0)
         if window is not None and seen is not None and seen < self.clock() - window:
             # e.g. Zalo: no message to a member silent for more than 7 days; said in the report
@@ -287,7 +291,7 @@ class DeliveryWorker:
         return Outcome(delivery.id, FAILED, attempts, error.detail)
 
     def _windowed(self) -> set[str]:
-        return {c for c, s in self.senders.items() if getattr(s, "reach_window", None)}
+        return {c for c, s in self.senders.items() if s.reach_window is not None}
 
     def _record(self, delivery: Delivery, outcome: Outcome) -> None:
         self._outcomes.append(outcome)
@@ -335,7 +339,7 @@ class DeliveryWorker:
                 await asyncio.wait_for(self._flushed.wait(), remaining)
 
     async def _report(self, announcement_id: int, *, final: bool) -> None:
-        if self.reporter is None:
+        if self.report_text is None:
             return
         now = time.monotonic()
         if not final and now - self._last_progress.get(announcement_id, 0.0) < self.progress_every:
@@ -349,12 +353,34 @@ class DeliveryWorker:
             pacer = self.channel_pacers.get(announcement.report_channel or "", self.pacer)
             pacer.note_interactive(announcement.report_chat)
         try:
-            await self.reporter(announcement, counts, final)
+            await self._send_report(announcement, counts, final)
         except Exception:
             log.exception("outbox: progress report for %d failed", announcement_id)
         if final:
             self._announcements.pop(announcement_id, None)
             self._last_progress.pop(announcement_id, None)
+
+    async def _send_report(
+        self, announcement: Announcement, counts: dict[str, int], final: bool
+    ) -> None:
+        """Keep the sender's progress message up to date, then report the outcome."""
+        assert self.report_text is not None
+        channel, chat = announcement.report_channel, announcement.report_chat
+        sender = self.senders.get(channel or "")
+        if sender is None or chat is None:
+            return
+        outside = await self.store.announcements.outside_window(announcement.id) if final else 0
+        text = self.report_text(
+            announcement, counts, announcement.report_locale, final=final, outside_window=outside
+        )
+        if announcement.report_message:
+            await sender.edit(chat, announcement.report_message, text)
+            if not final:
+                return
+        # The first progress line, and the final report, are new messages: they notify.
+        sent = await sender.deliver(chat, text)
+        if not final:
+            await self.store.announcements.update(announcement.id, report_message=sent.message_id)
 
 
 def _photo_source(photo: str) -> str | bytes:

@@ -1,8 +1,10 @@
-"""Logging set-up: one line per event, as text or JSON (`LOG_FORMAT=json`), and no personal data.
+"""Logging set-up: one line per event, as text or JSON (`LOG_FORMAT=json`), no personal data and
+no secret.
 
 Log lines name members by a pseudonym (their database number, or a salted hash of their platform
 id): never a phone number, chat id or name, unless `LOG_LEVEL=DEBUG` asks for them while
-troubleshooting.
+troubleshooting. Every configured secret (the bot token, app secrets, access tokens) is masked in
+every line, whichever library wrote it and at every level: a Bot API URL carries the token.
 """
 
 from __future__ import annotations
@@ -39,12 +41,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(level: str, fmt: str = "text") -> None:
+def mask(secret: str) -> str:
+    """How a secret appears in a log line: a bot token keeps its public bot id (`123456:***`)."""
+    head, sep, _ = secret.partition(":")
+    return f"{head}:***" if sep and head.isdigit() else "***"
+
+
+class Redacting(logging.Formatter):
+    """Formats with `inner`, then masks every secret in the finished line (message, arguments
+    and traceback alike)."""
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
+        super().__init__()
+        self._inner = inner
+        # Longest first, so a secret containing another is masked whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = self._inner.format(record)
+        for secret in self._secrets:
+            if secret in line:
+                line = line.replace(secret, mask(secret))
+        return line
+
+
+def configure(level: str, fmt: str = "text", secrets: list[str] | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    inner = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(Redacting(inner, secrets or []))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
