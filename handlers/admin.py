@@ -637,17 +637,17 @@ async def show_staff(ctx: Context, *, intro: str = "") -> None:
         lines.append(
             ctx.t(
                 "admin.staff_line",
-                name=row["display_name"] or row["external_id"],
-                id=row["external_id"],
-                role=ctx.t("admin.role." + row["role"]),
+                name=row.display_name or row.external_id,
+                id=row.external_id,
+                role=ctx.t("admin.role." + row.role),
             )
         )
         rows.append(
             [
                 ctx.button(
                     "admin.buttons.revoke",
-                    Revoke(row["user_id"]),
-                    name=row["display_name"] or row["external_id"],
+                    Revoke(row.user_id),
+                    name=row.display_name or row.external_id,
                 )
             ]
         )

@@ -144,8 +144,8 @@ async def assign_ticket(ctx: Context, act: AssignTicket) -> None:
             [
                 ctx.button(
                     "inbox.buttons.assign_to",
-                    AssignTicket(ticket.id, row["user_id"]),
-                    name=row["display_name"] or row["external_id"],
+                    AssignTicket(ticket.id, row.user_id),
+                    name=row.display_name or row.external_id,
                 )
             ]
             for row in staff
@@ -153,30 +153,26 @@ async def assign_ticket(ctx: Context, act: AssignTicket) -> None:
         rows.append([home_button(ctx)])
         ctx.reply(ctx.t("inbox.assign_who" if staff else "inbox.no_staff", id=ticket.id), rows)
         return
-    target = next((row for row in staff if row["user_id"] == act.to), None)
+    target = next((row for row in staff if row.user_id == act.to), None)
     if target is None:
         raise StaleButton(f"{act.to} is not staff")
-    await ctx.services.store.tickets.assign(
-        ticket.id, f"{target['channel']}:{target['external_id']}"
-    )
+    await ctx.services.store.tickets.assign(ticket.id, f"{target.channel}:{target.external_id}")
     await ctx.services.outreach.announce(
         ctx.actor,
         ctx.services.i18n.t(
-            target["locale"], "inbox.assigned_to_you", id=ticket.id, question=ticket.question[:500]
+            target.locale, "inbox.assigned_to_you", id=ticket.id, question=ticket.question[:500]
         ),
-        AudienceFilter(user_ids=(target["user_id"],)),
+        AudienceFilter(user_ids=(target.user_id,)),
     )
     await ctx.services.store.staff.audit(
         ctx.actor,
         "ticket_assign",
         ticket=ticket.id,
-        to=f"{target['channel']}:{target['external_id']}",
+        to=f"{target.channel}:{target.external_id}",
     )
     await inbox(
         ctx,
-        intro=ctx.t(
-            "inbox.assigned", id=ticket.id, name=target["display_name"] or target["external_id"]
-        ),
+        intro=ctx.t("inbox.assigned", id=ticket.id, name=target.display_name or target.external_id),
     )
 
 

@@ -218,11 +218,11 @@ class TelegramChannel:
                 language_code=None if locale == campaign.default_locale else locale,
             )
         store = self.dispatcher.services.store
-        for row in await store.staff.members():
-            if row["channel"] == CHANNEL:
-                user = await store.users.get(row["user_id"])
+        for member in await store.staff.members():
+            if member.channel == CHANNEL:
+                user = await store.users.get(member.user_id)
                 if user is not None:
-                    await self.staff_menu(user, row["role"])
+                    await self.staff_menu(user, member.role)
         for channel, external_id in self.dispatcher.services.staff.super_admins:
             user = await store.users.find(channel, external_id) if channel == CHANNEL else None
             if user is not None:

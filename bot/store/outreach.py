@@ -16,8 +16,10 @@ from bot.records import (
     SENDING,
     Announcement,
     AudienceFilter,
+    AuditEntry,
     Delivery,
     Outcome,
+    StaffMember,
 )
 from bot.store.db import Database, from_db_time, to_db_time
 
@@ -126,12 +128,26 @@ class Staff:
         self._roles = None
         return await self._db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)) > 0
 
-    async def members(self) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(
+    async def members(self) -> list[StaffMember]:
+        rows = await self._db.fetchall(
             "SELECT s.role, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
             " u.external_id, u.chat_id, u.display_name, u.locale"
             " FROM staff s JOIN users u ON u.id = s.user_id ORDER BY s.granted_at"
         )
+        return [
+            StaffMember(
+                user_id=r["user_id"],
+                role=r["role"],
+                granted_at=from_db_time(r["granted_at"]),  # type: ignore[arg-type]
+                granted_by=r["granted_by"],
+                channel=r["channel"],
+                external_id=r["external_id"],
+                chat_id=r["chat_id"],
+                display_name=r["display_name"],
+                locale=r["locale"],
+            )
+            for r in rows
+        ]
 
     async def audit(self, actor: str, action: str, **detail: Any) -> None:
         await self._db.execute(
@@ -139,8 +155,19 @@ class Staff:
             (self._db.now(), actor, action, json.dumps(detail, ensure_ascii=False)),
         )
 
-    async def audit_trail(self, limit: int = 50) -> list[aiosqlite.Row]:
-        return await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+    async def audit_trail(self, limit: int = 50) -> list[AuditEntry]:
+        """The latest entries, newest first."""
+        rows = await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+        return [
+            AuditEntry(
+                id=r["id"],
+                at=from_db_time(r["at"]),  # type: ignore[arg-type]
+                actor=r["actor"],
+                action=r["action"],
+                detail=json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
 
 
 class Announcements:

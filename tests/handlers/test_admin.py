@@ -50,7 +50,7 @@ async def test_every_staff_command_and_button_is_refused_below_its_role(app, rol
         refused += 1
     assert refused > 0
     trail = await app.store.staff.audit_trail(limit=500)
-    assert sum(r["action"] == "refused" for r in trail) == refused
+    assert sum(r.action == "refused" for r in trail) == refused
     assert not await app.store.announcements.listing(["draft", "scheduled", "sending"])
     # Members never see the staff section in their menu.
     await member.command("/menu")
@@ -75,7 +75,7 @@ async def test_staff_roles_are_granted_revoked_and_audited(app):
     assert "Đã thu hồi quyền của Thư ký." in boss.text
     await helper.command("/announce")
     assert "Hội chưa có lệnh /announce." in helper.text
-    trail = [(r["actor"], r["action"]) for r in await app.store.staff.audit_trail()]
+    trail = [(r.actor, r.action) for r in await app.services.staff.audit_trail()]
     assert ("telegram:999", "grant") in trail and ("telegram:999", "revoke") in trail
     await boss.command("/admins grant 3003 admin")
     assert await app.store.staff.role_of((await helper.user()).id) == "admin"
