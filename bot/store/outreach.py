@@ -170,6 +170,23 @@ class Staff:
         ]
 
 
+_EDITABLE_COLUMNS = frozenset(
+    {
+        "text",
+        "photo",
+        "photo_file_id",
+        "audience",
+        "status",
+        "scheduled_at",
+        "expires_at",
+        "report_message",
+        "report_chat",
+        "report_channel",
+        "report_locale",
+    }
+)
+
+
 class Announcements:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -217,21 +234,19 @@ class Announcements:
         return _announcement(row) if row else None
 
     async def update(self, announcement_id: int, **changes: Any) -> Announcement:
-        allowed = {
-            "text",
-            "photo",
-            "photo_file_id",
-            "audience",
-            "status",
-            "scheduled_at",
-            "expires_at",
-            "report_message",
-            "report_chat",
-            "report_channel",
-            "report_locale",
-        }
-        if set(changes) - allowed:
-            raise ValueError(f"not editable: {sorted(set(changes) - allowed)}")
+        announcement = await self.update_if(announcement_id, (), **changes)
+        if announcement is None:
+            raise LookupError(f"announcement {announcement_id} does not exist")
+        return announcement
+
+    async def update_if(
+        self, announcement_id: int, statuses: Iterable[str], **changes: Any
+    ) -> Announcement | None:
+        """Change the announcement only while its status is one of `statuses` (any when empty),
+        in one statement: a worker that started it meanwhile wins. None when nothing changed."""
+        unknown = set(changes) - _EDITABLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
         values = [
             to_db_time(v)
             if isinstance(v, datetime)
@@ -241,22 +256,28 @@ class Announcements:
             for v in changes.values()
         ]
         assignments = ", ".join(f"{name} = ?" for name in changes)
-        row = await self._db.fetchone(
-            f"UPDATE announcements SET {assignments} WHERE id = ? RETURNING *",
-            (*values, announcement_id),
-        )
-        if row is None:
-            raise LookupError(f"announcement {announcement_id} does not exist")
-        return _announcement(row)
-
-    async def listing(self, statuses: Iterable[str], limit: int = 30) -> list[Announcement]:
         statuses = tuple(statuses)
+        guard = f" AND status IN ({', '.join('?' * len(statuses))})" if statuses else ""
+        row = await self._db.fetchone(
+            f"UPDATE announcements SET {assignments} WHERE id = ?{guard} RETURNING *",
+            (*values, announcement_id, *statuses),
+        )
+        return _announcement(row) if row else None
+
+    async def listing(
+        self, statuses: Iterable[str], limit: int = 30, *, newest: bool = False
+    ) -> list[Announcement]:
+        """Announcements in these statuses, oldest first (by due or creation time); with
+        `newest`, the latest `limit` of them (still oldest first)."""
+        statuses = tuple(statuses)
+        order = "DESC" if newest else ""
         rows = await self._db.fetchall(
             f"SELECT * FROM announcements WHERE status IN ({', '.join('?' * len(statuses))})"
-            " ORDER BY coalesce(scheduled_at, created_at), id LIMIT ?",
+            f" ORDER BY coalesce(scheduled_at, created_at) {order}, id {order} LIMIT ?",
             (*statuses, limit),
         )
-        return [_announcement(r) for r in rows]
+        found = [_announcement(r) for r in rows]
+        return found[::-1] if newest else found
 
     async def due(self, now: datetime) -> list[Announcement]:
         rows = await self._db.fetchall(
