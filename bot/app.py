@@ -21,7 +21,7 @@ from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
-from bot.services.inbox import notify_staff
+from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
 from bot.services.outreach.pacing import Pacer
@@ -109,6 +109,16 @@ class App:
             timezone=settings.timezone,
             paid=settings.paid_broadcast,
         )
+        reminders = ReminderService(
+            store,
+            catalog,
+            i18n,
+            outreach,
+            clock=clock,
+            timezone=settings.timezone,
+            quiet=(settings.quiet_start, settings.quiet_end),
+        )
+        staff = StaffService(store, super_admins, staff_changed)
         services = Services(
             store=store,
             catalog=catalog,
@@ -117,19 +127,21 @@ class App:
             clock=clock,
             assessments=AssessmentService(store, catalog),
             outreach=outreach,
-            reminders=ReminderService(
-                store,
-                catalog,
-                i18n,
-                outreach,
-                clock=clock,
-                timezone=settings.timezone,
-                quiet=(settings.quiet_start, settings.quiet_end),
-            ),
+            reminders=reminders,
             reports=ReportService(store, catalog, settings.timezone),
             answerer=Answerer(catalog),
             members=MemberService(store),
-            staff=StaffService(store, super_admins, staff_changed),
+            staff=staff,
+            inbox=InboxService(
+                store,
+                i18n,
+                outreach,
+                staff,
+                clock=clock,
+                timezone=settings.timezone,
+                quiet_hours=reminders.in_quiet_hours,  # the members' quiet hours are staff's too
+                staff_chat=settings.staff_chat_id,
+            ),
         )
         services.outreach.super_admins = super_admins
         dispatcher = Dispatcher(build_root_router(), services)
@@ -197,10 +209,7 @@ class App:
 
         scheduler.daily("maintenance:prune", 3, 0, prune)
 
-        async def digest() -> None:
-            await notify_staff(self.services, settings.staff_chat_id)
-
-        scheduler.every("inbox:digest", 60, digest)
+        scheduler.every("inbox:digest", 60, self.services.inbox.notify_staff)
         if settings.backup_dir is not None:
             folder = settings.backup_dir
 
