@@ -138,7 +138,11 @@ async def _typed_role_change(ctx: Context, words: list[str]) -> None:
         ctx.reply(ctx.t("admin.unknown_member", id=words[1][:20]))
         return
     if words[0] in REVOKE_WORDS:
-        await revoke(ctx, Revoke(target.id))
+        # A typed command has no stale button to blame: someone without a role just gets the list.
+        if await ctx.services.staff.role_of(target) in GRANTABLE:
+            await revoke(ctx, Revoke(target.id))
+        else:
+            await show_staff(ctx)
     elif len(words) >= 3 and words[2] in GRANTABLE:
         await grant(ctx, Grant(target.id, words[2]))
     else:
