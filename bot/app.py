@@ -39,7 +39,7 @@ from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
-from bot.services.inbox import notify_staff
+from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
 from bot.services.outreach.pacing import Pacer
@@ -269,10 +269,7 @@ class App:
 
         scheduler.daily("maintenance:prune", 3, 0, prune)
 
-        async def digest() -> None:
-            await notify_staff(self.services, settings.staff_chat_id)
-
-        scheduler.every("inbox:digest", 60, digest)
+        scheduler.every("inbox:digest", 60, self.services.inbox.notify_staff)
         if settings.backup_dir is not None:
             folder = settings.backup_dir
 
@@ -348,6 +345,16 @@ def _services(
         scheduler=scheduler,
         wake=wakeup.set if wakeup is not None else None,
     )
+    reminders = ReminderService(
+        store,
+        catalog,
+        i18n,
+        outreach,
+        clock=clock,
+        timezone=settings.timezone,
+        quiet=(settings.quiet_start, settings.quiet_end),
+    )
+    staff = StaffService(store, super_admins, staff_changed)
     return Services(
         store=store,
         catalog=catalog,
@@ -356,19 +363,21 @@ def _services(
         clock=clock,
         assessments=AssessmentService(store, catalog),
         outreach=outreach,
-        reminders=ReminderService(
-            store,
-            catalog,
-            i18n,
-            outreach,
-            clock=clock,
-            timezone=settings.timezone,
-            quiet=(settings.quiet_start, settings.quiet_end),
-        ),
+        reminders=reminders,
         reports=ReportService(store, catalog, settings.timezone),
         answerer=Answerer(catalog),
         members=MemberService(store),
-        staff=StaffService(store, super_admins, staff_changed),
+        staff=staff,
+        inbox=InboxService(
+            store,
+            i18n,
+            outreach,
+            staff,
+            clock=clock,
+            timezone=settings.timezone,
+            quiet_hours=reminders.in_quiet_hours,  # the members' quiet hours are staff's too
+            staff_chat=settings.staff_chat_id,
+        ),
     )
 
 

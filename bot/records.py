@@ -190,6 +190,42 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffMember:
+    """Someone granted a role in the chat (super admins come from the settings, not from here)."""
+
+    user_id: int
+    role: str
+    granted_at: datetime
+    granted_by: str
+    channel: str
+    external_id: str
+    chat_id: str
+    display_name: str
+    locale: str
+
+    @property
+    def name(self) -> str:
+        """How staff lists show them: their name, or their id when they gave none."""
+        return self.display_name or self.external_id
+
+    @property
+    def ref(self) -> str:
+        """How they appear in the audit log and in a ticket's assignee."""
+        return f"{self.channel}:{self.external_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit trail: what a staff member (or the CLI) did, or was refused."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Firing:
     id: int
     kind: str

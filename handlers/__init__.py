@@ -8,7 +8,7 @@ from bot.core.router import Router
 def build_root_router() -> Router:
     """All feature routers in one; the order does not matter (duplicates are refused)."""
     from handlers import (
-        admin,
+        announce,
         ask,
         assessment,
         events,
@@ -18,6 +18,7 @@ def build_root_router() -> Router:
         plans,
         profile,
         settings,
+        staff,
         start,
         stats,
     )
@@ -32,7 +33,8 @@ def build_root_router() -> Router:
         events,
         stats,
         settings,
-        admin,
+        announce,
+        staff,
         ask,
         inbox,
         fallback,

@@ -11,13 +11,13 @@ from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services.ask import Match
+from bot.services.inbox import OPEN_PER_MEMBER
 from handlers.menu import OpenSection, home_button, show_menu
 from handlers.start import needs_consent
 
 router = Router("ask")
 
 QUESTION_MAX = 1000
-OPEN_TICKETS_MAX = 5
 
 
 @action("qa")
@@ -144,14 +144,13 @@ async def ask_staff(ctx: Context, _: AskStaff) -> None:
         return
     if await needs_consent(ctx):  # a question is personal data
         return
-    tickets = ctx.services.store.tickets
-    if await tickets.open_count(ctx.user.id) >= OPEN_TICKETS_MAX:
+    ticket = await ctx.services.inbox.ask(ctx.user, question)
+    if ticket is None:  # too many of theirs still waiting
         ctx.reply(
-            ctx.t("ask.too_many", limit=OPEN_TICKETS_MAX),
+            ctx.t("ask.too_many", limit=OPEN_PER_MEMBER),
             [[ctx.button("ask.buttons.my_questions", MyQuestions())]],
         )
         return
-    ticket = await tickets.create(ctx.user.id, question, ctx.user.area_code, ctx.user.role)
     ctx.clear_state()
     ctx.reply(ctx.t("ask.received", id=ticket.id, question=question), [[home_button(ctx)]])
 
@@ -169,7 +168,7 @@ async def my_questions_pressed(ctx: Context, _: MyQuestions) -> None:
 
 @router.command("myquestions")
 async def my_questions(ctx: Context) -> None:
-    tickets = await ctx.services.store.tickets.of_member(ctx.user.id)
+    tickets = await ctx.services.inbox.of_member(ctx.user.id)
     if not tickets:
         ctx.reply(ctx.t("ask.mine_none"), [[home_button(ctx)]], edit=ctx.pressed)
         return

@@ -101,3 +101,68 @@ async def test_open_questions_are_limited(app):
         await member.press("Hỏi cán bộ Hội")
     assert "đang có 5 câu hỏi chờ trả lời" in member.text
     assert await app.store.tickets.open_count((await member.user()).id) == 5
+
+
+QUESTION = "Xe đưa đón học sinh điểm trường Rạch Gòi có chạy thứ bảy không?"
+
+
+async def asked(app, user_id="1001", name="Lan") -> Member:
+    """A member whose question (one the content cannot answer) went to the staff."""
+    member = Member(app, user_id=user_id, name=name)
+    await onboard(member)
+    await member.say(QUESTION)
+    await member.press("Hỏi cán bộ Hội")
+    assert "Hội đã nhận câu hỏi" in member.text
+    return member
+
+
+async def test_a_question_is_answered_once(app):
+    member = await asked(app)
+    inbox = app.services.inbox
+    [ticket] = await inbox.open()
+    assert await inbox.answer(ticket, "Có, từ 6 giờ 30.", "telegram:3003") is not None
+    # A second staff member answering the same question a moment later: the member gets one.
+    assert await inbox.answer(ticket, "Không chạy.", "telegram:3004") is None
+    [answer] = await app.store.announcements.listing(["scheduled"])
+    assert answer.audience.user_ids == ((await member.user()).id,)
+    assert "6 giờ 30" in answer.text and "Rạch Gòi" in answer.text
+    trail = await app.services.staff.audit_trail()
+    assert [e.action for e in trail] == ["ticket_answer"]
+    assert await inbox.open() == []
+
+
+async def test_an_assigned_question_reaches_the_assignee(app):
+    await asked(app)
+    editor = await staff(app, "3003", "editor", name="Biên tập")
+    helper = await staff(app, "3004", "editor", name="Thư ký")
+    await editor.command("/inbox")
+    await editor.press("Giao #1")
+    assert "Giao cho Thư ký" in editor.labels() and "Giao cho Biên tập" in editor.labels()
+    await editor.press("Giao cho Thư ký")
+    assert "Đã giao câu hỏi #1 cho Thư ký." in editor.text
+    assert (await app.services.inbox.get(1)).assigned_to == "telegram:3004"
+    [note] = await app.store.announcements.listing(["scheduled"])
+    assert note.audience.user_ids == ((await helper.user()).id,)
+    assert "được giao trả lời câu hỏi #1" in note.text and "Rạch Gòi" in note.text
+    [entry] = await app.services.staff.audit_trail()
+    assert (entry.actor, entry.action, entry.detail) == (
+        "telegram:3003",
+        "ticket_assign",
+        {"ticket": 1, "to": "telegram:3004"},
+    )
+
+
+async def test_staff_digest_waits_out_quiet_hours_and_comes_at_most_every_few_minutes(app, clock):
+    await asked(app)
+    inbox = app.services.inbox
+    clock.advance(hours=14)  # 22:00 in Cần Thơ: quiet hours
+    assert await inbox.notify_staff() == 0
+    clock.advance(hours=10)  # 08:00
+    assert await inbox.notify_staff() == 1
+    [digest] = await app.store.announcements.listing(["scheduled"])
+    assert digest.audience.staff_only and "1 câu hỏi mới" in digest.text
+    await asked(app, user_id="1002", name="Hoa")
+    clock.advance(minutes=1)
+    assert await inbox.notify_staff() == 0  # a digest, not a flood
+    clock.advance(minutes=5)
+    assert await inbox.notify_staff() == 1

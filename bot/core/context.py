@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.records import Session, User
     from bot.services.ask import Answerer
     from bot.services.assessment import AssessmentService
+    from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
@@ -47,6 +48,7 @@ class Services:
     answerer: Answerer
     members: MemberService
     staff: StaffService
+    inbox: InboxService
 
 
 class Context:

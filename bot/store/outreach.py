@@ -16,8 +16,10 @@ from bot.records import (
     SENDING,
     Announcement,
     AudienceFilter,
+    AuditEntry,
     Delivery,
     Outcome,
+    StaffMember,
 )
 from bot.store.db import Database, from_db_time, to_db_time
 
@@ -126,12 +128,26 @@ class Staff:
         self._roles = None
         return await self._db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)) > 0
 
-    async def members(self) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(
+    async def members(self) -> list[StaffMember]:
+        rows = await self._db.fetchall(
             "SELECT s.role, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
             " u.external_id, u.chat_id, u.display_name, u.locale"
             " FROM staff s JOIN users u ON u.id = s.user_id ORDER BY s.granted_at"
         )
+        return [
+            StaffMember(
+                user_id=r["user_id"],
+                role=r["role"],
+                granted_at=from_db_time(r["granted_at"]),  # type: ignore[arg-type]
+                granted_by=r["granted_by"],
+                channel=r["channel"],
+                external_id=r["external_id"],
+                chat_id=r["chat_id"],
+                display_name=r["display_name"],
+                locale=r["locale"],
+            )
+            for r in rows
+        ]
 
     async def audit(self, actor: str, action: str, **detail: Any) -> None:
         await self._db.execute(
@@ -139,8 +155,36 @@ class Staff:
             (self._db.now(), actor, action, json.dumps(detail, ensure_ascii=False)),
         )
 
-    async def audit_trail(self, limit: int = 50) -> list[aiosqlite.Row]:
-        return await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+    async def audit_trail(self, limit: int = 50) -> list[AuditEntry]:
+        """The latest entries, newest first."""
+        rows = await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+        return [
+            AuditEntry(
+                id=r["id"],
+                at=from_db_time(r["at"]),  # type: ignore[arg-type]
+                actor=r["actor"],
+                action=r["action"],
+                detail=json.loads(r["detail"]),
+            )
+            for r in rows
+        ]
+
+
+_EDITABLE_COLUMNS = frozenset(
+    {
+        "text",
+        "photo",
+        "photo_file_id",
+        "audience",
+        "status",
+        "scheduled_at",
+        "expires_at",
+        "report_message",
+        "report_chat",
+        "report_channel",
+        "report_locale",
+    }
+)
 
 
 class Announcements:
@@ -190,21 +234,19 @@ class Announcements:
         return _announcement(row) if row else None
 
     async def update(self, announcement_id: int, **changes: Any) -> Announcement:
-        allowed = {
-            "text",
-            "photo",
-            "photo_file_id",
-            "audience",
-            "status",
-            "scheduled_at",
-            "expires_at",
-            "report_message",
-            "report_chat",
-            "report_channel",
-            "report_locale",
-        }
-        if set(changes) - allowed:
-            raise ValueError(f"not editable: {sorted(set(changes) - allowed)}")
+        announcement = await self.update_if(announcement_id, (), **changes)
+        if announcement is None:
+            raise LookupError(f"announcement {announcement_id} does not exist")
+        return announcement
+
+    async def update_if(
+        self, announcement_id: int, statuses: Iterable[str], **changes: Any
+    ) -> Announcement | None:
+        """Change the announcement only while its status is one of `statuses` (any when empty),
+        in one statement: a worker that started it meanwhile wins. None when nothing changed."""
+        unknown = set(changes) - _EDITABLE_COLUMNS
+        if unknown:
+            raise ValueError(f"not editable: {sorted(unknown)}")
         values = [
             to_db_time(v)
             if isinstance(v, datetime)
@@ -214,22 +256,28 @@ class Announcements:
             for v in changes.values()
         ]
         assignments = ", ".join(f"{name} = ?" for name in changes)
-        row = await self._db.fetchone(
-            f"UPDATE announcements SET {assignments} WHERE id = ? RETURNING *",
-            (*values, announcement_id),
-        )
-        if row is None:
-            raise LookupError(f"announcement {announcement_id} does not exist")
-        return _announcement(row)
-
-    async def listing(self, statuses: Iterable[str], limit: int = 30) -> list[Announcement]:
         statuses = tuple(statuses)
+        guard = f" AND status IN ({', '.join('?' * len(statuses))})" if statuses else ""
+        row = await self._db.fetchone(
+            f"UPDATE announcements SET {assignments} WHERE id = ?{guard} RETURNING *",
+            (*values, announcement_id, *statuses),
+        )
+        return _announcement(row) if row else None
+
+    async def listing(
+        self, statuses: Iterable[str], limit: int = 30, *, newest: bool = False
+    ) -> list[Announcement]:
+        """Announcements in these statuses, oldest first (by due or creation time); with
+        `newest`, the latest `limit` of them (still oldest first)."""
+        statuses = tuple(statuses)
+        order = "DESC" if newest else ""
         rows = await self._db.fetchall(
             f"SELECT * FROM announcements WHERE status IN ({', '.join('?' * len(statuses))})"
-            " ORDER BY coalesce(scheduled_at, created_at), id LIMIT ?",
+            f" ORDER BY coalesce(scheduled_at, created_at) {order}, id {order} LIMIT ?",
             (*statuses, limit),
         )
-        return [_announcement(r) for r in rows]
+        found = [_announcement(r) for r in rows]
+        return found[::-1] if newest else found
 
     async def due(self, now: datetime) -> list[Announcement]:
         rows = await self._db.fetchall(

@@ -61,4 +61,4 @@ async def test_admin_command_refused_to_members(app):
     await admin.command("/secret")
     assert calls == ["999"]
     refused = await app.store.staff.audit_trail()
-    assert [(r["actor"], r["action"]) for r in refused] == [("telegram:1001", "refused")]
+    assert [(r.actor, r.action) for r in refused] == [("telegram:1001", "refused")]

@@ -50,7 +50,7 @@ async def test_every_staff_command_and_button_is_refused_below_its_role(app, rol
         refused += 1
     assert refused > 0
     trail = await app.store.staff.audit_trail(limit=500)
-    assert sum(r["action"] == "refused" for r in trail) == refused
+    assert sum(r.action == "refused" for r in trail) == refused
     assert not await app.store.announcements.listing(["draft", "scheduled", "sending"])
     # Members never see the staff section in their menu.
     await member.command("/menu")
@@ -75,7 +75,7 @@ async def test_staff_roles_are_granted_revoked_and_audited(app):
     assert "Đã thu hồi quyền của Thư ký." in boss.text
     await helper.command("/announce")
     assert "Hội chưa có lệnh /announce." in helper.text
-    trail = [(r["actor"], r["action"]) for r in await app.store.staff.audit_trail()]
+    trail = [(r.actor, r.action) for r in await app.services.staff.audit_trail()]
     assert ("telegram:999", "grant") in trail and ("telegram:999", "revoke") in trail
     await boss.command("/admins grant 3003 admin")
     assert await app.store.staff.role_of((await helper.user()).id) == "admin"
@@ -171,3 +171,63 @@ async def test_audience_selection_on_a_seeded_database(app):
     # Latest result counts: member 0 passed last, member 1 did not, member 2 did not.
     assert await size(AudienceFilter(not_met="gia-dinh-hoc-tap")) == 2
     assert await size(AudienceFilter(not_met="dong-ho-hoc-tap")) == 0
+
+
+async def test_a_role_change_is_audited_and_reaches_the_channels(app):
+    heard = []
+
+    async def channel_hears(user, role):
+        heard.append((user.external_id, role))
+
+    app.services.staff.changed.connect(channel_hears)
+    boss = await staff(app, SUPER_ID, None, name="Chủ tịch")
+    helper = await staff(app, "3003", None, name="Thư ký")
+    await boss.command("/admins grant 3003 admin")
+    assert "Đã cấp quyền quản trị viên cho Thư ký." in boss.text
+    [member] = await app.services.staff.members()
+    assert (member.user_id, member.role, member.granted_by, member.name, member.ref) == (
+        (await helper.user()).id,
+        "admin",
+        "telegram:999",
+        "Thư ký",
+        "telegram:3003",
+    )
+    await boss.command("/admins revoke 3003")
+    assert "Đã thu hồi quyền của Thư ký." in boss.text
+    await boss.command("/admins revoke 3003")  # nothing left to revoke: just the list
+    assert "Chưa có ai." in boss.text
+    assert heard == [("3003", "admin"), ("3003", None)]
+    trail = [(e.actor, e.action, e.detail) for e in await app.services.staff.audit_trail()]
+    assert trail == [
+        ("telegram:999", "revoke", {"user": "telegram:3003"}),
+        ("telegram:999", "grant", {"user": "telegram:3003", "role": "admin"}),
+    ]
+
+
+async def test_report_lists_the_latest_announcements(app):
+    from bot.records import AudienceFilter
+
+    admin = await staff(app, "3004", "admin")
+    for n in range(1, 106):
+        await app.services.outreach.announce("test", f"Tin số {n}", AudienceFilter())
+    await admin.command("/report")
+    assert "Tin số 96" in admin.text and "Tin số 105" in admin.text
+    assert "Tin số 95" not in admin.text  # ten lines: the newest, not the first hundred's tail
+
+
+async def test_only_a_waiting_announcement_changes(app):
+    from bot.records import AudienceFilter
+
+    outreach = app.services.outreach
+    draft = await outreach.draft("telegram:3003", "Họp", report_to=("telegram", "3003", "vi"))
+    moved = await outreach.set_audience(draft.id, AudienceFilter(areas=("31135",)))
+    assert moved.audience.areas == ("31135",)
+    # Whoever sends gets the progress, in the same write that schedules it.
+    sent = await outreach.schedule(draft.id, None, report_to=("telegram", "3004", "en"))
+    assert (sent.status, sent.report_chat, sent.report_locale) == ("scheduled", "3004", "en")
+    await outreach.cancel(draft.id)
+    # A button pressed after the cancel (or after the worker took it) changes nothing.
+    assert await outreach.set_audience(draft.id, AudienceFilter()) is None
+    assert await outreach.schedule(draft.id, None) is None
+    kept = await outreach.get(draft.id)
+    assert kept.status == "cancelled" and kept.audience.areas == ("31135",)

@@ -69,4 +69,4 @@ async def test_menus_show_staff_commands_only_to_staff(live, fake):
     assert "Nút này đã cũ" in refused.visible_text()
     await fake.wait_for(lambda: len(fake.answered_callbacks) > before)
     trail = await app.store.staff.audit_trail()
-    assert [r["action"] for r in trail][:2] == ["refused", "refused"]
+    assert [r.action for r in trail][:2] == ["refused", "refused"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.services.inbox import notify_staff
 from tests.channels.test_telegram import Phone
 from tests.fakes.bot_api import FakeUser
 from tests.outreach.test_event_telegram import onboard
@@ -26,8 +25,8 @@ async def test_ticket_lifecycle_on_the_phone(live, fake):
     assert "Hội đã nhận câu hỏi số #1" in received.visible_text()
 
     before = len(fake.messages(ADMIN.id))
-    assert await notify_staff(app.services, None) == 1
-    assert await notify_staff(app.services, None) == 0  # a digest, not a flood
+    assert await app.services.inbox.notify_staff() == 1
+    assert await app.services.inbox.notify_staff() == 0  # a digest, not a flood
     digest = (await fake.wait_for_messages(ADMIN.id, before + 1))[-1]
     assert "1 câu hỏi mới" in digest.visible_text() and "Rạch Gòi" in digest.visible_text()
 

@@ -2,7 +2,9 @@
 delivered through the durable outbox (`worker.DeliveryWorker`) under Telegram's limits.
 
 `OutreachService` is what handlers and the CLI use: it records announcements, sizes audiences,
-cancels and reschedules, and words the live progress and final report the sender sees.
+changes a waiting announcement's audience, schedules, cancels, lists what is waiting and what went
+out, and words the live progress and final report the sender sees. Above the store it is the only
+writer of announcement rows (with its delivery worker, which records progress).
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
+from bot.records import (
+    CANCELLED,
+    DONE,
+    DRAFT,
+    SCHEDULED,
+    SENDING_A,
+    Announcement,
+    AudienceFilter,
+)
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
@@ -22,6 +32,11 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 __all__ = ["AudienceFilter", "OutreachService", "parse_when"]
+
+# What may still change before it goes out: a draft, or an announcement waiting for its time.
+WAITING = (DRAFT, SCHEDULED)
+# What /report lists: everything that was or will be sent, and what was called off.
+REPORTED = (SENDING_A, DONE, SCHEDULED, CANCELLED)
 
 _WHEN = re.compile(
     r"^\s*(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
@@ -150,14 +165,34 @@ class OutreachService:
         self.wake()
         return announcement
 
-    async def schedule(self, announcement_id: int, at: datetime | None) -> Announcement:
-        """Send a draft (or move a scheduled one) at `at`, or now."""
-        announcement = await self.store.announcements.update(
-            announcement_id, status=SCHEDULED, scheduled_at=at
+    async def schedule(
+        self,
+        announcement_id: int,
+        at: datetime | None,
+        *,
+        report_to: tuple[str, str, str] | None = None,  # (channel, chat_id, locale)
+    ) -> Announcement | None:
+        """Send a draft (or move a scheduled one) at `at`, or now; progress and the final report
+        go to `report_to` when given (whoever sends it, not who drafted it). None when it is no
+        longer waiting (sent, being sent or cancelled meanwhile)."""
+        report = {}
+        if report_to is not None:
+            channel, chat, locale = report_to
+            report = {"report_channel": channel, "report_chat": chat, "report_locale": locale}
+        announcement = await self.store.announcements.update_if(
+            announcement_id, WAITING, status=SCHEDULED, scheduled_at=at, **report
         )
+        if announcement is None:
+            return None
         self.arm(announcement)
         self.wake()
         return announcement
+
+    async def set_audience(
+        self, announcement_id: int, audience: AudienceFilter
+    ) -> Announcement | None:
+        """Change who a waiting announcement goes to; None when it is no longer waiting."""
+        return await self.store.announcements.update_if(announcement_id, WAITING, audience=audience)
 
     async def cancel(self, announcement_id: int) -> Announcement:
         announcement = await self.store.announcements.update(announcement_id, status=CANCELLED)
@@ -165,6 +200,27 @@ class OutreachService:
         if self.scheduler is not None:
             self.scheduler.cancel(f"announce:{announcement_id}")
         return announcement
+
+    # -- reading --------------------------------------------------------------------------------
+    async def get(self, announcement_id: int) -> Announcement | None:
+        return await self.store.announcements.get(announcement_id)
+
+    async def waiting(self, limit: int = 30) -> list[Announcement]:
+        """Drafts and scheduled announcements, the soonest due first (/scheduled)."""
+        return await self.store.announcements.listing(WAITING, limit)
+
+    async def recent(self, limit: int = 10) -> list[Announcement]:
+        """The latest announcements sent, being sent, scheduled or cancelled, oldest of them
+        first (/report without a number)."""
+        return await self.store.announcements.listing(REPORTED, limit, newest=True)
+
+    async def status_report(self, announcement: Announcement, locale: str) -> str:
+        """Where its deliveries stand now, in the words of the progress and final reports."""
+        store = self.store.announcements
+        counts = await store.counts(announcement.id)
+        final = announcement.status == DONE
+        outside = await store.outside_window(announcement.id) if final else 0
+        return self.report_text(announcement, counts, locale, final=final, outside_window=outside)
 
     # -- words for the sender -------------------------------------------------------------------
     def report_text(

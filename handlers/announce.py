@@ -1,9 +1,10 @@
-"""Staff work in chat: roles (/admins), composing and sending announcements (/announce), what is
-waiting (/scheduled) and delivery reports (/report).
+"""Announcements from staff in chat: composing (/announce), choosing the audience, previewing,
+sending now or at a time, what is waiting (/scheduled) and delivery reports (/report).
 
-Editors draft; admins send; super admins (ADMIN_IDS) also grant and revoke roles. Every command,
-button and conversation state here carries its least role, and the dispatcher refuses (and audits)
-anything below it, so a forged button is as powerless as a typed command.
+Editors draft; admins send. Every command, button and conversation state here carries its least
+role, and the dispatcher refuses (and audits) anything below it, so a forged button is as powerless
+as a typed command. The announcement rows are the outreach service's: this module asks it to read
+and change them, and turns "no longer waiting" into a stale button.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ from bot.catalog.i18n import Markup, escape
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
-from bot.core.roles import ADMIN, EDITOR, SUPER
+from bot.core.roles import ADMIN, EDITOR
 from bot.core.router import Router
-from bot.records import CANCELLED, DRAFT, SCHEDULED, Announcement, AudienceFilter
+from bot.core.text import plain
+from bot.records import DRAFT, SCHEDULED, Announcement, AudienceFilter
 from bot.services.outreach import parse_when
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
 
-router = Router("admin")
+router = Router("announce")
 
+# State names are kept in members' sessions: they keep their old "admin." prefix across the split.
 COMPOSE_STATE = "admin.compose"
 AREA_STATE = "admin.area"
 TIME_STATE = "admin.time"
-GRANT_STATE = "admin.grant"
 
 
 # -- actions ----------------------------------------------------------------------------------
@@ -109,19 +111,6 @@ class ViewAnnouncement:
     announcement: int
 
 
-@action("xg")
-@dataclass(frozen=True)
-class Grant:
-    user: int
-    role: str
-
-
-@action("xq")
-@dataclass(frozen=True)
-class Revoke:
-    user: int
-
-
 # -- helpers ----------------------------------------------------------------------------------
 def _num(ctx: Context, value: float) -> str:
     return ctx.services.i18n.number(ctx.locale, value)
@@ -135,7 +124,7 @@ def _when(ctx: Context, moment: datetime) -> Markup:
 
 async def _editable(ctx: Context, announcement_id: int) -> Announcement:
     """A draft, or (for admins) a still-waiting announcement; anything else is stale."""
-    announcement = await ctx.services.store.announcements.get(announcement_id)
+    announcement = await ctx.services.outreach.get(announcement_id)
     if announcement is None:
         raise StaleButton(f"no announcement {announcement_id}")
     if announcement.status == DRAFT or (announcement.status == SCHEDULED and ctx.is_admin):
@@ -166,46 +155,17 @@ def describe(ctx: Context, audience: AudienceFilter) -> Markup:
     return Markup(" · ".join(escape(p) for p in parts))
 
 
+async def _set_audience(
+    ctx: Context, announcement_id: int, audience: AudienceFilter
+) -> Announcement:
+    changed = await ctx.services.outreach.set_audience(announcement_id, audience)
+    if changed is None:  # sent or cancelled between showing the button and pressing it
+        raise StaleButton(f"announcement {announcement_id} is no longer waiting")
+    return changed
+
+
 async def _audit(ctx: Context, what: str, **detail: object) -> None:
-    await ctx.services.store.staff.audit(ctx.actor, what, **detail)
-
-
-# -- the staff menu ---------------------------------------------------------------------------
-@action("xm")
-@dataclass(frozen=True)
-class StaffGo:
-    what: str  # announce | scheduled | report | admins
-
-
-STAFF_ITEMS = (("announce", EDITOR), ("scheduled", EDITOR), ("report", ADMIN), ("admins", SUPER))
-
-
-@router.section("staff", "menu.staff", order=70, role=EDITOR)
-async def staff_section(ctx: Context) -> None:
-    from bot.core.router import allowed
-
-    buttons = [
-        ctx.button(f"admin.buttons.go_{what}", StaffGo(what))
-        for what, role in STAFF_ITEMS
-        if allowed(ctx.staff_role, role)
-    ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[home_button(ctx)]]
-    ctx.reply(
-        ctx.t("admin.staff_menu", role=ctx.t("admin.role." + (ctx.staff_role or EDITOR))),
-        rows,
-        edit=ctx.pressed,
-    )
-
-
-@router.action(StaffGo, role=EDITOR)
-async def staff_go(ctx: Context, act: StaffGo) -> None:
-    from bot.core.router import allowed
-
-    needed = dict(STAFF_ITEMS).get(act.what)
-    if needed is None or not allowed(ctx.staff_role, needed):
-        raise StaleButton(f"staff item {act.what!r} not for {ctx.staff_role}")
-    handlers = {"announce": announce, "scheduled": scheduled, "report": report, "admins": admins}
-    await handlers[act.what](ctx)
+    await ctx.services.staff.audit(ctx.actor, what, **detail)
 
 
 # -- composing --------------------------------------------------------------------------------
@@ -229,12 +189,8 @@ async def composed(ctx: Context, _: str) -> None:
         ctx.reply(ctx.t("admin.compose_too_long"), [[home_button(ctx)]])
         return
     ctx.clear_state()
-    user = ctx.user
     draft = await ctx.services.outreach.draft(
-        ctx.actor,
-        html,
-        photo=inbound.media_id or None,
-        report_to=(user.channel, user.chat_id, user.locale),
+        ctx.actor, html, photo=inbound.media_id or None, report_to=_report_to(ctx)
     )
     await _audit(ctx, "draft", announcement=draft.id)
     await show_audience(ctx, draft)
@@ -273,9 +229,7 @@ async def edit_audience(ctx: Context, act: EditAudience) -> None:
     audience = announcement.audience
     if act.what in ("all", "done"):
         if act.what == "all":
-            announcement = await ctx.services.store.announcements.update(
-                a, audience=AudienceFilter()
-            )
+            announcement = await _set_audience(ctx, a, AudienceFilter())
         await show_audience(ctx, announcement)
     elif act.what == "area":
         ctx.set_state(AREA_STATE, announcement=a)
@@ -357,9 +311,7 @@ async def toggle_area(ctx: Context, act: ToggleArea) -> None:
     areas = list(announcement.audience.areas)
     areas.remove(act.code) if act.code in areas else areas.append(act.code)
     audience = replace(announcement.audience, areas=tuple(areas))
-    announcement = await ctx.services.store.announcements.update(
-        act.announcement, audience=audience
-    )
+    announcement = await _set_audience(ctx, act.announcement, audience)
     ctx.set_state(AREA_STATE, announcement=announcement.id)
     found = [a for a in (ctx.services.catalog.areas.get(c) for c in areas) if a]
     await _area_picker(ctx, announcement, found)
@@ -373,7 +325,7 @@ async def toggle_role(ctx: Context, act: ToggleRole) -> None:
     roles = list(announcement.audience.roles)
     roles.remove(act.role) if act.role in roles else roles.append(act.role)
     audience = replace(announcement.audience, roles=tuple(roles))
-    await ctx.services.store.announcements.update(act.announcement, audience=audience)
+    await _set_audience(ctx, act.announcement, audience)
     await edit_audience(ctx, EditAudience(act.announcement, "role"))
 
 
@@ -384,7 +336,7 @@ async def choose_locale(ctx: Context, act: ChooseLocale) -> None:
         raise StaleButton(f"unknown locale {act.locale}")
     locale = None if act.locale == "-" else act.locale
     audience = replace(announcement.audience, locale=locale)
-    announcement = await ctx.services.store.announcements.update(announcement.id, audience=audience)
+    announcement = await _set_audience(ctx, announcement.id, audience)
     await show_audience(ctx, announcement)
 
 
@@ -395,7 +347,7 @@ async def choose_not_met(ctx: Context, act: ChooseNotMet) -> None:
         raise StaleButton(f"unknown title {act.title}")
     title = None if act.title == "-" else act.title
     audience = replace(announcement.audience, not_met=title)
-    announcement = await ctx.services.store.announcements.update(announcement.id, audience=audience)
+    announcement = await _set_audience(ctx, announcement.id, audience)
     await show_audience(ctx, announcement)
 
 
@@ -437,21 +389,24 @@ async def preview(ctx: Context, act: Preview) -> None:
     )
 
 
-def _report_to(ctx: Context) -> dict:
+def _report_to(ctx: Context) -> tuple[str, str, str]:
+    """Where progress and the final report go: this staff member's chat (on sending, whoever
+    sends, not who drafted)."""
     user = ctx.user
-    return {
-        "report_channel": user.channel,
-        "report_chat": user.chat_id,
-        "report_locale": user.locale,
-    }
+    return (user.channel, user.chat_id, user.locale)
+
+
+async def _schedule(ctx: Context, announcement_id: int, at: datetime | None) -> None:
+    outreach = ctx.services.outreach
+    if await outreach.schedule(announcement_id, at, report_to=_report_to(ctx)) is None:
+        raise StaleButton(f"announcement {announcement_id} is no longer waiting")
 
 
 @router.action(SendNow, role=ADMIN)
 async def send_now(ctx: Context, act: SendNow) -> None:
     announcement = await _editable(ctx, act.announcement)
-    await ctx.services.store.announcements.update(announcement.id, **_report_to(ctx))
     count = await ctx.services.outreach.audience_size(announcement.audience)
-    await ctx.services.outreach.schedule(announcement.id, None)
+    await _schedule(ctx, announcement.id, None)
     await _audit(ctx, "send", announcement=announcement.id, recipients=count)
     ctx.reply(
         ctx.t("admin.sending", id=announcement.id, count=_num(ctx, count)),
@@ -506,9 +461,8 @@ async def confirm_time(ctx: Context, act: ConfirmTime) -> None:
             edit=True,
         )
         return
+    await _schedule(ctx, announcement.id, moment)
     ctx.clear_state()
-    await ctx.services.store.announcements.update(announcement.id, **_report_to(ctx))
-    await ctx.services.outreach.schedule(announcement.id, moment)
     await _audit(ctx, "schedule", announcement=announcement.id, at=moment.isoformat())
     ctx.reply(
         ctx.t("admin.scheduled", id=announcement.id, when=_when(ctx, moment)),
@@ -535,15 +489,13 @@ async def cancel_announcement(ctx: Context, act: CancelAnnouncement) -> None:
 
 # -- what is waiting, and reports -------------------------------------------------------------
 def _snippet(announcement: Announcement) -> str:
-    from bot.core.text import plain
-
     text = " ".join(plain(announcement.text).split())
     return text if len(text) <= 60 else text[:57].rsplit(" ", 1)[0] + "…"
 
 
 @router.command("scheduled", role=EDITOR)
 async def scheduled(ctx: Context) -> None:
-    waiting = await ctx.services.store.announcements.listing([DRAFT, SCHEDULED])
+    waiting = await ctx.services.outreach.waiting()
     if not waiting:
         ctx.reply(ctx.t("admin.nothing_waiting"), [[home_button(ctx)]])
         return
@@ -583,9 +535,8 @@ async def view_announcement(ctx: Context, act: ViewAnnouncement) -> None:
 @router.command("report", role=ADMIN)
 async def report(ctx: Context) -> None:
     arg = ctx.inbound.args.strip().lstrip("#")
-    store = ctx.services.store.announcements
+    outreach = ctx.services.outreach
     if not arg:
-        recent = await store.listing(["sending", "done", SCHEDULED, CANCELLED], limit=100)
         lines = [ctx.t("admin.report_recent")]
         lines += [
             ctx.t(
@@ -594,22 +545,15 @@ async def report(ctx: Context) -> None:
                 status=ctx.t("admin.status." + a.status),
                 text=_snippet(a),
             )
-            for a in recent[-10:]
+            for a in await outreach.recent(10)
         ]
         ctx.reply("\n".join(lines), [[home_button(ctx)]])
         return
-    announcement = await store.get(int(arg)) if arg.isdigit() else None
+    announcement = await outreach.get(int(arg)) if arg.isdigit() else None
     if announcement is None:
         ctx.reply(ctx.t("admin.no_such_announcement", id=arg[:12]), [[home_button(ctx)]])
         return
-    counts = await store.counts(announcement.id)
-    text = ctx.services.outreach.report_text(
-        announcement,
-        counts,
-        ctx.locale,
-        final=announcement.status == "done",
-        outside_window=await store.outside_window(announcement.id),
-    )
+    text = await outreach.status_report(announcement, ctx.locale)
     details = ctx.t(
         "admin.report_details",
         status=ctx.t("admin.status." + announcement.status),
@@ -617,107 +561,3 @@ async def report(ctx: Context) -> None:
         created=_when(ctx, announcement.created_at),
     )
     ctx.reply(f"{text}\n\n{details}", [[home_button(ctx)]])
-
-
-# -- staff roles ------------------------------------------------------------------------------
-@router.command("admins", role=SUPER)
-async def admins(ctx: Context) -> None:
-    words = ctx.inbound.args.split()
-    if len(words) >= 2 and words[0] in ("grant", "revoke", "cap", "thuhoi"):
-        await _typed_role_change(ctx, words)
-        return
-    await show_staff(ctx)
-
-
-async def show_staff(ctx: Context, *, intro: str = "") -> None:
-    members = await ctx.services.store.staff.members()
-    lines = [ctx.t("admin.staff_title")]
-    rows = []
-    for row in members:
-        lines.append(
-            ctx.t(
-                "admin.staff_line",
-                name=row["display_name"] or row["external_id"],
-                id=row["external_id"],
-                role=ctx.t("admin.role." + row["role"]),
-            )
-        )
-        rows.append(
-            [
-                ctx.button(
-                    "admin.buttons.revoke",
-                    Revoke(row["user_id"]),
-                    name=row["display_name"] or row["external_id"],
-                )
-            ]
-        )
-    if not members:
-        lines.append(ctx.t("admin.staff_none"))
-    lines.append(ctx.t("admin.staff_how"))
-    ctx.set_state(GRANT_STATE)
-    rows.append([home_button(ctx)])
-    text = "\n".join(lines)
-    ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
-
-
-@router.state(GRANT_STATE, role=SUPER)
-async def grant_typed(ctx: Context, text: str) -> None:
-    """The super admin typed a member's id: ask which role to give."""
-    target = await ctx.services.store.users.find(ctx.user.channel, text.strip())
-    if target is None:
-        ctx.reply(ctx.t("admin.unknown_member", id=text.strip()[:20]))
-        return
-    ctx.clear_state()
-    ctx.reply(
-        ctx.t("admin.grant_which", name=target.display_name or target.external_id),
-        [
-            [
-                ctx.button("admin.role.admin", Grant(target.id, ADMIN)),
-                ctx.button("admin.role.editor", Grant(target.id, EDITOR)),
-            ],
-            [home_button(ctx)],
-        ],
-    )
-
-
-async def _typed_role_change(ctx: Context, words: list[str]) -> None:
-    target = await ctx.services.store.users.find(ctx.user.channel, words[1])
-    if target is None:
-        ctx.reply(ctx.t("admin.unknown_member", id=words[1][:20]))
-        return
-    if words[0] in ("revoke", "thuhoi"):
-        await revoke(ctx, Revoke(target.id))
-    elif len(words) >= 3 and words[2] in (ADMIN, EDITOR):
-        await grant(ctx, Grant(target.id, words[2]))
-    else:
-        await show_staff(ctx)
-
-
-@router.action(Grant, role=SUPER)
-async def grant(ctx: Context, act: Grant) -> None:
-    target = await ctx.services.store.users.get(act.user)
-    if target is None or act.role not in (ADMIN, EDITOR):
-        raise StaleButton(f"cannot grant {act.role} to {act.user}")
-    await ctx.services.store.staff.grant(target.id, act.role, ctx.actor)
-    await _audit(ctx, "grant", user=f"{target.channel}:{target.external_id}", role=act.role)
-    await ctx.services.staff.changed.send(target, act.role)
-    await show_staff(
-        ctx,
-        intro=ctx.t(
-            "admin.granted",
-            name=target.display_name or target.external_id,
-            role=ctx.t("admin.role." + act.role),
-        ),
-    )
-
-
-@router.action(Revoke, role=SUPER)
-async def revoke(ctx: Context, act: Revoke) -> None:
-    target = await ctx.services.store.users.get(act.user)
-    if target is None or not await ctx.services.store.staff.revoke(target.id):
-        raise StaleButton(f"{act.user} has no staff role")
-    await _audit(ctx, "revoke", user=f"{target.channel}:{target.external_id}")
-    await ctx.services.staff.changed.send(target, None)
-    await show_staff(
-        ctx, intro=ctx.t("admin.revoked", name=target.display_name or target.external_id)
-    )
