@@ -21,6 +21,7 @@ from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
+from bot.services.calendar import CalendarService
 from bot.services.inbox import notify_staff
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
@@ -109,6 +110,15 @@ class App:
             timezone=settings.timezone,
             paid=settings.paid_broadcast,
         )
+        reminders = ReminderService(
+            store,
+            catalog,
+            i18n,
+            outreach,
+            clock=clock,
+            timezone=settings.timezone,
+            quiet=(settings.quiet_start, settings.quiet_end),
+        )
         services = Services(
             store=store,
             catalog=catalog,
@@ -117,15 +127,8 @@ class App:
             clock=clock,
             assessments=AssessmentService(store, catalog),
             outreach=outreach,
-            reminders=ReminderService(
-                store,
-                catalog,
-                i18n,
-                outreach,
-                clock=clock,
-                timezone=settings.timezone,
-                quiet=(settings.quiet_start, settings.quiet_end),
-            ),
+            reminders=reminders,
+            calendar=CalendarService(store, catalog, reminders),
             reports=ReportService(store, catalog, settings.timezone),
             answerer=Answerer(catalog),
             members=MemberService(store),
