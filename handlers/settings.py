@@ -114,7 +114,7 @@ async def stop(ctx: Context) -> None:
 async def my_data(ctx: Context) -> None:
     user = ctx.user
     none = ctx.t("settings.none")
-    counts = await ctx.services.store.users.personal_data_counts(user.id)
+    counts = await ctx.services.members.personal_data(user.id)
     stored = [
         ctx.t(f"mydata.rows.{table}", count=count) for table, count in counts.items() if count
     ]
@@ -162,7 +162,7 @@ async def forget_pressed(ctx: Context, act: Forget) -> None:
     elif act.step == "no":
         await show_menu(ctx, intro=ctx.t("forget.kept"), edit=True)
     elif act.step == "yes":
-        deleted = await ctx.services.store.users.forget(ctx.user.id)
+        deleted = await ctx.services.members.forget(ctx.user.id)
         ctx.forgotten = True
         lines = [ctx.t("forget.deleted.profile")]
         lines += [ctx.t(f"mydata.rows.{table}", count=n) for table, n in deleted.items() if n]

@@ -97,5 +97,5 @@ async def consent(ctx: Context, act: Consent) -> None:
         await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)
         return
     if not ctx.user.consented:
-        await ctx.update_user(consent_at=ctx.services.store.db.now(), status=ACTIVE)
+        ctx.user = await ctx.services.members.consent(ctx.user.id)
     await ask_language(ctx, ONBOARDING, intro=ctx.t("start.thanks"))

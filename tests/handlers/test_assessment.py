@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import timedelta
+
+import pytest
 
 from bot.app import App
 from bot.catalog import load_catalog
@@ -279,3 +282,40 @@ async def test_mydata_and_forget_cover_assessments(app):
     assert "1 bài tự đánh giá" in member.text
     for table in ("assessment_runs", "recheck_reminders", "users"):
         assert (await app.store.db.fetchone(f"SELECT count(*) FROM {table}"))[0] == 0
+
+
+async def test_an_answer_reads_its_run_once(app, monkeypatch):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    runs = app.store.assessments
+    reads = []
+    original = runs.get
+
+    async def counted(run_id):
+        reads.append(run_id)
+        return await original(run_id)
+
+    monkeypatch.setattr(runs, "get", counted)
+    await member.press(option_labels(member)[0])
+    assert question_number(member) == (2, 9)
+    assert len(reads) == 1
+
+
+async def test_only_a_result_can_be_rechecked_and_only_by_its_member(app):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    user = await member.user()
+    service = app.services.assessments
+    [(run, definition)] = await service.unfinished(user.id)
+    assert definition.id == "gia-dinh-hoc-tap"
+    assert await service.run_of(user.id + 1, run.id) is None  # someone else's run
+    with pytest.raises(ValueError):
+        await service.remind_recheck(run, 30)
+    await answer_all(member)
+    done, _ = await service.run_of(user.id, run.id)
+    due = await service.remind_recheck(done, 30)
+    assert due == done.finished_at + timedelta(days=30)
+    assert await app.store.assessments.recheck_due(user.id, definition.id) == due
+    assert [r.id for r in await service.history(user.id)] == [run.id]
