@@ -18,12 +18,13 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.records import COMPLETED, IN_PROGRESS, Run
 from bot.services.assessment import Result
-from handlers.menu import home_button
+from handlers.menu import OpenSection, home_button
 
 router = Router("assessment")
 
 REMIND_DAYS = (30, 90)
 DEEP_LINK = "assess-"
+PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
 
 @action("al")
@@ -219,18 +220,17 @@ async def show_intro(ctx: Context, definition: Definition) -> None:
         ]
     else:
         first = [ctx.button("buttons.assess_start", StartRun(definition.id))]
-    back = ListAssessments() if definition.kind != QUIZ else _plan_back(definition)
+    # A quiz belongs to a plan: back leads there, through the plans feature's address.
+    back = (
+        OpenSection(f"{PLAN_LINK}{definition.plan_id}")
+        if definition.kind == QUIZ and definition.plan_id
+        else ListAssessments()
+    )
     ctx.reply(
         "\n\n".join(parts),
         [first, [ctx.button("buttons.back", back), home_button(ctx)]],
         edit=ctx.pressed,
     )
-
-
-def _plan_back(definition: Definition) -> object:
-    from handlers.plans import ShowPlan
-
-    return ShowPlan(definition.plan_id or "")
 
 
 # -- answering ------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services.outreach import parse_when
 from bot.services.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
+from handlers.consent import needs_consent
 from handlers.menu import home_button
-from handlers.start import needs_consent
 
 router = Router("events")
 

@@ -284,6 +284,22 @@ async def test_mydata_and_forget_cover_assessments(app):
         assert (await app.store.db.fetchone(f"SELECT count(*) FROM {table}"))[0] == 0
 
 
+async def test_a_quiz_leads_back_to_its_plan(app):
+    member = Member(app)
+    await onboard(member)
+    await member.command("/start plan-qd-387-2022")  # a plan's address, as a t.me link
+    assert "Mục tiêu" in member.text and "70%" in member.text
+    await member.press("Kiểm tra hiểu biết")
+    assert "Gồm 4 câu hỏi" in member.text
+    await member.press("Quay lại")  # back to the plan it belongs to, in place
+    assert "Mục tiêu" in member.text and "Kiểm tra hiểu biết" in member.labels()
+    assert member.replies[0].edit
+    await member.press_data("go:plan-khong-co")  # an address that leads nowhere
+    assert "Nút này đã cũ" in member.text
+    await member.command("/start plan-khong-co")
+    assert "Chào mừng Lan quay lại!" in member.text  # an unknown plan: the normal start
+
+
 async def test_an_answer_reads_its_run_once(app, monkeypatch):
     member = Member(app)
     await onboard(member)
