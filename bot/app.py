@@ -39,6 +39,7 @@ from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
+from bot.services.calendar import CalendarService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
@@ -364,6 +365,7 @@ def _services(
         assessments=AssessmentService(store, catalog),
         outreach=outreach,
         reminders=reminders,
+        calendar=CalendarService(store, catalog, reminders),
         reports=ReportService(store, catalog, settings.timezone),
         answerer=Answerer(catalog),
         members=MemberService(store),

@@ -12,8 +12,8 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services.ask import Match
 from bot.services.inbox import OPEN_PER_MEMBER
+from handlers.consent import needs_consent
 from handlers.menu import OpenSection, home_button, show_menu
-from handlers.start import needs_consent
 
 router = Router("ask")
 

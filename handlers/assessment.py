@@ -9,7 +9,6 @@ visit offers to continue. Knowledge checks on the plans run through the same con
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from bot.catalog.assessments import QUIZ, Definition, Question
 from bot.catalog.i18n import Markup
@@ -19,12 +18,13 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.records import COMPLETED, IN_PROGRESS, Run
 from bot.services.assessment import Result
-from handlers.menu import home_button
+from handlers.menu import OpenSection, home_button
 
 router = Router("assessment")
 
 REMIND_DAYS = (30, 90)
 DEEP_LINK = "assess-"
+PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
 
 @action("al")
@@ -95,13 +95,10 @@ def _number(ctx: Context, value: float) -> str:
 
 async def _own_run(ctx: Context, run_id: int) -> tuple[Run, Definition]:
     """The member's own run and its definition; anything else is a stale or forged button."""
-    run = await ctx.services.store.assessments.get(run_id)
-    if run is None or run.user_id != ctx.user.id:
-        raise StaleButton(f"run {run_id} is not this member's")
-    definition = await ctx.services.assessments.definition_for(run)
-    if definition is None:
-        raise StaleButton(f"run {run_id}: definition {run.definition_id} v{run.version} is gone")
-    return run, definition
+    found = await ctx.services.assessments.run_of(ctx.user.id, run_id)
+    if found is None:
+        raise StaleButton(f"run {run_id} is not this member's, or its definition is gone")
+    return found
 
 
 async def _running(ctx: Context, run_id: int) -> tuple[Run, Definition] | None:
@@ -135,10 +132,7 @@ async def list_assessments(ctx: Context) -> None:
     await ctx.services.assessments.expire_stale(ctx.services.clock())
     lines = [ctx.t("assess.list_intro")]
     rows: list[list[Button]] = []
-    for run in await ctx.services.store.assessments.in_progress(ctx.user.id):
-        definition = await ctx.services.assessments.definition_for(run)
-        if definition is None:
-            continue
+    for run, definition in await ctx.services.assessments.unfinished(ctx.user.id):
         lines.append(_resume_line(ctx, run, definition))
         rows.append(
             [
@@ -169,19 +163,16 @@ def _resume_line(ctx: Context, run: Run, definition: Definition) -> Markup:
 async def offer_to_resume(ctx: Context) -> None:
     """On return: offer to continue the most recent unfinished run."""
     await ctx.services.assessments.expire_stale(ctx.services.clock())
-    runs = await ctx.services.store.assessments.in_progress(ctx.user.id)
-    for run in runs[:1]:
-        definition = await ctx.services.assessments.definition_for(run)
-        if definition is not None:
-            ctx.reply(
-                _resume_line(ctx, run, definition),
+    for run, definition in (await ctx.services.assessments.unfinished(ctx.user.id))[:1]:
+        ctx.reply(
+            _resume_line(ctx, run, definition),
+            [
                 [
-                    [
-                        ctx.button("buttons.assess_resume", ResumeRun(run.id)),
-                        ctx.button("buttons.assess_cancel", CancelRun(run.id)),
-                    ]
-                ],
-            )
+                    ctx.button("buttons.assess_resume", ResumeRun(run.id)),
+                    ctx.button("buttons.assess_cancel", CancelRun(run.id)),
+                ]
+            ],
+        )
 
 
 @router.action(OpenDefinition)
@@ -216,33 +207,30 @@ async def show_intro(ctx: Context, definition: Definition) -> None:
     if definition.source:
         parts.append(ctx.t("assess.source", source=_text(ctx, definition.source)))
     unfinished = [
-        r
-        for r in await ctx.services.store.assessments.in_progress(ctx.user.id)
-        if r.definition_id == definition.id
+        (run, pinned)
+        for run, pinned in await ctx.services.assessments.unfinished(ctx.user.id)
+        if run.definition_id == definition.id
     ]
     if unfinished:
-        run = unfinished[0]
-        parts.append(
-            _resume_line(ctx, run, await ctx.services.assessments.definition_for(run) or definition)
-        )
+        run, pinned = unfinished[0]
+        parts.append(_resume_line(ctx, run, pinned))
         first = [
             ctx.button("buttons.assess_resume", ResumeRun(run.id)),
             ctx.button("buttons.assess_restart", StartRun(definition.id)),
         ]
     else:
         first = [ctx.button("buttons.assess_start", StartRun(definition.id))]
-    back = ListAssessments() if definition.kind != QUIZ else _plan_back(definition)
+    # A quiz belongs to a plan: back leads there, through the plans feature's address.
+    back = (
+        OpenSection(f"{PLAN_LINK}{definition.plan_id}")
+        if definition.kind == QUIZ and definition.plan_id
+        else ListAssessments()
+    )
     ctx.reply(
         "\n\n".join(parts),
         [first, [ctx.button("buttons.back", back), home_button(ctx)]],
         edit=ctx.pressed,
     )
-
-
-def _plan_back(definition: Definition) -> object:
-    from handlers.plans import ShowPlan
-
-    return ShowPlan(definition.plan_id or "")
 
 
 # -- answering ------------------------------------------------------------------------------
@@ -350,7 +338,7 @@ async def cancel_run(ctx: Context, act: CancelRun) -> None:
     if found is None:
         return
     run, definition = found
-    await ctx.services.store.assessments.abandon(run.id)
+    await ctx.services.assessments.abandon(run)
     rows = [[ctx.button("buttons.assess_list", ListAssessments()), home_button(ctx)]]
     ctx.reply(ctx.t("assess.cancelled", title=_text(ctx, definition.title)), rows, edit=True)
 
@@ -449,8 +437,7 @@ async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
     run, definition = await _own_run(ctx, act.run)
     if act.days not in REMIND_DAYS or run.status != COMPLETED:
         raise StaleButton(f"cannot remind {act.days} days for run {run.id} ({run.status})")
-    due = (run.finished_at or ctx.services.clock()) + timedelta(days=act.days)
-    await ctx.services.store.assessments.remind_recheck(ctx.user.id, definition.id, due)
+    due = await ctx.services.assessments.remind_recheck(run, act.days)
     local = due.astimezone(ctx.services.settings.timezone)
     ctx.reply(
         ctx.t(
@@ -464,7 +451,7 @@ async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
 
 @router.action(ShowHistory)
 async def show_history(ctx: Context, _: ShowHistory) -> None:
-    runs = await ctx.services.store.assessments.history(ctx.user.id)
+    runs = await ctx.services.assessments.history(ctx.user.id)
     if not runs:
         ctx.reply(
             ctx.t("assess.history_empty"),

@@ -5,7 +5,7 @@ adding and cancelling one-off events."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bot.catalog.events import Occurrence
 from bot.catalog.i18n import Markup
@@ -15,8 +15,8 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services.outreach import parse_when
 from bot.services.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
+from handlers.consent import needs_consent
 from handlers.menu import home_button
-from handlers.start import needs_consent
 
 router = Router("events")
 
@@ -107,7 +107,7 @@ async def list_events(ctx: Context, *, intro: str = "") -> None:
         ]
         for o in upcoming[:8]
     ]
-    topics = await ctx.services.store.calendar.topics_of(ctx.user.id)
+    topics = await ctx.services.calendar.topics_of(ctx.user.id)
     rows.append(
         [
             ctx.button(
@@ -146,16 +146,15 @@ async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
     theme = event.theme(occurrence.start.year)
     if theme:
         lines += ["", ctx.t("events.theme", theme=i18n.text(ctx.locale, theme))]
-    calendar = ctx.services.store.calendar
+    calendar = ctx.services.calendar
     if ctx.is_admin:
+        interest = await calendar.interest(event.id, occurrence.key)
         lines += [
             "",
             ctx.t(
                 "events.counts",
-                attending=i18n.number(
-                    ctx.locale, await calendar.rsvp_count(event.id, occurrence.key)
-                ),
-                followers=i18n.number(ctx.locale, await calendar.followers(event_topic(event.id))),
+                attending=i18n.number(ctx.locale, interest.attending),
+                followers=i18n.number(ctx.locale, interest.followers),
             ),
         ]
     topics = await calendar.topics_of(ctx.user.id)
@@ -194,7 +193,7 @@ async def follow_event(ctx: Context, act: FollowEvent) -> None:
         raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
     if not await _consented(ctx):
         return
-    on = await ctx.services.store.calendar.toggle_topic(ctx.user.id, event_topic(act.event_id))
+    on = await ctx.services.calendar.toggle_follow(ctx.user.id, event_topic(act.event_id))
     await show_event(
         ctx,
         ShowEvent(act.event_id, act.occurrence),
@@ -208,7 +207,7 @@ async def attend(ctx: Context, act: Attend) -> None:
         raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
     if not await _consented(ctx):
         return
-    on = await ctx.services.store.calendar.toggle_rsvp(ctx.user.id, act.event_id, act.occurrence)
+    on = await ctx.services.calendar.toggle_attend(ctx.user.id, act.event_id, act.occurrence)
     await show_event(
         ctx,
         ShowEvent(act.event_id, act.occurrence),
@@ -223,7 +222,7 @@ async def follow_topic(ctx: Context, act: FollowTopic) -> None:
         raise StaleButton(f"unknown topic {act.topic!r}")
     if not await _consented(ctx):
         return
-    on = await ctx.services.store.calendar.toggle_topic(ctx.user.id, topic)
+    on = await ctx.services.calendar.toggle_follow(ctx.user.id, topic)
     await list_events(ctx, intro=ctx.t(f"events.{act.topic}_{'on' if on else 'off'}"))
 
 
@@ -266,8 +265,6 @@ async def when_typed(ctx: Context, text: str) -> None:
 def _parse_day(text: str) -> date | None:
     for form in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            from datetime import datetime
-
             return datetime.strptime(text.strip(), form).date()
         except ValueError:
             continue
@@ -290,20 +287,10 @@ async def _create(ctx: Context, place: str) -> None:
     data = ctx.session.data
     if not data.get("title") or not data.get("start"):
         raise StaleButton("event draft lost")
-    locales = ctx.services.catalog.campaign.locales
-    body = {
-        "recurrence": "once",
-        "start": data["start"],
-        "title": dict.fromkeys(locales, data["title"]),
-        "reminders": [{"days_before": 1, "at": "19:00"}, {"days_before": 0, "at": "07:00"}],
-    }
-    if place:
-        body["place"] = dict.fromkeys(locales, place)
-    event_id = await ctx.services.store.calendar.add_event(body, ctx.actor)
-    await ctx.services.store.staff.audit(
-        ctx.actor, "event_add", event=event_id, start=data["start"]
+    event_id = await ctx.services.calendar.add_event(
+        data["title"], data["start"], ctx.actor, place=place
     )
-    await ctx.services.reminders.refresh()
+    await ctx.services.staff.audit(ctx.actor, "event_add", event=event_id, start=data["start"])
     ctx.clear_state()
     await show_event(ctx, ShowEvent(event_id, data["start"][:10]), intro=ctx.t("events.added"))
 
@@ -313,9 +300,8 @@ async def cancel_event(ctx: Context, act: CancelEvent) -> None:
     event = ctx.services.reminders.event(act.event_id)
     if event is None or not event.custom:
         raise StaleButton(f"no custom event {act.event_id}")
-    await ctx.services.store.calendar.cancel_event(event.id)
-    await ctx.services.store.staff.audit(ctx.actor, "event_cancel", event=event.id)
-    await ctx.services.reminders.refresh()
+    await ctx.services.calendar.cancel_event(event.id)
+    await ctx.services.staff.audit(ctx.actor, "event_cancel", event=event.id)
     await list_events(
         ctx, intro=ctx.t("events.cancelled", title=ctx.services.i18n.text(ctx.locale, event.title))
     )

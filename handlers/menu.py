@@ -1,4 +1,10 @@
-"""The main menu, help, and the ways back home: what a member sees when they are not in a task."""
+"""The main menu, help, and the ways back home: what a member sees when they are not in a task.
+
+It is also where features meet without importing each other: an address names a menu section
+("settings") or a deep link ("assess-<id>", "plan-<id>"), and `open_address` opens it through the
+router. A button that leads into another feature carries `OpenSection(address)`; a /start link
+carries the same address.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ class Home:
 @action("go")
 @dataclass(frozen=True)
 class OpenSection:
-    key: str
+    key: str  # an address: a menu section's key or a deep link (see `open_address`)
 
 
 def home_button(ctx: Context) -> Button:
@@ -60,13 +66,33 @@ async def home(ctx: Context, _: Home) -> None:
     await show_menu(ctx, edit=True)
 
 
+async def open_address(ctx: Context, address: str, *, intro: str = "") -> bool:
+    """Open what `address` names: a section this member may open, or a registered deep link
+    (prefix + rest). `intro` leads the first message opened (say, what was just saved). False
+    when the address leads nowhere (nothing was shown)."""
+    first = len(ctx.replies)
+    section = ctx.sections.get(address)
+    if section is not None:
+        ctx.clear_state()
+        await section.open(ctx)
+    else:
+        for prefix, handler in ctx.router.deep_links.items():
+            if address.startswith(prefix) and len(address) > len(prefix):
+                ctx.clear_state()
+                await handler(ctx, address[len(prefix) :])
+                break
+    if len(ctx.replies) == first:
+        return False
+    if intro:
+        opened = ctx.replies[first]
+        opened.text = f"{intro}\n\n{opened.text}"
+    return True
+
+
 @router.action(OpenSection)
 async def open_section(ctx: Context, act: OpenSection) -> None:
-    section = ctx.sections.get(act.key)
-    if section is None:
-        raise StaleButton(f"no section {act.key!r}")
-    ctx.clear_state()
-    await section.open(ctx)
+    if not await open_address(ctx, act.key):
+        raise StaleButton(f"address {act.key!r} leads nowhere")
 
 
 @router.section("help", "menu.help", order=90)

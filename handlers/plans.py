@@ -2,6 +2,9 @@
 
 A plan is shown in parts (summary with targets, tasks, what you can do, source), one part at a
 time, so each message stays short on a phone; the buttons move between parts in place.
+
+`plan-<id>` is a plan's address: a t.me link (?start=plan-<id>) or another feature's button
+opens it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from handlers.menu import home_button
+from handlers.menu import OpenSection, home_button
 
 router = Router("plans")
 
 PARTS = ("main", "tasks", "do", "src")
+DEEP_LINK = "plan-"
+QUIZ_LINK = "assess-"  # the assessment feature's address: a plan's quiz opens through it
 
 
 @action("plans")
@@ -60,6 +65,12 @@ async def list_plans(ctx: Context) -> None:
     ctx.reply("\n".join(lines), rows, edit=ctx.pressed)
 
 
+@router.deep_link(DEEP_LINK)
+async def deep_link(ctx: Context, plan_id: str) -> None:
+    if ctx.services.catalog.plan(plan_id) is not None:
+        await show_plan(ctx, ShowPlan(plan_id))
+
+
 @router.action(ShowPlan)
 async def show_plan(ctx: Context, act: ShowPlan) -> None:
     plan = ctx.services.catalog.plan(act.plan_id)
@@ -74,9 +85,7 @@ async def show_plan(ctx: Context, act: ShowPlan) -> None:
     rows = [parts]
     quiz = ctx.services.catalog.quiz_for(plan.id)
     if quiz is not None:
-        from handlers.assessment import OpenDefinition
-
-        rows.append([ctx.button("buttons.quiz", OpenDefinition(quiz.id))])
+        rows.append([ctx.button("buttons.quiz", OpenSection(f"{QUIZ_LINK}{quiz.id}"))])
     rows.append([ctx.button("buttons.back", ListPlans()), home_button(ctx)])
     ctx.reply(text, rows, edit=ctx.pressed)
 

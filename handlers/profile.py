@@ -1,8 +1,9 @@
 """The member's profile: language, role and ward/commune, asked during onboarding and changed
 later from settings. Every step can be skipped; nothing personal is kept without consent.
 
-The same steps serve two flows, carried in each button: "o" (onboarding: go on to the next step)
-and "s" (settings: go back to the settings view).
+The same steps serve two flows, carried in each button: "o" (onboarding: go on to the next step,
+and to the main menu after the last) and "s" (settings: go back to the settings view, which is
+reached through its address, not an import: the settings feature builds on these steps).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
+from handlers.consent import needs_consent
+from handlers.menu import OpenSection, open_address, show_menu
 
 router = Router("profile")
 
@@ -22,6 +25,7 @@ SKIP = "-"
 AREAS_PER_PAGE = 8
 AREA_COLUMNS = 2
 AREA_SEARCH_STATE = "profile.area_search"
+SETTINGS_ADDRESS = "settings"  # the settings section, where the "s" flow returns
 
 
 @action("lang")
@@ -128,9 +132,7 @@ def _skip_or_back(ctx: Context, skip_action: object, flow: str) -> Button:
 
 
 def _back_to_settings(ctx: Context) -> Button:
-    from handlers.settings import ShowSettings  # settings imports this module too
-
-    return ctx.button("buttons.back", ShowSettings())
+    return ctx.button("buttons.back", OpenSection(SETTINGS_ADDRESS))
 
 
 def _join(intro: str, text: str) -> Markup:
@@ -140,23 +142,18 @@ def _join(intro: str, text: str) -> Markup:
 async def _after_step(ctx: Context, flow: str, step: str, saved: str) -> None:
     """Go on after a step: the next onboarding question, or back to settings with a note."""
     if flow == SETTINGS:
-        from handlers.settings import show_settings
-
-        await show_settings(ctx, intro=saved)
+        await open_address(ctx, SETTINGS_ADDRESS, intro=saved)
     elif step == "language":
         await ask_role(ctx, flow)
     elif step == "role":
         await ask_area(ctx, flow, intro=saved)
     else:
-        from handlers.start import finish_onboarding
-
         await finish_onboarding(ctx, intro=saved)
 
 
-async def _needs_consent(ctx: Context) -> bool:
-    from handlers.start import needs_consent  # start imports this module too
-
-    return await needs_consent(ctx)
+async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
+    done = ctx.t("start.done")
+    await show_menu(ctx, intro=f"{intro}\n\n{done}" if intro else done, edit=ctx.pressed)
 
 
 # -- button and text handlers ------------------------------------------------------------------
@@ -175,7 +172,7 @@ async def choose_role(ctx: Context, act: ChooseRole) -> None:
     _check_flow(act.flow)
     if act.role != SKIP and ctx.services.catalog.campaign.role(act.role) is None:
         raise StaleButton(f"unknown role {act.role!r}")
-    if await _needs_consent(ctx):
+    if await needs_consent(ctx):
         return
     saved = ""
     if act.role != SKIP:
@@ -196,7 +193,7 @@ async def choose_area(ctx: Context, act: ChooseArea) -> None:
     if act.code != SKIP and ctx.services.catalog.areas.get(act.code) is None:
         raise StaleButton(f"unknown area {act.code!r}")
     ctx.clear_state()
-    if await _needs_consent(ctx):
+    if await needs_consent(ctx):
         return
     saved = ""
     if act.code != SKIP:

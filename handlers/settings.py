@@ -1,4 +1,8 @@
-"""The member's control over the bot and their data: settings, /stop, /mydata and /forget."""
+"""The member's control over the bot and their data: settings, /stop, /mydata and /forget.
+
+Changing the language, role or area runs the profile steps in their settings flow; they come
+back here through the "settings" section.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.router import Router
 from bot.records import ACTIVE, STOPPED
+from handlers.consent import needs_consent
 from handlers.menu import home_button, show_menu
 from handlers.profile import SETTINGS, area_label, ask_area, ask_language, ask_role, role_label
 
@@ -18,7 +23,8 @@ router = Router("settings")
 @action("set")
 @dataclass(frozen=True)
 class ShowSettings:
-    """Back to the settings view."""
+    """Back to the settings view (the profile steps now lead back through the section's address;
+    buttons already sent in chats still carry this)."""
 
 
 @action("setx")
@@ -88,8 +94,6 @@ async def change_setting(ctx: Context, act: ChangeSetting) -> None:
         return
     if act.what not in ("role", "area", "on", "off"):
         raise StaleButton(f"unknown setting {act.what!r}")
-    from handlers.start import needs_consent  # start imports profile, which imports this
-
     if await needs_consent(ctx):
         return
     if act.what == "role":
@@ -114,7 +118,7 @@ async def stop(ctx: Context) -> None:
 async def my_data(ctx: Context) -> None:
     user = ctx.user
     none = ctx.t("settings.none")
-    counts = await ctx.services.store.users.personal_data_counts(user.id)
+    counts = await ctx.services.members.personal_data(user.id)
     stored = [
         ctx.t(f"mydata.rows.{table}", count=count) for table, count in counts.items() if count
     ]
@@ -162,7 +166,7 @@ async def forget_pressed(ctx: Context, act: Forget) -> None:
     elif act.step == "no":
         await show_menu(ctx, intro=ctx.t("forget.kept"), edit=True)
     elif act.step == "yes":
-        deleted = await ctx.services.store.users.forget(ctx.user.id)
+        deleted = await ctx.services.members.forget(ctx.user.id)
         ctx.forgotten = True
         lines = [ctx.t("forget.deleted.profile")]
         lines += [ctx.t(f"mydata.rows.{table}", count=n) for table, n in deleted.items() if n]

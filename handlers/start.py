@@ -1,26 +1,19 @@
 """First contact: the welcome, the privacy notice and consent, then the profile steps.
 
-`/start <section>` (a deep link such as t.me/bot?start=plans) opens that section directly.
+`/start <address>` (a deep link such as t.me/bot?start=plans, or ?start=plan-<id>) opens
+what the address names directly (see `handlers.menu.open_address`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from bot.core.actions import action
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.records import ACTIVE, STOPPED
-from handlers.menu import show_menu
+from handlers.consent import Consent, ask_consent, record_consent
+from handlers.menu import open_address, show_menu
 from handlers.profile import ONBOARDING, ask_language
 
 router = Router("start")
-
-
-@action("consent")
-@dataclass(frozen=True)
-class Consent:
-    agree: bool
 
 
 def _welcome(ctx: Context) -> str:
@@ -34,36 +27,13 @@ def _welcome(ctx: Context) -> str:
     )
 
 
-async def ask_consent(ctx: Context, *, with_welcome: bool = False) -> None:
-    text = ctx.t("start.privacy")
-    if with_welcome:
-        text = f"{_welcome(ctx)}\n\n{text}"
-    buttons = [
-        [ctx.button("buttons.agree", Consent(True)), ctx.button("buttons.disagree", Consent(False))]
-    ]
-    ctx.reply(text, buttons, edit=ctx.pressed)
-
-
-async def needs_consent(ctx: Context) -> bool:
-    """Personal data (a profile, a question, a reminder) needs consent: ask for it if missing."""
-    if ctx.user.consented:
-        return False
-    await ask_consent(ctx)
-    return True
-
-
-async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
-    done = ctx.t("start.done")
-    await show_menu(ctx, intro=f"{intro}\n\n{done}" if intro else done, edit=ctx.pressed)
-
-
 @router.command("start")
 async def start(ctx: Context) -> None:
     payload = ctx.inbound.args.strip().lower()
-    if await open_deep_link(ctx, payload):
+    if payload and await open_address(ctx, payload):
         return
     if not ctx.user.consented:
-        await ask_consent(ctx, with_welcome=True)
+        await ask_consent(ctx, intro=_welcome(ctx))
         return
     if ctx.user.status == STOPPED:
         await ctx.update_user(status=ACTIVE)
@@ -74,28 +44,10 @@ async def start(ctx: Context) -> None:
         await offer(ctx)
 
 
-async def open_deep_link(ctx: Context, payload: str) -> bool:
-    """Open what a t.me/<bot>?start=<payload> link points at; False when it points nowhere."""
-    if not payload:
-        return False
-    section = ctx.sections.get(payload)
-    if section is not None:
-        ctx.clear_state()
-        await section.open(ctx)
-        return True
-    for prefix, handler in ctx.router.deep_links.items():
-        if payload.startswith(prefix) and len(payload) > len(prefix):
-            ctx.clear_state()
-            await handler(ctx, payload[len(prefix) :])
-            return bool(ctx.replies)
-    return False
-
-
 @router.action(Consent)
 async def consent(ctx: Context, act: Consent) -> None:
     if not act.agree:
         await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)
         return
-    if not ctx.user.consented:
-        await ctx.update_user(consent_at=ctx.services.store.db.now(), status=ACTIVE)
+    await record_consent(ctx)
     await ask_language(ctx, ONBOARDING, intro=ctx.t("start.thanks"))

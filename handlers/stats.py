@@ -170,7 +170,7 @@ async def export_pressed(ctx: Context, act: Export) -> None:
         name = f"thanh-vien-theo-xa-{stamp}.csv"
     else:
         raise StaleButton(f"unknown export {act.what!r}")
-    await ctx.services.store.staff.audit(ctx.actor, "export", what=act.what, bytes=len(data))
+    await ctx.services.staff.audit(ctx.actor, "export", what=act.what, bytes=len(data))
     ctx.reply(ctx.t(f"stats.export_{act.what}_caption"), document=data, document_name=name)
 
 

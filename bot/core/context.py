@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from bot.records import Session, User
     from bot.services.ask import Answerer
     from bot.services.assessment import AssessmentService
+    from bot.services.calendar import CalendarService
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
@@ -44,6 +45,7 @@ class Services:
     assessments: AssessmentService
     outreach: OutreachService
     reminders: ReminderService
+    calendar: CalendarService
     reports: ReportService
     answerer: Answerer
     members: MemberService

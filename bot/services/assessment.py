@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.catalog.assessments import Criterion, Definition, parse_definition
 from bot.catalog.reader import Problem, Reader
-from bot.records import Run
+from bot.records import COMPLETED, Run
 from bot.store.assessments import ABANDON_AFTER
 
 if TYPE_CHECKING:
@@ -122,6 +122,31 @@ class AssessmentService:
             self._snapshots[key] = definition
         return self._snapshots[key]
 
+    async def run_of(self, user_id: int, run_id: int) -> tuple[Run, Definition] | None:
+        """The member's own run with the definition it is pinned to, fetched once; None when the
+        run is not theirs (a forged or foreign button) or its definition is gone."""
+        run = await self.store.assessments.get(run_id)
+        if run is None or run.user_id != user_id:
+            return None
+        definition = await self.definition_for(run)
+        if definition is None:
+            return None
+        return run, definition
+
+    async def unfinished(self, user_id: int) -> list[tuple[Run, Definition]]:
+        """The member's runs in progress, most recently touched first, with their definitions;
+        a run whose definition can no longer be found cannot be continued and is left out."""
+        found = []
+        for run in await self.store.assessments.in_progress(user_id):
+            definition = await self.definition_for(run)
+            if definition is not None:
+                found.append((run, definition))
+        return found
+
+    async def history(self, user_id: int, limit: int = 20) -> list[Run]:
+        """The member's completed runs, latest first."""
+        return await self.store.assessments.history(user_id, limit)
+
     async def start(self, user: User, definition: Definition) -> Run:
         await self.store.assessments.snapshot(
             definition.id, definition.version, definition.kind, definition.raw
@@ -153,6 +178,19 @@ class AssessmentService:
         return await self.store.assessments.save_progress(
             run.id, run.answers, max(0, run.position - 1)
         )
+
+    async def abandon(self, run: Run) -> None:
+        """The member cancelled: the partial answers are deleted, not kept."""
+        await self.store.assessments.abandon(run.id)
+
+    async def remind_recheck(self, run: Run, days: int) -> datetime:
+        """Remind the member to take the assessment again `days` after this result; returns
+        when. A later request for the same assessment replaces the earlier one."""
+        if run.status != COMPLETED:
+            raise ValueError(f"run {run.id} is {run.status}: only a result can be re-checked")
+        due = (run.finished_at or run.updated_at) + timedelta(days=days)
+        await self.store.assessments.remind_recheck(run.user_id, run.definition_id, due)
+        return due
 
     async def expire_stale(self, now: datetime) -> int:
         return await self.store.assessments.expire(now - ABANDON_AFTER)

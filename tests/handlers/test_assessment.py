@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import timedelta
+
+import pytest
 
 from bot.app import App
 from bot.catalog import load_catalog
@@ -279,3 +282,56 @@ async def test_mydata_and_forget_cover_assessments(app):
     assert "1 bài tự đánh giá" in member.text
     for table in ("assessment_runs", "recheck_reminders", "users"):
         assert (await app.store.db.fetchone(f"SELECT count(*) FROM {table}"))[0] == 0
+
+
+async def test_a_quiz_leads_back_to_its_plan(app):
+    member = Member(app)
+    await onboard(member)
+    await member.command("/start plan-qd-387-2022")  # a plan's address, as a t.me link
+    assert "Mục tiêu" in member.text and "70%" in member.text
+    await member.press("Kiểm tra hiểu biết")
+    assert "Gồm 4 câu hỏi" in member.text
+    await member.press("Quay lại")  # back to the plan it belongs to, in place
+    assert "Mục tiêu" in member.text and "Kiểm tra hiểu biết" in member.labels()
+    assert member.replies[0].edit
+    await member.press_data("go:plan-khong-co")  # an address that leads nowhere
+    assert "Nút này đã cũ" in member.text
+    await member.command("/start plan-khong-co")
+    assert "Chào mừng Lan quay lại!" in member.text  # an unknown plan: the normal start
+
+
+async def test_an_answer_reads_its_run_once(app, monkeypatch):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    runs = app.store.assessments
+    reads = []
+    original = runs.get
+
+    async def counted(run_id):
+        reads.append(run_id)
+        return await original(run_id)
+
+    monkeypatch.setattr(runs, "get", counted)
+    await member.press(option_labels(member)[0])
+    assert question_number(member) == (2, 9)
+    assert len(reads) == 1
+
+
+async def test_only_a_result_can_be_rechecked_and_only_by_its_member(app):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    user = await member.user()
+    service = app.services.assessments
+    [(run, definition)] = await service.unfinished(user.id)
+    assert definition.id == "gia-dinh-hoc-tap"
+    assert await service.run_of(user.id + 1, run.id) is None  # someone else's run
+    with pytest.raises(ValueError):
+        await service.remind_recheck(run, 30)
+    await answer_all(member)
+    done, _ = await service.run_of(user.id, run.id)
+    due = await service.remind_recheck(done, 30)
+    assert due == done.finished_at + timedelta(days=30)
+    assert await app.store.assessments.recheck_due(user.id, definition.id) == due
+    assert [r.id for r in await service.history(user.id)] == [run.id]

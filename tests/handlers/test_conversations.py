@@ -313,3 +313,19 @@ async def test_help_lists_commands(app):
     assert "/plans — Kế hoạch của Hội" in member.text
     assert "/forget" in member.text
     assert "/announce" not in member.text and "/stats" not in member.text
+
+
+async def test_settings_steps_come_back_to_settings_in_place(app):
+    member = Member(app)
+    await onboard(member)
+    await member.command("/settings")
+    await member.press("Đổi vai trò")
+    await member.press("Dòng họ")
+    assert len(member.replies) == 1 and member.replies[0].edit  # one message, replaced
+    assert member.text.startswith("Đã lưu vai trò: Dòng họ.")  # what was saved leads the view
+    assert "Vai trò: Dòng họ" in member.text and "Đổi ngôn ngữ" in member.labels()
+    await member.press("Đổi ngôn ngữ")
+    await member.press("Quay lại")  # back without changing anything
+    assert "Vai trò: Dòng họ" in member.text and "Đổi ngôn ngữ" in member.labels()
+    assert not member.text.startswith("Đã lưu")
+    assert (await member.user()).locale == "vi"
