@@ -357,7 +357,6 @@ def _services(
     )
     staff = StaffService(store, super_admins, staff_changed)
     return Services(
-        store=store,
         catalog=catalog,
         i18n=i18n,
         settings=settings,

@@ -237,7 +237,7 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
     import segno
 
     from bot.catalog import ContentInvalid, load_catalog
-    from bot.channels.deep_links import bot_username, link_opens
+    from bot.catalog.links import link_opens
 
     if not DEEP_LINK_PAYLOAD.match(payload):
         print(f"not a valid start payload: {payload!r} (A-Z, a-z, 0-9, _ and -)", file=sys.stderr)
@@ -250,7 +250,11 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
     if not link_opens(catalog, payload):
         print(f"{payload!r} opens nothing in {settings.content_dir}", file=sys.stderr)
         return EXIT_PROBLEMS
-    username = bot or await bot_username(settings)
+    username = bot
+    if username is None and settings.telegram_bot_token:
+        from bot.channels.telegram import bot_username
+
+        username = await bot_username(settings.telegram_bot_token, settings.telegram_api_url)
     if username is None:
         print("give --bot USERNAME or set TELEGRAM_BOT_TOKEN to ask Telegram", file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.catalog.assessments import QUIZ, Definition, Question
 from bot.catalog.i18n import Markup
+from bot.catalog.links import DEFINITION_PREFIX
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
@@ -23,7 +24,7 @@ from handlers.menu import OpenSection, home_button
 router = Router("assessment")
 
 REMIND_DAYS = (30, 90)
-DEEP_LINK = "assess-"
+DEEP_LINK = DEFINITION_PREFIX
 PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.catalog import Plan
 from bot.catalog.i18n import Markup
+from bot.catalog.links import PLAN_PREFIX
 from bot.catalog.models import Target
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
@@ -23,7 +24,7 @@ from handlers.menu import OpenSection, home_button
 router = Router("plans")
 
 PARTS = ("main", "tasks", "do", "src")
-DEEP_LINK = "plan-"
+DEEP_LINK = PLAN_PREFIX
 QUIZ_LINK = "assess-"  # the assessment feature's address: a plan's quiz opens through it
 
 

@@ -8,7 +8,6 @@ collects all problems in one run; `load_catalog` refuses to start the bot on any
 from __future__ import annotations
 
 import csv
-import re
 import string
 import unicodedata
 from dataclasses import dataclass
@@ -19,7 +18,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.catalog.assessments import ASSESSMENT, QUIZ, Definition, parse_definition
 from bot.catalog.events import Event, parse_event
 from bot.catalog.models import Area, Areas, Campaign, FaqEntry, Plan, Role, Target, Title
-from bot.catalog.reader import Problem, Reader, Text, format_path, load_yaml
+from bot.catalog.reader import (
+    ID_PATTERN,
+    MAX_ID_BYTES,
+    Problem,
+    Reader,
+    Text,
+    format_path,
+    load_yaml,
+)
 from bot.core.text import fold
 
 __all__ = [
@@ -35,11 +42,7 @@ __all__ = [
 ]
 
 TELEGRAM_MAX_MESSAGE = 4096
-# Content ids travel inside button data (64 bytes at most). Every action packs one content id plus
-# at most 40 bytes of prefix and small fields, so ids are held to 24 ASCII bytes.
-MAX_ID_BYTES = 24
 BUTTON_MAX_CHARS = 24
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 BRIEFED = "briefed"  # the "members briefed on the plans" target, not a learning-model title
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.catalog.reader import Reader, Text
+from bot.catalog.reader import ID_PATTERN, MAX_ID_BYTES, Reader, Text
 
 ASSESSMENT, QUIZ = "assessment", "quiz"
 OPTION_LABEL_MAX = 32
@@ -108,8 +108,6 @@ class Definition:
 
 
 def _check_id(r: Reader, path: tuple, value: str, seen: set[str]) -> None:
-    from bot.catalog import ID_PATTERN, MAX_ID_BYTES
-
     if value and (not ID_PATTERN.match(value) or len(value.encode()) > MAX_ID_BYTES):
         r.problem(path, f"id {value!r}: lower-case a-z, 0-9, '-', at most {MAX_ID_BYTES} chars")
     if value in seen:

@@ -7,6 +7,7 @@ is wrong and returns a safe fallback, so one run of the content check lists ever
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+# Content ids travel inside button data (64 bytes at most). Every action packs one content id plus
+# at most 40 bytes of prefix and small fields, so ids are held to 24 ASCII bytes.
+MAX_ID_BYTES = 24
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 PathPart = str | int
 FieldPath = tuple[PathPart, ...]

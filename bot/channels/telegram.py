@@ -616,3 +616,11 @@ def _media_kind(message: dict[str, Any]) -> str:
     if "contact" in message:
         return "contact"
     return "other"
+
+
+async def bot_username(token: str, api_url: str) -> str:
+    """Ask the Bot API who we are (for links such as t.me/<username>)."""
+    from telegram import Bot
+
+    async with Bot(token, base_url=api_url, request=AiohttpRequest()) as bot:
+        return bot.username

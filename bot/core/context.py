@@ -26,18 +26,16 @@ if TYPE_CHECKING:
     from bot.services.reminders import ReminderService
     from bot.services.reports import ReportService
     from bot.services.staff import StaffService
-    from bot.store import Store
 
 
 class StaleButton(Exception):
     """Raised by a handler when a well-formed button points at something that no longer exists."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     """Everything long-lived a handler may use; built once by `bot.app`."""
 
-    store: Store
     catalog: Catalog
     i18n: Translator
     settings: Settings

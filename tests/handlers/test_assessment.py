@@ -167,9 +167,18 @@ async def test_stale_and_forged_answers_lose_nothing(app):
     assert "đã xong và kết quả đã được lưu" in member.text
 
 
-async def test_a_run_continues_on_the_version_it_started_on(app, tmp_path):
+async def republish(member: Member, settings, clock, catalog) -> App:
+    """The staff publish new content and the bot restarts on it: the member goes on talking to
+    the new process, on the same database."""
+    await member.app.close()
+    member.app = await App.create(settings, clock=clock, catalog=catalog)
+    return member.app
+
+
+async def test_a_run_continues_on_the_version_it_started_on(settings, clock, tmp_path):
     import shutil
 
+    app = await App.create(settings, clock=clock)
     member = Member(app)
     await onboard(member)
     await begin(member, "Gia đình học tập")
@@ -193,36 +202,43 @@ async def test_a_run_continues_on_the_version_it_started_on(app, tmp_path):
     v2 = dataclasses.replace(
         v2, definitions=tuple(shorter if d.id == shorter.id else d for d in v2.definitions)
     )
-    app.services.catalog = app.services.assessments.catalog = v2
+    app = await republish(member, settings, clock, v2)
+    try:
+        assert question_number(member) == (2, 9)
+        await answer_all(member)
+        run = (await app.store.assessments.history((await member.user()).id))[0]
+        assert run.version == 1 and len(run.answers) == 9  # finished on v1
 
-    assert question_number(member) == (2, 9)
-    await answer_all(member)
-    run = (await app.store.assessments.history((await member.user()).id))[0]
-    assert run.version == 1 and len(run.answers) == 9  # finished on v1
-
-    await member.press("Làm lại")  # a new run takes the new version
-    assert question_number(member) == (1, 7)
+        await member.press("Làm lại")  # a new run takes the new version
+        assert question_number(member) == (1, 7)
+    finally:
+        await app.close()
 
 
-async def test_a_deleted_definition(app):
+async def test_a_deleted_definition(settings, clock):
+    app = await App.create(settings, clock=clock)
     member = Member(app)
     await onboard(member)
     await begin(member, "Đơn vị học tập")
     await member.press(option_labels(member)[0])
     open_button = "ad:don-vi-hoc-tap"
 
-    catalog = app.services.catalog
-    app.services.catalog = app.services.assessments.catalog = dataclasses.replace(
+    catalog = app.catalog
+    without = dataclasses.replace(
         catalog, definitions=tuple(d for d in catalog.definitions if d.id != "don-vi-hoc-tap")
     )
-    await member.press_data(open_button)
-    assert "Nút này đã cũ" in member.text
-    await member.command("/assess")
-    assert "Đơn vị học tập" not in member.labels()
-    assert "đang làm dở" in member.text  # the unfinished run is still offered, from its snapshot
-    await member.press("Làm tiếp: Đơn vị học tập")
-    await answer_all(member)
-    assert "Kết quả:" in member.text
+    app = await republish(member, settings, clock, without)
+    try:
+        await member.press_data(open_button)
+        assert "Nút này đã cũ" in member.text
+        await member.command("/assess")
+        assert "Đơn vị học tập" not in member.labels()
+        assert "đang làm dở" in member.text  # the unfinished run is offered, from its snapshot
+        await member.press("Làm tiếp: Đơn vị học tập")
+        await answer_all(member)
+        assert "Kết quả:" in member.text
+    finally:
+        await app.close()
 
 
 async def test_deep_link_opens_an_assessment(app):
