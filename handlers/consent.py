@@ -40,5 +40,4 @@ async def needs_consent(ctx: Context) -> bool:
 
 async def record_consent(ctx: Context) -> None:
     """The member agreed: from now on their data may be kept (agreeing twice changes nothing)."""
-    if not ctx.user.consented:
-        ctx.user = await ctx.services.members.consent(ctx.user.id)
+    await ctx.consent()

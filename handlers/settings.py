@@ -166,8 +166,7 @@ async def forget_pressed(ctx: Context, act: Forget) -> None:
     elif act.step == "no":
         await show_menu(ctx, intro=ctx.t("forget.kept"), edit=True)
     elif act.step == "yes":
-        deleted = await ctx.services.members.forget(ctx.user.id)
-        ctx.forgotten = True
+        deleted = await ctx.forget()
         lines = [ctx.t("forget.deleted.profile")]
         lines += [ctx.t(f"mydata.rows.{table}", count=n) for table, n in deleted.items() if n]
         ctx.reply(ctx.t("forget.done", deleted="\n".join(f"• {line}" for line in lines)), edit=True)

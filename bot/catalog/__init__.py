@@ -166,7 +166,7 @@ def _load_campaign(root: Path, problems: list[Problem]) -> Campaign | None:
         r.problem(("locales",), "must map language codes to their names, e.g. {vi: Tiếng Việt}")
         return None
     locales = tuple(str(k) for k in names)
-    r.locales = locales
+    r = r.with_locales(locales)
     default = r.string(("default_locale",), default=locales[0])
     if default not in locales:
         r.problem(("default_locale",), f"{default!r} is not one of the locales")

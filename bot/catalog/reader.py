@@ -118,6 +118,10 @@ class Reader:
         self.locales = locales
         self.problems = problems
 
+    def with_locales(self, locales: tuple[str, ...]) -> Reader:
+        """The same document read for these languages (campaign.yaml names them itself)."""
+        return Reader(self.file, self.data, self.lines, locales, self.problems)
+
     def problem(self, path: FieldPath, message: str) -> None:
         line = None
         for depth in range(len(path), -1, -1):

@@ -61,6 +61,8 @@ class Context:
         *,
         staff_role: str | None = None,
         is_new: bool = False,
+        router: Any = None,
+        sections: dict[str, Any] | None = None,
     ) -> None:
         self.inbound = inbound
         self.user = user
@@ -68,8 +70,8 @@ class Context:
         self.services = services
         self.staff_role = staff_role  # None for members; else a role of bot.core.roles
         self.is_new = is_new
-        self.router: Any = None  # the root router (deep links, resume offers)
-        self.sections: dict[str, Any] = {}  # menu sections this member may open, by key
+        self.router = router  # the root router (deep links, resume offers)
+        self.sections = sections or {}  # menu sections this member may open, by key
         self.replies: list[Reply] = []
         self.forgotten = False  # set when the member's data was deleted: nothing more is saved
         self._session_dirty = False
@@ -140,3 +142,16 @@ class Context:
     async def update_user(self, **changes: Any) -> User:
         self.user = await self.services.members.update(self.user.id, **changes)
         return self.user
+
+    async def consent(self) -> User:
+        """The member agreed to the privacy notice (agreeing twice changes nothing)."""
+        if not self.user.consented:
+            self.user = await self.services.members.consent(self.user.id)
+        return self.user
+
+    async def forget(self) -> dict[str, int]:
+        """Delete the member and all that hangs off them; nothing more is saved this turn.
+        Returns how many rows of each kind went."""
+        deleted = await self.services.members.forget(self.user.id)
+        self.forgotten = True
+        return deleted

@@ -224,9 +224,16 @@ class Dispatcher:
         )
         inbound = await self._numbered_choice(inbound, user)
         role = await self.services.staff.role_of(user)
-        ctx = Context(inbound, user, session, self.services, staff_role=role, is_new=created)
-        ctx.router = self.root
-        ctx.sections = {s.key: s for s in self.root.menu_sections(role)}
+        ctx = Context(
+            inbound,
+            user,
+            session,
+            self.services,
+            staff_role=role,
+            is_new=created,
+            router=self.root,
+            sections={s.key: s for s in self.root.menu_sections(role)},
+        )
         try:
             await self._route(ctx)
         except Exception:
