@@ -1,10 +1,13 @@
-"""The `khuyenhoc` command: run the bot, chat in the terminal, check content."""
+"""The `khuyenhoc` command: run the bot, chat in the terminal, check content, and the staff's
+commands on the installation's data. Every command acts on one home folder (bot/home.py), whatever
+folder it is typed in."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,6 +20,12 @@ from bot.logs import configure as configure_logging
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+# Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
+# fresh empty database ("recorded for 0 recipients", and nothing is ever sent).
+DATA_COMMANDS = frozenset(
+    {"announce", "announcements", "events", "stats", "export", "admins", "backup", "faq-drafts"}
+)
 
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set, so the bot cannot connect to Telegram.
@@ -37,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="khuyenhoc", description="Outreach chatbot of Hội Khuyến học (study promotion)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="make a home folder: data/, backups/ and a .env")
+    init.add_argument(
+        "--user", help="(as root) the service's user: it gets data/ and backups/, not .env"
+    )
 
     run = sub.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
     run.add_argument("--webhook", action="store_true", help="webhook mode (needs WEBHOOK_URL)")
@@ -102,17 +116,40 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: CONTENT_DIR)")
+    _add_home_option(parser, default=None)
     return parser
+
+
+def _add_home_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    """--home DIR, before or after the subcommand (`khuyenhoc --home D stats`, `khuyenhoc stats
+    --home D`). Below the top, the default is SUPPRESS so a subcommand does not reset a --home
+    given before it."""
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="the home folder (default: KHUYENHOC_HOME, or the folder of the .env found from here)",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_home_option(child, argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "init":
+        return init_command(args.home, args.user)
     try:
-        settings = Settings.load()
+        settings = Settings.load(home=args.home)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.log_format)
+    if args.command in DATA_COMMANDS and not settings.database_path.is_file():
+        print(no_database(settings), file=sys.stderr)
+        return EXIT_USAGE
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
@@ -144,6 +181,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return asyncio.run(_backup_restore(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+def no_database(settings: Settings) -> str:
+    """One line: where the database was looked for, and how to point the command elsewhere."""
+    return (
+        f"no database at {settings.database_path}; give its home with --home DIR or "
+        "KHUYENHOC_HOME=DIR, or the file with DATABASE_PATH=FILE "
+        "(a new home gets one when `khuyenhoc run` first starts)"
+    )
+
+
+def init_command(given: Path | None, user: str | None) -> int:
+    """`khuyenhoc init`: make a home (--home, else KHUYENHOC_HOME, else here); say what is next."""
+    from bot.home import HOME_VARIABLE, HomeError, Owner, init_home
+
+    home = given or Path(os.environ.get(HOME_VARIABLE) or ".")
+    try:
+        owner = Owner.parse(user) if user else None
+        if owner is not None and os.geteuid() != 0:
+            raise HomeError("--user", "only root can make a home for another user")
+        report = init_home(home, owner)
+    except (HomeError, OSError) as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    home = report.home
+    print(f"Home: {home}")
+    for folder in report.created:
+        print(f"  created {folder}")
+    if report.env_written:
+        print(f"  wrote {report.env_file} (DATABASE_PATH and BACKUP_DIR point into this home)")
+    else:
+        print(f"  kept {report.env_file}: it exists and is not overwritten")
+    print(
+        "Next:\n"
+        f"  1. In {report.env_file}: TELEGRAM_BOT_TOKEN (from @BotFather) and ADMIN_IDS.\n"
+        f"  2. Start the bot: khuyenhoc --home {home} run   (a server: deploy/khuyenhoc.service)\n"
+        f"  3. Staff commands from any folder: khuyenhoc --home {home} stats,\n"
+        f"     or once per session: export {HOME_VARIABLE}={home}"
+    )
+    return EXIT_OK
 
 
 def ask_command(settings: Settings, question: str) -> int:

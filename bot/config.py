@@ -103,7 +103,7 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str], home: Path | None = None) -> Settings:
-        """Settings from `env`; relative paths are taken from `home` (default: the current folder)."""
+        """Settings from `env`; relative paths are taken from `home` (default: the current one)."""
         home = Path.cwd() if home is None else home
 
         def get(name: str) -> str | None:

@@ -2,8 +2,8 @@
 
 Staff type commands from anywhere; what they act on must not depend on that. So every relative path
 in the settings is resolved against one home, found the same way by the bot and by every command:
-`--home DIR`, else `KHUYENHOC_HOME`, else the nearest folder holding a `.env` from the current folder
-up, else the current folder (a checkout run with `make run`). `khuyenhoc init` makes a home.
+`--home DIR`, else `KHUYENHOC_HOME`, else the nearest folder holding a `.env` from the current
+folder up, else the current folder (a checkout run with `make run`). `khuyenhoc init` makes one.
 """
 
 from __future__ import annotations
