@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", action="store_true", help="webhook mode (needs WEBHOOK_URL)")
 
     backup = sub.add_parser("backup", help="a consistent copy of the database, also while running")
-    backup.add_argument("--out", type=Path, required=True)
+    backup.add_argument(
+        "--out", type=Path, help="the copy (default: BACKUP_DIR/manual-YYYYMMDD-HHMMSS.sqlite3)"
+    )
     restore = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
     restore.add_argument("file", type=Path)
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.add_argument("--as", dest="name", default="khach", help="who you are (a name)")
@@ -426,28 +429,84 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
 
 
 async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "backup":
+        return await _backup(settings, args.out)
+    return await _restore(settings, args.file, args.yes)
+
+
+async def _backup(settings: Settings, out: Path | None) -> int:
+    from datetime import datetime
+
     from bot.services import maintenance
 
     database = settings.database_path
-    if args.command == "backup":
-        if not database.is_file():
-            print(f"no database at {database}", file=sys.stderr)
-            return EXIT_PROBLEMS
-        out = await maintenance.backup(database, args.out)
-        print(f"{out}: backup of {database} (integrity ok)")
-        return EXIT_OK
-    if not args.file.is_file():
-        print(f"no such file {args.file}", file=sys.stderr)
+    now = datetime.now(settings.timezone)
+    if out is None:
+        if settings.backup_dir is None:
+            print("give --out FILE, or set BACKUP_DIR (khuyenhoc init does)", file=sys.stderr)
+            return EXIT_USAGE
+        # Not named like the daily backups: BACKUP_KEEP's rotation never removes these.
+        out = settings.backup_dir / f"manual-{now:%Y%m%d-%H%M%S}.sqlite3"
+    out = await maintenance.backup(database, out, now)
+    print(f"{out}: backup of {database} (integrity ok)")
+    return EXIT_OK
+
+
+RESTORE_QUESTION = (
+    "Khôi phục sẽ thay toàn bộ dữ liệu hiện tại bằng bản sao lưu lúc {when} ; gõ 'co' để tiếp tục: "
+)
+
+
+async def _restore(settings: Settings, file: Path, yes: bool) -> int:
+    """Replace the database with a backup, after the checks and the question (maintenance.restore
+    says in which order); every refusal is one line and changes nothing."""
+    import unicodedata
+    from datetime import datetime
+
+    from bot.services import maintenance
+
+    database = settings.database_path
+    # A fresh home (data/ made by `init`) may receive a backup; a folder that is no home may not.
+    if not database.is_file() and not database.parent.is_dir():
+        print(no_database(settings), file=sys.stderr)
         return EXIT_USAGE
+    if not file.is_file():
+        print(f"no such file {file}", file=sys.stderr)
+        return EXIT_USAGE
+    taken: list[str] = []
+
+    def confirm(facts: maintenance.FileFacts) -> bool:
+        moment = facts.taken_at or datetime.fromtimestamp(file.stat().st_mtime).astimezone()
+        taken.append(f"{moment.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
+        if yes:
+            return True
+        print(RESTORE_QUESTION.format(when=taken[0]), end="", flush=True)
+        answer = unicodedata.normalize("NFC", sys.stdin.readline().strip().lower())
+        print()
+        return answer in ("co", "có")
+
     try:
-        await maintenance.restore(args.file, database)
-    except maintenance.DatabaseInUse as exc:
-        print(f"refused: {exc}; stop the bot first", file=sys.stderr)
+        safety = await maintenance.restore(
+            file, database, confirm=confirm, now=datetime.now(settings.timezone)
+        )
+    except maintenance.NotOurDatabase as exc:
+        print(f"refused: {file} cannot be restored: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except RuntimeError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    except maintenance.DatabaseInUse:
+        print(
+            f"refused: {database} is in use by a running khuyenhoc (run or chat); stop it first",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
-    print(f"{database} restored from {args.file}; migrations run when the bot starts")
+    except maintenance.RestoreCancelled:
+        print("cancelled: nothing changed (answer co to go ahead, or give --yes)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if safety is not None:
+        print(f"The database it replaced is kept as {safety}")
+    print(
+        f"{database} restored from {file} (backup of {taken[0]}); "
+        "migrations run when the bot starts"
+    )
     return EXIT_OK
 
 
