@@ -33,7 +33,8 @@ TELEGRAM_BOT_TOKEN is not set, so the bot cannot connect to Telegram.
 To get a token: open Telegram, talk to @BotFather, send /newbot, choose a name and a username
 ending in "bot", and copy the token it gives you. Then either
     export TELEGRAM_BOT_TOKEN=123456789:ABC...
-or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in a file named .env here.
+or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in the .env of the home folder (this one,
+or the one given with --home DIR or KHUYENHOC_HOME; `khuyenhoc init` makes one).
 
 For a Zalo Official Account instead (or as well), set the ZALO_* settings (see README).
 
