@@ -465,6 +465,7 @@ async def _restore(settings: Settings, file: Path, yes: bool) -> int:
     from datetime import datetime
 
     from bot.services import maintenance
+    from bot.store.files import FileFacts, NotOurDatabase
 
     database = settings.database_path
     # A fresh home (data/ made by `init`) may receive a backup; a folder that is no home may not.
@@ -474,23 +475,23 @@ async def _restore(settings: Settings, file: Path, yes: bool) -> int:
     if not file.is_file():
         print(f"no such file {file}", file=sys.stderr)
         return EXIT_USAGE
-    taken: list[str] = []
 
-    def confirm(facts: maintenance.FileFacts) -> bool:
-        moment = facts.taken_at or datetime.fromtimestamp(file.stat().st_mtime).astimezone()
-        taken.append(f"{moment.astimezone(settings.timezone):%Y-%m-%d %H:%M}")
+    def taken(facts: FileFacts) -> str:
+        return f"{facts.taken_at.astimezone(settings.timezone):%Y-%m-%d %H:%M}"
+
+    def confirm(facts: FileFacts) -> bool:
         if yes:
             return True
-        print(RESTORE_QUESTION.format(when=taken[0]), end="", flush=True)
+        print(RESTORE_QUESTION.format(when=taken(facts)), end="", flush=True)
         answer = unicodedata.normalize("NFC", sys.stdin.readline().strip().lower())
         print()
         return answer in ("co", "có")
 
     try:
-        safety = await maintenance.restore(
+        restored = await maintenance.restore(
             file, database, confirm=confirm, now=datetime.now(settings.timezone)
         )
-    except maintenance.NotOurDatabase as exc:
+    except NotOurDatabase as exc:
         print(f"refused: {file} cannot be restored: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     except maintenance.DatabaseInUse:
@@ -502,10 +503,10 @@ async def _restore(settings: Settings, file: Path, yes: bool) -> int:
     except maintenance.RestoreCancelled:
         print("cancelled: nothing changed (answer co to go ahead, or give --yes)", file=sys.stderr)
         return EXIT_PROBLEMS
-    if safety is not None:
-        print(f"The database it replaced is kept as {safety}")
+    if restored.safety_copy is not None:
+        print(f"The database it replaced is kept as {restored.safety_copy}")
     print(
-        f"{database} restored from {file} (backup of {taken[0]}); "
+        f"{database} restored from {file} (backup of {taken(restored.backup)}); "
         "migrations run when the bot starts"
     )
     return EXIT_OK

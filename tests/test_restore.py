@@ -215,3 +215,18 @@ def test_restored_as_root_the_files_stay_the_services(home):
         info = path.stat()
         assert (info.st_uid, info.st_gid) == (service, service), path
     assert database.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_question_gives_the_time_the_backup_was_taken(home):
+    backup = backup_of(home)
+    os.utime(backup, (0, 0))  # copied around: its file time says nothing
+    stamped = restore(home, backup, stdin="khong\n")
+    assert re.search(PROMPT + r" 20\d\d-", stamped.stdout), stamped.stdout  # not 1970
+
+    with sqlite3.connect(backup) as conn:  # a copy made before backups carried their time
+        conn.execute("DELETE FROM meta WHERE key = 'backup_taken_at'")
+    conn.close()
+    new_year = 1_704_067_200  # 2024-01-01 00:00 UTC
+    os.utime(backup, (new_year, new_year))
+    older = restore(home, backup, stdin="khong\n")
+    assert f"{PROMPT} 2024-01-01 07:00" in older.stdout  # its file time, in Vietnam's time

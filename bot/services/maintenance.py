@@ -15,13 +15,14 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.store import files
 from bot.store.db import to_db_time, utc_now
-from bot.store.files import FileFacts, NotOurDatabase
+from bot.store.files import FileFacts
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -31,15 +32,20 @@ log = logging.getLogger(__name__)
 SESSION_RETENTION = timedelta(days=30)
 
 
-__all__ = ["DatabaseInUse", "NotOurDatabase", "RestoreCancelled", "RunLock"]
-
-
 class DatabaseInUse(RuntimeError):
     """A running bot holds the database."""
 
 
 class RestoreCancelled(RuntimeError):
     """The operator did not confirm the restore; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore brought back, and where the database it replaced is kept."""
+
+    backup: FileFacts
+    safety_copy: Path | None  # None: there was no database (a fresh home)
 
 
 class RunLock:
@@ -114,9 +120,8 @@ async def restore(
     *,
     confirm: Callable[[FileFacts], bool] | None = None,
     now: datetime | None = None,
-) -> Path | None:
-    """Replace the database with a backup. Returns the safety copy of the database it replaced
-    (None when there was none: a fresh home).
+) -> Restored:
+    """Replace the database with a backup.
 
     In this order, so that a refusal changes nothing: the file is checked (NotOurDatabase); the run
     lock is taken (DatabaseInUse while any khuyenhoc process holds it) and held to the end, so
@@ -127,7 +132,8 @@ async def restore(
     with RunLock(database):
         if confirm is not None and not await asyncio.to_thread(confirm, facts):
             raise RestoreCancelled("nothing changed")
-        return await asyncio.to_thread(_replace, backup_file, database, now or utc_now())
+        safety = await asyncio.to_thread(_replace, backup_file, database, now or utc_now())
+    return Restored(facts, safety)
 
 
 def _replace(backup_file: Path, database: Path, now: datetime) -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.store.db import from_db_time, migrations, to_db_time
@@ -29,7 +29,7 @@ class FileFacts:
     """What a database file holds, as far as restoring it is concerned."""
 
     schema: int  # the number of the last migration applied (PRAGMA user_version)
-    taken_at: datetime | None  # when it was taken as a backup, if it carries the stamp
+    taken_at: datetime  # when it was taken: its stamp, else (an older copy) the file's time
 
 
 def expected_tables(schema: int) -> set[str]:
@@ -67,11 +67,14 @@ def inspect(path: Path) -> FileFacts:
         missing = sorted(expected_tables(schema) - tables)
         if missing:
             raise NotOurDatabase(f"not a khuyenhoc database (no table {missing[0]})")
-        taken_at = None
+        stamp = None
         if "meta" in tables:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (BACKUP_TAKEN_AT,))
             stamp = row.fetchone()
-            taken_at = from_db_time(stamp[0]) if stamp else None
+        if stamp:
+            taken_at = from_db_time(stamp[0])
+        else:
+            taken_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         return FileFacts(schema, taken_at)
     finally:
         conn.close()
