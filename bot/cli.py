@@ -1,10 +1,13 @@
-"""The `khuyenhoc` command: run the bot, chat in the terminal, check content."""
+"""The `khuyenhoc` command: run the bot, chat in the terminal, check content, and the staff's
+commands on the installation's data. Every command acts on one home folder (bot/home.py), whatever
+folder it is typed in."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,13 +22,20 @@ log = logging.getLogger("bot")
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 CHAT_DATABASE = "chat.sqlite3"  # `khuyenhoc chat`'s own database, beside the bot's
 
+# Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
+# fresh empty database ("recorded for 0 recipients", and nothing is ever sent).
+DATA_COMMANDS = frozenset(
+    {"announce", "announcements", "events", "stats", "export", "admins", "backup", "faq-drafts"}
+)
+
 NO_TOKEN = """\
 TELEGRAM_BOT_TOKEN is not set, so the bot cannot connect to Telegram.
 
 To get a token: open Telegram, talk to @BotFather, send /newbot, choose a name and a username
 ending in "bot", and copy the token it gives you. Then either
     export TELEGRAM_BOT_TOKEN=123456789:ABC...
-or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in a file named .env here.
+or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in the .env of the home folder (this one,
+or the one given with --home DIR or KHUYENHOC_HOME; `khuyenhoc init` makes one).
 
 For a Zalo Official Account instead (or as well), set the ZALO_* settings (see README).
 
@@ -39,13 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    init = sub.add_parser("init", help="make a home folder: data/, backups/ and a .env")
+    init.add_argument(
+        "--user", help="(as root) the service's user: it gets data/ and backups/, not .env"
+    )
+
     run = sub.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
     run.add_argument("--webhook", action="store_true", help="webhook mode (needs WEBHOOK_URL)")
 
     backup = sub.add_parser("backup", help="a consistent copy of the database, also while running")
-    backup.add_argument("--out", type=Path, required=True)
+    backup.add_argument(
+        "--out", type=Path, help="the copy (default: BACKUP_DIR/manual-YYYYMMDD-HHMMSS.sqlite3)"
+    )
     restore = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
     restore.add_argument("file", type=Path)
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
     chat.add_argument("--as", dest="name", default="khach", help="who you are (a name)")
@@ -107,17 +125,40 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: CONTENT_DIR)")
+    _add_home_option(parser, default=None)
     return parser
+
+
+def _add_home_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    """--home DIR, before or after the subcommand (`khuyenhoc --home D stats`, `khuyenhoc stats
+    --home D`). Below the top, the default is SUPPRESS so a subcommand does not reset a --home
+    given before it."""
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="the home folder (default: KHUYENHOC_HOME, or the folder of the .env found from here)",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_home_option(child, argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "init":
+        return init_command(args.home, args.user)
     try:
-        settings = Settings.load()
+        settings = Settings.load(home=args.home)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
+    if args.command in DATA_COMMANDS and not settings.database_path.is_file():
+        print(no_database(settings), file=sys.stderr)
+        return EXIT_USAGE
 
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
@@ -158,6 +199,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("backup", "restore"):
         return asyncio.run(_backup_restore(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+def no_database(settings: Settings) -> str:
+    """One line: where the database was looked for, and how to point the command elsewhere."""
+    return (
+        f"no database at {settings.database_path}; give its home with --home DIR or "
+        "KHUYENHOC_HOME=DIR, or the file with DATABASE_PATH=FILE "
+        "(a new home gets one when `khuyenhoc run` first starts)"
+    )
+
+
+def init_command(given: Path | None, user: str | None) -> int:
+    """`khuyenhoc init`: make a home (--home, else KHUYENHOC_HOME, else here); say what is next."""
+    from bot.home import HOME_VARIABLE, HomeError, Owner, init_home
+
+    home = given or Path(os.environ.get(HOME_VARIABLE) or ".")
+    try:
+        owner = Owner.parse(user) if user else None
+        if owner is not None and os.geteuid() != 0:
+            raise HomeError("--user", "only root can make a home for another user")
+        report = init_home(home, owner)
+    except (HomeError, OSError) as exc:
+        print(f"init: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    home = report.home
+    print(f"Home: {home}")
+    for folder in report.created:
+        print(f"  created {folder}")
+    if report.env_written:
+        print(f"  wrote {report.env_file} (DATABASE_PATH and BACKUP_DIR point into this home)")
+    else:
+        print(f"  kept {report.env_file}: it exists and is not overwritten")
+    print(
+        "Next:\n"
+        f"  1. In {report.env_file}: TELEGRAM_BOT_TOKEN (from @BotFather) and ADMIN_IDS.\n"
+        f"  2. Start the bot: khuyenhoc --home {home} run   (a server: deploy/khuyenhoc.service)\n"
+        f"  3. Staff commands from any folder: khuyenhoc --home {home} stats,\n"
+        f"     or once per session: export {HOME_VARIABLE}={home}"
+    )
+    return EXIT_OK
 
 
 def ask_command(settings: Settings, question: str) -> int:
@@ -367,28 +448,85 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
 
 
 async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "backup":
+        return await _backup(settings, args.out)
+    return await _restore(settings, args.file, args.yes)
+
+
+async def _backup(settings: Settings, out: Path | None) -> int:
+    from datetime import datetime
+
     from bot.services import maintenance
 
     database = settings.database_path
-    if args.command == "backup":
-        if not database.is_file():
-            print(f"no database at {database}", file=sys.stderr)
-            return EXIT_PROBLEMS
-        out = await maintenance.backup(database, args.out)
-        print(f"{out}: backup of {database} (integrity ok)")
-        return EXIT_OK
-    if not args.file.is_file():
-        print(f"no such file {args.file}", file=sys.stderr)
+    now = datetime.now(settings.timezone)
+    if out is None:
+        if settings.backup_dir is None:
+            print("give --out FILE, or set BACKUP_DIR (khuyenhoc init does)", file=sys.stderr)
+            return EXIT_USAGE
+        # Not named like the daily backups: BACKUP_KEEP's rotation never removes these.
+        out = settings.backup_dir / f"manual-{now:%Y%m%d-%H%M%S}.sqlite3"
+    out = await maintenance.backup(database, out, now)
+    print(f"{out}: backup of {database} (integrity ok)")
+    return EXIT_OK
+
+
+RESTORE_QUESTION = (
+    "Khôi phục sẽ thay toàn bộ dữ liệu hiện tại bằng bản sao lưu lúc {when} ; gõ 'co' để tiếp tục: "
+)
+
+
+async def _restore(settings: Settings, file: Path, yes: bool) -> int:
+    """Replace the database with a backup, after the checks and the question (maintenance.restore
+    says in which order); every refusal is one line and changes nothing."""
+    import unicodedata
+    from datetime import datetime
+
+    from bot.services import maintenance
+    from bot.store.files import FileFacts, NotOurDatabase
+
+    database = settings.database_path
+    # A fresh home (data/ made by `init`) may receive a backup; a folder that is no home may not.
+    if not database.is_file() and not database.parent.is_dir():
+        print(no_database(settings), file=sys.stderr)
         return EXIT_USAGE
+    if not file.is_file():
+        print(f"no such file {file}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def taken(facts: FileFacts) -> str:
+        return f"{facts.taken_at.astimezone(settings.timezone):%Y-%m-%d %H:%M}"
+
+    def confirm(facts: FileFacts) -> bool:
+        if yes:
+            return True
+        print(RESTORE_QUESTION.format(when=taken(facts)), end="", flush=True)
+        answer = unicodedata.normalize("NFC", sys.stdin.readline().strip().lower())
+        print()
+        return answer in ("co", "có")
+
     try:
-        await maintenance.restore(args.file, database)
-    except maintenance.DatabaseInUse as exc:
-        print(f"refused: {exc}; stop the bot first", file=sys.stderr)
+        restored = await maintenance.restore(
+            file, database, confirm=confirm, now=datetime.now(settings.timezone)
+        )
+    except NotOurDatabase as exc:
+        print(f"refused: {file} cannot be restored: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
-    except RuntimeError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+    except maintenance.DatabaseInUse:
+        print(
+            f"refused: {database} is in use by a running khuyenhoc (run or chat); stop it first",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
-    print(f"{database} restored from {args.file}; migrations run when the bot starts")
+    except maintenance.RestoreCancelled:
+        print("cancelled: nothing changed (answer co to go ahead, or give --yes)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if restored.safety_copy is not None:
+        print(f"The database it replaced is kept as {restored.safety_copy}")
+    print(
+        f"{database} restored from {file} (backup of {taken(restored.backup)}); "
+        "migrations run when the bot starts"
+    )
     return EXIT_OK
 
 

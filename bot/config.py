@@ -1,7 +1,8 @@
-"""Settings: the one place that reads the environment (and an optional `.env` file).
+"""Settings: the one place that reads the environment (and the home's optional `.env` file).
 
 Every setting is typed and validated here, so a bad value stops start-up with a message that names
-the variable instead of failing later somewhere deep inside the bot.
+the variable instead of failing later somewhere deep inside the bot. Relative paths are resolved
+against the home folder (bot/home.py), never against the folder a command is typed in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+from bot.home import ENV_FILE, HomeError, bundled_content, find_home
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 FREE_RATE_LIMIT = 30.0  # Telegram: about 30 messages a second for a bot
@@ -65,6 +68,7 @@ class Settings:
     zalo_rate_per_min: float = 4000.0
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
+    home: Path | None = None  # the folder relative paths were resolved against
 
     def secrets(self) -> list[str]:
         """Every configured secret, for the log formatter to mask."""
@@ -87,21 +91,33 @@ class Settings:
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        env_file: Path | None = None,
+        home: Path | None = None,
     ) -> Settings:
-        """Read settings from `environ` (default: the process environment) over an optional `.env`.
+        """Read settings from `environ` (default: the process environment) over the home's `.env`.
 
+        `home` is the folder given with --home; without it the home is found as bot/home.py says.
         The real environment wins over the file, as usual for twelve-factor apps.
         """
+        environ = os.environ if environ is None else environ
+        try:
+            folder = find_home(home, environ)
+        except HomeError as exc:
+            raise ConfigError(exc.source, exc.problem) from None
         values: dict[str, str] = {}
-        file = env_file if env_file is not None else Path(".env")
+        file = env_file if env_file is not None else folder / ENV_FILE
         if file.is_file():
             values.update({k: v for k, v in dotenv_values(file).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        values.update(environ)
+        return cls.from_mapping(values, home=folder)
 
     @classmethod
-    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+    def from_mapping(cls, env: Mapping[str, str], home: Path | None = None) -> Settings:
+        """Settings from `env`; relative paths are taken from `home` (default: the current one)."""
+        home = Path.cwd() if home is None else home
+
         def get(name: str) -> str | None:
             value = env.get(name)
             return value.strip() if value is not None and value.strip() else None
@@ -195,17 +211,14 @@ class Settings:
             if value is not None and not value.startswith(("http://", "https://")):
                 raise ConfigError(name, "must start with http:// or https://")
 
-        db = get("DATABASE_PATH") or "data/khuyenhoc.sqlite3"
-        content = get("CONTENT_DIR") or "content"
-        content_path = Path(content)
-        if not content_path.is_dir():
-            raise ConfigError("CONTENT_DIR", f"not a directory: {content}")
+        db = home / Path(get("DATABASE_PATH") or "data/khuyenhoc.sqlite3").expanduser()
+        content_path = _content_dir(get("CONTENT_DIR"), home)
 
         return cls(
             telegram_bot_token=token,
             telegram_api_url=api_url,
             admin_ids=frozenset(admin_ids),
-            database_path=Path(db),
+            database_path=db,
             content_dir=content_path,
             timezone=tz,
             log_level=level,
@@ -220,7 +233,7 @@ class Settings:
             webhook_secret=webhook_secret,
             http_host=get("WEBHOOK_HOST") or "127.0.0.1",
             http_port=port,
-            backup_dir=Path(backup_dir) if backup_dir else None,
+            backup_dir=home / Path(backup_dir).expanduser() if backup_dir else None,
             backup_keep=keep,
             delivery_retention_days=retention,
             zalo_app_id=zalo["ZALO_APP_ID"],
@@ -235,7 +248,24 @@ class Settings:
             zalo_rate_per_min=_number(get("ZALO_RATE_PER_MIN"), "ZALO_RATE_PER_MIN", 4000.0),
             quiet_start=quiet_start,
             quiet_end=quiet_end,
+            home=home,
         )
+
+
+def _content_dir(value: str | None, home: Path) -> Path:
+    """CONTENT_DIR; unset: the home's content/, else the content shipped with the code (a new
+    home starts from it, and staff copy it into the home to edit it)."""
+    if value is not None:
+        folder = home / Path(value).expanduser()
+        if not folder.is_dir():
+            raise ConfigError("CONTENT_DIR", f"not a directory: {folder}")
+        return folder
+    if (home / "content").is_dir():
+        return home / "content"
+    bundled = bundled_content()
+    if bundled is None:
+        raise ConfigError("CONTENT_DIR", f"not set, and {home / 'content'} does not exist")
+    return bundled
 
 
 def _chat_id(value: str | None, name: str) -> str | None:

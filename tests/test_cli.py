@@ -1,8 +1,11 @@
 """The `khuyenhoc` command as a person runs it."""
 
 import os
+import sqlite3
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import CONTENT
 
@@ -46,3 +49,107 @@ def test_chat_replays_a_piped_conversation(tmp_path):
     assert "Tên hiển thị: Hoa" in out
     assert (tmp_path / "chat.sqlite3").exists()  # its own database, beside the bot's
     assert not (tmp_path / "cli.sqlite3").exists()
+
+
+# The home folder: staff commands act on the same database wherever they are typed.
+
+STAFF_COMMANDS = [
+    ["announce", "--text-file", "note.txt"],
+    ["announce", "--text-file", "note.txt", "--dry-run"],
+    ["announcements"],
+    ["events", "list"],
+    ["stats"],
+    ["export", "members", "--out", "members.csv"],
+    ["backup", "--out", "copy.sqlite3"],
+    ["faq-drafts"],
+]
+
+
+def staff(args, cwd, stdin="", **env):
+    """`khuyenhoc ARGS` typed in `cwd` by someone whose environment names no home or paths."""
+    ours = ("TELEGRAM", "KHUYENHOC_", "DATABASE_PATH", "CONTENT_DIR", "BACKUP_DIR")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=60,
+    )
+
+
+def open_database(path):
+    """A database as `khuyenhoc run` leaves it (every migration applied)."""
+    import asyncio
+
+    from bot.store import Store
+
+    async def create():
+        await (await Store.open(path)).close()
+
+    asyncio.run(create())
+
+
+@pytest.mark.parametrize("args", STAFF_COMMANDS, ids=lambda a: " ".join(a))
+def test_staff_commands_never_create_a_database(tmp_path, args):
+    (tmp_path / "note.txt").write_text("Họp chi hội tối thứ Sáu.")
+    result = staff(args, tmp_path)
+    expected = tmp_path / "data" / "khuyenhoc.sqlite3"
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    message = result.stderr
+    assert str(expected) in message
+    assert "--home" in message and "KHUYENHOC_HOME" in message and "DATABASE_PATH" in message
+    assert not (tmp_path / "data").exists()
+    assert "recorded" not in result.stdout
+
+
+def test_init_makes_a_home_and_commands_find_it_from_anywhere(tmp_path):
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    made = staff(["init", "--home", str(home)], elsewhere)
+    assert made.returncode == 0, made.stderr
+    assert (home / "data").is_dir() and (home / "backups").is_dir()
+    env_file = (home / ".env").read_text()
+    assert f"DATABASE_PATH={home}/data/khuyenhoc.sqlite3\n" in env_file
+    assert f"BACKUP_DIR={home}/backups\n" in env_file
+    assert "TELEGRAM_BOT_TOKEN=" in env_file  # the whole template, to fill in
+    assert (home / ".env").stat().st_mode & 0o077 == 0  # the token will live there
+    assert "TELEGRAM_BOT_TOKEN" in made.stdout and "--home" in made.stdout  # what to do next
+
+    open_database(home / "data" / "khuyenhoc.sqlite3")
+    (elsewhere / "note.txt").write_text("Họp chi hội tối thứ Sáu.")
+    for args, env in (
+        (["--home", str(home), "announce", "--text-file", "note.txt"], {}),
+        (["announce", "--text-file", "note.txt", "--home", str(home)], {}),
+        (["announce", "--text-file", "note.txt"], {"KHUYENHOC_HOME": str(home)}),
+    ):
+        result = staff(args, elsewhere, **env)
+        assert result.returncode == 0, result.stderr
+    rows = sqlite3.connect(home / "data" / "khuyenhoc.sqlite3").execute(
+        "SELECT count(*) FROM announcements"
+    )
+    assert rows.fetchone()[0] == 3
+    assert not (elsewhere / "data").exists()
+
+    # From inside the home (or below it), its .env is found without being named.
+    listing = staff(["announcements"], home / "backups")
+    assert listing.returncode == 0 and listing.stdout.count("Họp chi hội") == 3
+
+
+def test_init_never_overwrites_a_settings_file(tmp_path):
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:abc\n")
+    result = staff(["init"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".env").read_text() == "TELEGRAM_BOT_TOKEN=123:abc\n"
+    assert "not overwritten" in result.stdout
+    assert (tmp_path / "data").is_dir() and (tmp_path / "backups").is_dir()
+
+
+def test_a_home_that_does_not_exist_is_named(tmp_path):
+    result = staff(["--home", str(tmp_path / "nowhere"), "stats"], tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "nowhere") in result.stderr and "khuyenhoc init" in result.stderr

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from bot.config import ConfigError, Settings
@@ -12,7 +14,7 @@ def test_defaults():
     s = Settings.from_mapping(env())
     assert s.telegram_bot_token is None
     assert s.telegram_api_url == "https://api.telegram.org/bot"
-    assert str(s.database_path) == "data/khuyenhoc.sqlite3"
+    assert s.database_path == Path.cwd() / "data" / "khuyenhoc.sqlite3"
     assert s.timezone.key == "Asia/Ho_Chi_Minh"
 
 
@@ -52,3 +54,65 @@ def test_env_file_is_read_and_environment_wins(tmp_path):
     file.write_text(f"ADMIN_IDS=5\nLOG_LEVEL=WARNING\nCONTENT_DIR={CONTENT}\n")
     s = Settings.load({"LOG_LEVEL": "ERROR"}, env_file=file)
     assert s.admin_ids == {5} and s.log_level == "ERROR"
+
+
+# The home folder: every relative path in the settings is resolved against it, wherever the
+# command is typed.
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A home with a .env of relative paths, and the current folder somewhere else."""
+    folder = tmp_path / "home"
+    (folder / "content").mkdir(parents=True)
+    (folder / ".env").write_text(
+        "DATABASE_PATH=data/bot.sqlite3\nBACKUP_DIR=backups\nCONTENT_DIR=content\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    return folder
+
+
+def test_relative_paths_resolve_against_the_given_home(home):
+    s = Settings.load({}, home=home)
+    assert s.home == home
+    assert s.database_path == home / "data" / "bot.sqlite3"
+    assert s.backup_dir == home / "backups"
+    assert s.content_dir == home / "content"
+
+
+def test_home_from_KHUYENHOC_HOME(home):
+    s = Settings.load({"KHUYENHOC_HOME": str(home)})
+    assert s.database_path == home / "data" / "bot.sqlite3"
+
+
+def test_home_is_the_folder_holding_env_found_from_a_subfolder(home, monkeypatch):
+    deeper = home / "content" / "plans"
+    deeper.mkdir()
+    monkeypatch.chdir(deeper)
+    s = Settings.load({})
+    assert s.home == home and s.database_path == home / "data" / "bot.sqlite3"
+
+
+def test_without_a_home_the_current_folder_is_the_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = Settings.load({"CONTENT_DIR": str(CONTENT)})
+    assert s.home == tmp_path
+    assert s.database_path == tmp_path / "data" / "khuyenhoc.sqlite3"
+
+
+def test_content_shipped_with_the_code_when_the_home_has_none(tmp_path):
+    s = Settings.load({}, home=tmp_path)
+    assert s.content_dir == CONTENT
+
+
+def test_absolute_paths_are_kept(home, tmp_path):
+    s = Settings.load({"DATABASE_PATH": str(tmp_path / "x.sqlite3")}, home=home)
+    assert s.database_path == tmp_path / "x.sqlite3"
+
+
+def test_a_home_that_is_not_a_folder_is_named(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        Settings.load({"KHUYENHOC_HOME": str(tmp_path / "missing")})
+    assert err.value.variable == "KHUYENHOC_HOME" and "missing" in str(err.value)

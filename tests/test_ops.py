@@ -14,6 +14,7 @@ from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.records import AudienceFilter, Session
 from bot.services import maintenance
+from bot.store import files
 from bot.store.db import utc_now
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import seed, start_bot, wait_done
@@ -119,7 +120,7 @@ async def test_backup_during_writes_restores_a_sound_database(app, settings, tmp
     writer = asyncio.create_task(keep_writing())
     out = await maintenance.backup(settings.database_path, tmp_path / "backup.sqlite3")
     await writer
-    assert maintenance.integrity(out) == "ok"
+    assert files.integrity(out) == "ok"
     copied = sqlite3.connect(out).execute("SELECT count(*) FROM users").fetchone()[0]
     assert 50 <= copied <= 250
 
@@ -129,7 +130,7 @@ async def test_backup_during_writes_restores_a_sound_database(app, settings, tmp
     await app.close()
     target = tmp_path / "restored.sqlite3"
     await maintenance.restore(out, target)
-    assert maintenance.integrity(target) == "ok"
+    assert files.integrity(target) == "ok"
     assert sqlite3.connect(target).execute("SELECT count(*) FROM users").fetchone()[0] == copied
 
 

@@ -1,8 +1,9 @@
 """Keeping one small server healthy for years: online backups, restore, pruning, the run lock.
 
-Backups use SQLite's online backup API, so they are consistent while the bot keeps writing.
-`khuyenhoc run` holds an exclusive lock on `<database>.lock` for its whole life; `restore` refuses
-to replace a database whose bot is running.
+Backups use SQLite's online backup API, so they are consistent while the bot keeps writing, and
+carry the time they were taken. `khuyenhoc run` holds an exclusive lock on `<database>.lock` for its
+whole life; `restore` takes the same lock, so it never replaces a database a khuyenhoc process
+holds, checks the file before anything else, and keeps the database it replaces beside it.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import asyncio
 import fcntl
 import logging
 import os
-import sqlite3
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.store.db import to_db_time
+from bot.store import files
+from bot.store.db import to_db_time, utc_now
+from bot.store.files import FileFacts
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -28,6 +33,18 @@ SESSION_RETENTION = timedelta(days=30)
 
 class DatabaseInUse(RuntimeError):
     """A running bot holds the database."""
+
+
+class RestoreCancelled(RuntimeError):
+    """The operator did not confirm the restore; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore brought back, and where the database it replaced is kept."""
+
+    backup: FileFacts
+    safety_copy: Path | None  # None: there was no database (a fresh home)
 
 
 class RunLock:
@@ -61,32 +78,14 @@ class RunLock:
         self.release()
 
 
-def _copy(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst, pages=1024)  # in steps, so writers are never held up long
-        # A backup is one self-contained file: no WAL or shared-memory files beside it.
-        dst.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        dst.close()
-        src.close()
-
-
-def integrity(path: Path) -> str:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        conn.close()
-
-
-async def backup(database: Path, out: Path) -> Path:
-    """A consistent copy of the live database, checked before it is reported done."""
+async def backup(database: Path, out: Path, now: datetime | None = None) -> Path:
+    """A consistent copy of the live database, stamped with `now` (when it was taken: a restore
+    tells the operator), checked before it is reported done."""
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    await asyncio.to_thread(_copy, database, partial)
-    result = await asyncio.to_thread(integrity, partial)
+    await asyncio.to_thread(files.copy, database, partial)
+    await asyncio.to_thread(files.stamp_backup, partial, now or utc_now())
+    result = await asyncio.to_thread(files.integrity, partial)
     if result != "ok":
         partial.unlink(missing_ok=True)
         raise RuntimeError(f"backup of {database} failed its integrity check: {result}")
@@ -94,22 +93,85 @@ async def backup(database: Path, out: Path) -> Path:
     return out
 
 
-async def restore(backup_file: Path, database: Path) -> None:
-    """Replace the database with a backup; refused while a bot runs on it."""
-    result = await asyncio.to_thread(integrity, backup_file)
-    if result != "ok":
-        raise RuntimeError(f"{backup_file} is not a sound database: {result}")
+async def restore(
+    backup_file: Path,
+    database: Path,
+    *,
+    confirm: Callable[[FileFacts], bool] | None = None,
+    now: datetime | None = None,
+) -> Restored:
+    """Replace the database with a backup.
+
+    In this order, so that a refusal changes nothing: the file is checked (NotOurDatabase); the run
+    lock is taken (DatabaseInUse while any khuyenhoc process holds it) and held to the end, so
+    nothing starts on the database while the operator reads the question; `confirm` is asked
+    (RestoreCancelled); the current database is kept as `<database>.before-restore-<now>`.
+    """
+    facts = await asyncio.to_thread(files.inspect, backup_file)
     with RunLock(database):
-        for suffix in ("-wal", "-shm"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        database.unlink(missing_ok=True)
-        await asyncio.to_thread(_copy, backup_file, database)
+        if confirm is not None and not await asyncio.to_thread(confirm, facts):
+            raise RestoreCancelled("nothing changed")
+        safety = await asyncio.to_thread(_replace, backup_file, database, now or utc_now())
+    return Restored(facts, safety)
+
+
+def _replace(backup_file: Path, database: Path, now: datetime) -> Path | None:
+    # Whose the restored files must be: the replaced database's owner, else its folder's.
+    owner = (database if database.exists() else database.parent).stat()
+    staged = database.with_name(database.name + ".restoring")
+    staged.unlink(missing_ok=True)  # left by a restore that was interrupted
+    # Through SQLite: one self-contained file, whatever was beside it.
+    files.copy(backup_file, staged)
+    safety = None
+    if database.exists():
+        safety = _free_name(
+            database.with_name(f"{database.name}.before-restore-{now:%Y%m%d-%H%M%S}")
+        )
+        _keep_aside(database, safety)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    for path in (staged, safety, Path(f"{database}.lock")):
+        if path is not None:
+            _same_owner(path, owner)
+    staged.replace(database)
+    return safety
+
+
+def _free_name(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`...: two restores within a second must not share a copy."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _keep_aside(database: Path, safety: Path) -> None:
+    """The database about to be replaced, as one file (its WAL folded in). A database too damaged
+    to be read through SQLite (maybe why it is being restored) is moved aside as it is."""
+    try:
+        files.copy(database, safety)
+    except files.DatabaseError:
+        safety.unlink(missing_ok=True)
+        for suffix in ("", "-wal"):
+            if Path(f"{database}{suffix}").exists():
+                Path(f"{database}{suffix}").replace(f"{safety}{suffix}")
+
+
+def _same_owner(path: Path, owner: os.stat_result) -> None:
+    """Files root writes for the service (`restore` run as root) must stay the service's, or the
+    bot cannot open its own database afterwards."""
+    if os.geteuid() != 0 or not path.exists():
+        return
+    os.chown(path, owner.st_uid, owner.st_gid)
+    if stat.S_ISREG(owner.st_mode):
+        path.chmod(stat.S_IMODE(owner.st_mode))
 
 
 async def daily_backup(database: Path, folder: Path, keep: int, now: datetime) -> Path:
     """Today's backup in `folder`; only the newest `keep` are kept."""
     out = folder / f"khuyenhoc-{now:%Y%m%d-%H%M}.sqlite3"
-    await backup(database, out)
+    await backup(database, out, now)
     backups = sorted(folder.glob("khuyenhoc-*.sqlite3"))
     for old in backups[:-keep] if keep > 0 else []:
         old.unlink(missing_ok=True)
