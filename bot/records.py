@@ -50,6 +50,12 @@ class User:
         return self.consent_at is not None
 
     @property
+    def stored(self) -> bool:
+        """False for someone who has written but not agreed to the privacy notice: nothing of
+        them is kept until they do (their `id` is 0)."""
+        return self.id > 0
+
+    @property
     def receives_announcements(self) -> bool:
         return self.status == ACTIVE and self.consented
 

@@ -118,7 +118,7 @@ async def stop(ctx: Context) -> None:
 async def my_data(ctx: Context) -> None:
     user = ctx.user
     none = ctx.t("settings.none")
-    counts = await ctx.services.members.personal_data(user.id)
+    counts = await ctx.services.members.personal_data(user)
     stored = [
         ctx.t(f"mydata.rows.{table}", count=count) for table, count in counts.items() if count
     ]

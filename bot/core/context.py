@@ -140,18 +140,18 @@ class Context:
 
     # -- the member ---------------------------------------------------------------------------
     async def update_user(self, **changes: Any) -> User:
-        self.user = await self.services.members.update(self.user.id, **changes)
+        self.user = await self.services.members.update(self.user, **changes)
         return self.user
 
     async def consent(self) -> User:
         """The member agreed to the privacy notice (agreeing twice changes nothing)."""
         if not self.user.consented:
-            self.user = await self.services.members.consent(self.user.id)
+            self.user = await self.services.members.consent(self.user)
         return self.user
 
     async def forget(self) -> dict[str, int]:
         """Delete the member and all that hangs off them; nothing more is saved this turn.
         Returns how many rows of each kind went."""
-        deleted = await self.services.members.forget(self.user.id)
+        deleted = await self.services.members.forget(self.user)
         self.forgotten = True
         return deleted

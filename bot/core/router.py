@@ -247,7 +247,7 @@ class Dispatcher:
             await self.root.fallbacks["error"](ctx)
             return ctx.replies, True
         if ctx.session_dirty and not ctx.forgotten:
-            await members.save_session(ctx.user.id, ctx.session)
+            await members.save_session(ctx.user, ctx.session)
         return ctx.replies, False
 
     async def _route(self, ctx: Context) -> None:
@@ -287,7 +287,7 @@ class Dispatcher:
         text = inbound.text.strip()
         if inbound.kind is not Kind.TEXT or not text.isdigit() or len(text) > 3:
             return inbound
-        choices = await self.services.members.choices(user.id)
+        choices = await self.services.members.choices(user)
         number = int(text)
         if not 1 <= number <= len(choices):
             return inbound
@@ -305,7 +305,7 @@ class Dispatcher:
             await self.root.fallbacks["stale"](ctx)
             return
         if isinstance(act, MoreChoices):  # the rest of choices that did not fit
-            kept = await self.services.members.choices(ctx.user.id)
+            kept = await self.services.members.choices(ctx.user)
             if not kept:
                 await self.root.fallbacks["stale"](ctx)
                 return

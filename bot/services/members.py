@@ -3,14 +3,23 @@
 The Dispatcher asks this service for the member behind each update and saves their session;
 handlers change a profile, record consent, show a member what is kept (/mydata) and delete it
 (/forget) through it. It owns the `users` and `sessions` rows.
+
+Nothing of a person is stored before they agree to the privacy notice: until then they are an
+unstored `User` (id 0) rebuilt from each update, their profile changes live only in that turn,
+and the numbered choices shown to them (a terminal, Zalo) are kept in memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import OrderedDict
 from typing import Any
 
 from bot.records import ACTIVE, BLOCKED, Session, User
 from bot.store import Store
+
+UNSTORED = 0  # the id of someone who has not agreed yet
+MAX_UNSTORED_CHOICES = 10_000  # strangers' numbered choices kept in memory at most
 
 
 class MemberService:
@@ -18,18 +27,37 @@ class MemberService:
         self._users = store.users
         self._sessions = store.sessions
         self._db = store.db
+        self._strangers: OrderedDict[tuple[str, str], list[list[str]]] = OrderedDict()
 
     async def arrive(
         self, channel: str, external_id: str, *, chat_id: str, display_name: str, locale: str
     ) -> tuple[User, bool, Session]:
-        """The member behind an update, created on first contact: (user, created, session).
-        A member who writes has unblocked the bot, so a blocked one becomes active again."""
-        user, created, session = await self._users.arrive(
-            channel, external_id, chat_id=chat_id, display_name=display_name, locale=locale
+        """The member behind an update: (user, first contact, session). Someone unknown comes
+        back unstored. A member who writes has unblocked the bot, so a blocked one is active."""
+        known = await self._users.touch(
+            channel, external_id, chat_id=chat_id, display_name=display_name
         )
+        if known is None:
+            now = self._db.clock()
+            stranger = User(
+                id=UNSTORED,
+                channel=channel,
+                external_id=external_id,
+                chat_id=chat_id,
+                display_name=display_name,
+                locale=locale,
+                role=None,
+                area_code=None,
+                status=ACTIVE,
+                consent_at=None,
+                created_at=now,
+                last_seen_at=now,
+            )
+            return stranger, True, Session()
+        user, session = known
         if user.status == BLOCKED:
             user = await self._users.update(user.id, status=ACTIVE)
-        return user, created, session
+        return user, False, session
 
     async def set_status(self, channel: str, external_id: str, status: str) -> bool:
         """A platform says the member blocked (or unblocked) the bot."""
@@ -41,25 +69,42 @@ class MemberService:
     async def find(self, channel: str, external_id: str) -> User | None:
         return await self._users.find(channel, external_id)
 
-    async def update(self, user_id: int, **changes: Any) -> User:
-        """Change profile fields (display_name, locale, role, area_code, status, consent_at)."""
-        return await self._users.update(user_id, **changes)
+    async def update(self, user: User, **changes: Any) -> User:
+        """Change profile fields (display_name, locale, role, area_code, status). For someone
+        not stored the change holds for this turn only."""
+        if not user.stored:
+            return dataclasses.replace(user, **changes)
+        return await self._users.update(user.id, **changes)
 
-    async def consent(self, user_id: int) -> User:
-        """The member agreed to the privacy notice: from now on the bot may keep their data."""
-        return await self._users.update(user_id, consent_at=self._db.now(), status=ACTIVE)
+    async def consent(self, user: User) -> User:
+        """The member agreed to the privacy notice: from now on the bot may keep their data.
+        This is the moment someone new is first stored."""
+        if not user.stored:
+            stored, _, _ = await self._users.arrive(
+                user.channel,
+                user.external_id,
+                chat_id=user.chat_id,
+                display_name=user.display_name,
+                locale=user.locale,
+            )
+            self._strangers.pop((user.channel, user.external_id), None)
+            user = stored
+        return await self._users.update(user.id, consent_at=self._db.now(), status=ACTIVE)
 
     async def locale_of(self, channel: str, external_id: str) -> str | None:
         user = await self._users.find(channel, external_id)
         return user.locale if user else None
 
     # -- conversation state ---------------------------------------------------------------------
-    async def save_session(self, user_id: int, session: Session) -> None:
-        await self._sessions.save(user_id, session)
+    async def save_session(self, user: User, session: Session) -> None:
+        if user.stored:
+            await self._sessions.save(user.id, session)
 
-    async def choices(self, user_id: int) -> list[list[str]]:
+    async def choices(self, user: User) -> list[list[str]]:
         """The [label, packed action] choices last shown to the member as numbers."""
-        return await self._sessions.choices(user_id)
+        if not user.stored:
+            return self._strangers.get((user.channel, user.external_id), [])
+        return await self._sessions.choices(user.id)
 
     async def remember_choices(
         self, channel: str, external_id: str, choices: list[list[str]]
@@ -67,16 +112,26 @@ class MemberService:
         user = await self._users.find(channel, external_id)
         if user is not None:
             await self._sessions.save_choices(user.id, choices)
+            return
+        key = (channel, external_id)
+        self._strangers[key] = choices
+        self._strangers.move_to_end(key)
+        while len(self._strangers) > MAX_UNSTORED_CHOICES:
+            self._strangers.popitem(last=False)
 
     async def first_time_seen(self, channel: str, message_id: str) -> bool:
         """False when this platform message was handled before (a webhook delivered twice)."""
         return await self._sessions.first_time_seen(channel, message_id)
 
     # -- privacy ----------------------------------------------------------------------------------
-    async def personal_data(self, user_id: int) -> dict[str, int]:
+    async def personal_data(self, user: User) -> dict[str, int]:
         """How many rows of each kind the bot keeps about the member (/mydata)."""
-        return await self._users.personal_data_counts(user_id)
+        if not user.stored:
+            return {}
+        return await self._users.personal_data_counts(user.id)
 
-    async def forget(self, user_id: int) -> dict[str, int]:
+    async def forget(self, user: User) -> dict[str, int]:
         """Delete the member and everything that hangs off them; what was deleted (/forget)."""
-        return await self._users.forget(user_id)
+        if not user.stored:
+            return {}
+        return await self._users.forget(user.id)

@@ -83,6 +83,23 @@ class Users:
         created = row["created_at"] == now and row["last_seen_at"] == now
         return _user(row), created, _session(row["session_state"], row["session_data"])
 
+    async def touch(
+        self, channel: str, external_id: str, *, chat_id: str, display_name: str
+    ) -> tuple[User, Session] | None:
+        """A known member wrote: note when, and their current chat and name, and read their
+        session in the same statement (this runs for every update). None for someone unknown:
+        nobody is stored before they agree to the privacy notice."""
+        row = await self._db.fetchone(
+            "UPDATE users SET last_seen_at = ?, chat_id = ?, display_name = ?"
+            " WHERE channel = ? AND external_id = ? RETURNING *,"
+            " (SELECT state FROM sessions WHERE user_id = users.id) AS session_state,"
+            " (SELECT data FROM sessions WHERE user_id = users.id) AS session_data",
+            (self._db.now(), chat_id, display_name, channel, external_id),
+        )
+        if row is None:
+            return None
+        return _user(row), _session(row["session_state"], row["session_data"])
+
     async def get(self, user_id: int) -> User | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None

@@ -168,6 +168,7 @@ async def test_blocking_and_unblocking(app, fake, channel):
     handled = Handled(app)
     phone = Phone(fake, LAN)
     await phone.send("/start")
+    await phone.press("Đồng ý")
     blocked = fake.user_blocks(LAN)
     await handled.until(lambda: (str(blocked), "blocked") in handled.seen)
     assert (await app.store.users.find("telegram", "1001")).status == "blocked"
@@ -180,6 +181,7 @@ async def test_a_send_refused_as_blocked_marks_the_member(app, fake, channel):
     handled = Handled(app)
     phone = Phone(fake, LAN)
     await phone.send("/start")
+    await phone.press("Đồng ý")
     fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     fake.user_sends(LAN, "/help")
     # The refused send makes the channel report the member as blocked to the dispatcher.

@@ -171,7 +171,7 @@ async def test_bad_signature_repeats_and_echoes(zalo_env):
     assert len(fake.messages_to("900005")) == 1
 
     await ZaloMember(zalo, fake, hook, "900005")._post(unfollow_event(APP_ID, OA_ID, "900005"))
-    assert (await app.store.users.find("zalo", "900005")).status == "blocked"
+    assert await app.store.users.find("zalo", "900005") is None  # never agreed: nothing kept
 
 
 async def test_broadcast_to_mixed_audience_skips_zalo_members_silent_for_7_days(settings):

@@ -24,7 +24,7 @@ async def test_start_onboarding_to_plan_details(app):
     assert "Hội Khuyến học TP Cần Thơ" in lan.text
     assert "/mydata" in lan.text and "/forget" in lan.text
     assert lan.labels() == ["Đồng ý", "Không đồng ý"]
-    assert (await lan.user()).consent_at is None  # nothing personal before consent
+    assert await lan.user() is None  # nothing of her is kept before she agrees
 
     await lan.press("Đồng ý")
     assert lan.labels() == ["Tiếng Việt", "English"]
@@ -131,11 +131,10 @@ async def test_declining_consent_keeps_no_profile(app):
     await member.command("/start")
     await member.press("Không đồng ý")
     assert "không lưu hồ sơ" in member.text
-    user = await member.user()
-    assert user.consent_at is None and not user.receives_announcements
+    assert await member.user() is None  # nothing kept, so no announcement can reach them
     # A forged role button cannot store a profile without consent.
     await member.press_data("role:ho-gia-dinh:o")
-    assert (await member.user()).role is None
+    assert await member.user() is None
     assert "Anh/Chị có đồng ý" in member.text
 
 

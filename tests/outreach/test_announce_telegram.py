@@ -54,6 +54,7 @@ async def test_menus_show_staff_commands_only_to_staff(live, fake):
     app, channel = live
     admin = Phone(fake, ADMIN)
     await admin.send("/start")
+    await admin.press("Đồng ý")
     await channel.set_commands()  # as at start-up, now that the super admin is known
     public = {c["command"] for c in fake.commands[("default", "")]}
     assert "announce" not in public and "admins" not in public and "plans" in public
