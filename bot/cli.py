@@ -275,9 +275,9 @@ async def _faq_drafts(settings: Settings) -> int:
         await store.close()
     entries = [
         {
-            "id": f"draft-{d['id']}",
-            "question": {"vi": d["question"], "en": ""},
-            "answer": {"vi": d["answer"], "en": ""},
+            "id": f"draft-{d.id}",
+            "question": {"vi": d.question, "en": ""},
+            "answer": {"vi": d.answer, "en": ""},
             "alternates": {"vi": [], "en": []},
         }
         for d in drafts

@@ -241,3 +241,54 @@ class Firing:
     fire_at: datetime
     grace_s: float
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recheck:
+    """A member's reminder to take an assessment again, due once at `due_at`."""
+
+    id: int
+    user_id: int
+    definition_id: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FaqDraft:
+    """A staff answer to a member's question, kept for an editor to turn into an FAQ entry."""
+
+    id: int
+    ticket_id: int | None
+    question: str
+    answer: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AreaMembers:
+    """How many members one area has in one role, and how many of them were active lately."""
+
+    area_code: str | None
+    role: str | None
+    members: int
+    active: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedRun:
+    """One completed assessment for the exports: the member by id only, no name or chat id."""
+
+    id: int
+    user_id: int
+    definition_id: str
+    version: int
+    kind: str
+    role: str | None
+    area_code: str | None
+    criteria: list[dict[str, Any]]
+    total: float | None
+    max_total: float | None
+    passed: bool | None
+    started_at: datetime
+    finished_at: datetime | None

@@ -1,12 +1,15 @@
 """The `khuyenhoc` command as a person runs it."""
 
+import asyncio
 import os
 import sqlite3
 import subprocess
 import sys
 
 import pytest
+import yaml
 
+from bot.store import Store
 from tests.conftest import CONTENT
 
 
@@ -153,3 +156,30 @@ def test_a_home_that_does_not_exist_is_named(tmp_path):
     result = staff(["--home", str(tmp_path / "nowhere"), "stats"], tmp_path)
     assert result.returncode == 2
     assert str(tmp_path / "nowhere") in result.stderr and "khuyenhoc init" in result.stderr
+
+
+def test_faq_drafts_prints_answered_questions_as_yaml_to_paste(tmp_path):
+    async def draft() -> None:
+        store = await Store.open(tmp_path / "cli.sqlite3")
+        try:
+            user, _ = await store.users.seen(
+                "telegram", "1", chat_id="1", display_name="An", locale="vi"
+            )
+            ticket = await store.tickets.create(user.id, "Khi nào họp chi hội?", None, None)
+            answered = await store.tickets.answer(ticket.id, "Sáng thứ Bảy đầu tháng.", "cli")
+            assert answered is not None
+            await store.tickets.draft_faq(answered, "cli")
+        finally:
+            await store.close()
+
+    asyncio.run(draft())
+    result = run(["faq-drafts"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(result.stdout) == [
+        {
+            "id": "draft-1",
+            "question": {"vi": "Khi nào họp chi hội?", "en": ""},
+            "answer": {"vi": "Sáng thứ Bảy đầu tháng.", "en": ""},
+            "alternates": {"vi": [], "en": []},
+        }
+    ]

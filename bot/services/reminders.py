@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 from bot.catalog.events import AUDIENCE, Event, Occurrence, parse_event
 from bot.catalog.reader import Problem, Reader
 from bot.records import AudienceFilter
-from bot.store.db import from_db_time
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
@@ -270,11 +269,11 @@ class ReminderService:
         if self.in_quiet_hours(now.astimezone(self.timezone)):
             return 0
         sent = 0
-        for row in await self.store.assessments.rechecks_due(now):
-            if not await self.store.assessments.recheck_sent(row["id"]):
+        for recheck in await self.store.assessments.rechecks_due(now):
+            if not await self.store.assessments.recheck_sent(recheck.id):
                 continue
-            definition = self.catalog.definition(row["definition_id"])
-            user = await self.store.users.get(row["user_id"])
+            definition = self.catalog.definition(recheck.definition_id)
+            user = await self.store.users.get(recheck.user_id)
             if definition is None or user is None or not user.receives_announcements:
                 continue
             text = self.i18n.t(
@@ -307,11 +306,9 @@ class ReminderService:
         for firing in await self.store.calendar.upcoming(now, until):
             self.scheduler.at(f"firing:{firing.id}", firing.fire_at, self.tick)
             armed += 1
-        for row in await self.store.assessments.rechecks_upcoming(now, until):
-            due = from_db_time(row["due_at"])
-            assert due is not None
-            moment = self.after_quiet_hours(due.astimezone(self.timezone))
-            self.scheduler.at(f"recheck:{row['id']}", moment, self.tick)
+        for recheck in await self.store.assessments.rechecks_upcoming(now, until):
+            moment = self.after_quiet_hours(recheck.due_at.astimezone(self.timezone))
+            self.scheduler.at(f"recheck:{recheck.id}", moment, self.tick)
             armed += 1
         return armed
 

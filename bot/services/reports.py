@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -174,19 +173,19 @@ class ReportService:
             header += [f"criterion_{n}", f"points_{n}", f"max_{n}", f"met_{n}"]
         header += ["total", "max_total", "verdict", "started_local", "finished_local"]
         writer.writerow(header)
-        async for rows in self.store.reports.completed_runs(start, end):
-            for row in rows:
-                area = self.catalog.areas.get(row["area_code"])
+        async for runs in self.store.reports.completed_runs(start, end):
+            for run in runs:
+                area = self.catalog.areas.get(run.area_code)
                 cells = [
-                    pseudonym(salt, row["user_id"]),
-                    row["definition_id"],
-                    row["version"],
-                    row["kind"],
-                    row["area_code"] or "",
+                    pseudonym(salt, run.user_id),
+                    run.definition_id,
+                    run.version,
+                    run.kind,
+                    run.area_code or "",
                     area.name if area else "",
-                    row["role"] or "",
+                    run.role or "",
                 ]
-                criteria = json.loads(row["criteria"] or "[]")[:EXPORT_CRITERIA]
+                criteria = run.criteria[:EXPORT_CRITERIA]
                 for criterion in criteria:
                     cells += [
                         criterion["id"],
@@ -196,11 +195,11 @@ class ReportService:
                     ]
                 cells += [""] * 4 * (EXPORT_CRITERIA - len(criteria))
                 cells += [
-                    _num(row["total"]),
-                    _num(row["max_total"]),
-                    "met" if row["passed"] else "not_yet",
-                    self._local(row["started_at"]),
-                    self._local(row["finished_at"]),
+                    _num(run.total),
+                    _num(run.max_total),
+                    "met" if run.passed else "not_yet",
+                    self._local(run.started_at),
+                    self._local(run.finished_at),
                 ]
                 writer.writerow(cells)
             yield buffer.getvalue()
@@ -210,27 +209,26 @@ class ReportService:
 
     async def export_members(self, now: datetime) -> bytes:
         """Members by area and role, with groups under 5 shown as "<5"."""
-        rows = await self.store.reports.members_by_area(now - timedelta(days=ACTIVE_DAYS))
+        since = now - timedelta(days=ACTIVE_DAYS)
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["area_code", "area_name", "role", "members", "active_30_days"])
-        for row in rows:
-            area = self.catalog.areas.get(row["area_code"])
+        for group in await self.store.reports.members_by_area(since):
+            area = self.catalog.areas.get(group.area_code)
             writer.writerow(
                 [
-                    row["area_code"] or "",
+                    group.area_code or "",
                     area.name if area else "",
-                    row["role"] or "",
-                    suppressed(row["n"]),
-                    suppressed(row["active"]) if row["n"] >= SMALL else "<5",
+                    group.role or "",
+                    suppressed(group.members),
+                    suppressed(group.active) if group.members >= SMALL else "<5",
                 ]
             )
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
-    def _local(self, text: str | None) -> str:
-        if not text:
+    def _local(self, moment: datetime | None) -> str:
+        if moment is None:
             return ""
-        moment = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("UTC"))
         return f"{moment.astimezone(self.timezone):%Y-%m-%d %H:%M}"
 
 

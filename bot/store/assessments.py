@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.records import IN_PROGRESS, Run
+from bot.records import IN_PROGRESS, Recheck, Run
 from bot.store.db import Database, from_db_time, to_db_time
 
 ABANDON_AFTER = timedelta(days=30)  # an unfinished run untouched this long is dropped
@@ -34,6 +34,15 @@ def _run(row: aiosqlite.Row) -> Run:
         started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
         updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
         finished_at=from_db_time(row["finished_at"]),
+    )
+
+
+def _recheck(row: aiosqlite.Row) -> Recheck:
+    return Recheck(
+        id=row["id"],
+        user_id=row["user_id"],
+        definition_id=row["definition_id"],
+        due_at=from_db_time(row["due_at"]),  # type: ignore[arg-type]
     )
 
 
@@ -220,17 +229,23 @@ class Assessments:
         )
         return from_db_time(row["due_at"]) if row else None
 
-    async def rechecks_due(self, now: datetime) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(
-            "SELECT * FROM recheck_reminders WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at",
+    async def rechecks_due(self, now: datetime) -> list[Recheck]:
+        """Re-check reminders not sent yet whose time has come, earliest first."""
+        rows = await self._db.fetchall(
+            "SELECT id, user_id, definition_id, due_at FROM recheck_reminders"
+            " WHERE sent_at IS NULL AND due_at <= ? ORDER BY due_at",
             (to_db_time(now),),
         )
+        return [_recheck(r) for r in rows]
 
-    async def rechecks_upcoming(self, now: datetime, until: datetime) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(
-            "SELECT * FROM recheck_reminders WHERE sent_at IS NULL AND due_at > ? AND due_at <= ?",
+    async def rechecks_upcoming(self, now: datetime, until: datetime) -> list[Recheck]:
+        """Re-check reminders not sent yet that fall due after `now`, up to `until`."""
+        rows = await self._db.fetchall(
+            "SELECT id, user_id, definition_id, due_at FROM recheck_reminders"
+            " WHERE sent_at IS NULL AND due_at > ? AND due_at <= ?",
             (to_db_time(now), to_db_time(until)),
         )
+        return [_recheck(r) for r in rows]
 
     async def recheck_sent(self, reminder_id: int) -> bool:
         changed = await self._db.execute(

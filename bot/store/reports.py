@@ -1,17 +1,37 @@
-"""Campaign figures as SQL aggregates (never by loading rows into Python), and export rows."""
+"""Campaign figures as SQL aggregates (never by loading rows into Python), and export records."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 import aiosqlite
 
-from bot.store.db import Database, to_db_time
+from bot.records import AreaMembers, CompletedRun
+from bot.store.db import Database, from_db_time, to_db_time
 
 
 def _marks(items: Sequence[object]) -> str:
     return ", ".join("?" * len(items))
+
+
+def _completed_run(row: aiosqlite.Row) -> CompletedRun:
+    return CompletedRun(
+        id=row["id"],
+        user_id=row["user_id"],
+        definition_id=row["definition_id"],
+        version=row["version"],
+        kind=row["kind"],
+        role=row["role"],
+        area_code=row["area_code"],
+        criteria=json.loads(row["criteria"] or "[]"),
+        total=row["total"],
+        max_total=row["max_total"],
+        passed=None if row["passed"] is None else bool(row["passed"]),
+        started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
+        finished_at=from_db_time(row["finished_at"]),
+    )
 
 
 class Reports:
@@ -33,7 +53,9 @@ class Reports:
         )
         return {r["role"]: r["n"] for r in rows}
 
-    async def most_active_areas(self, active_since: datetime, limit: int = 10) -> list[tuple]:
+    async def most_active_areas(
+        self, active_since: datetime, limit: int = 10
+    ) -> list[tuple[str, int, int]]:
         """(area code, active members, members) for the areas with most active members."""
         rows = await self._db.fetchall(
             "SELECT area_code, sum(last_seen_at >= ?) AS active, count(*) AS n FROM users"
@@ -43,12 +65,14 @@ class Reports:
         )
         return [(r["area_code"], r["active"], r["n"]) for r in rows]
 
-    async def members_by_area(self, active_since: datetime) -> list[aiosqlite.Row]:
-        return await self._db.fetchall(
+    async def members_by_area(self, active_since: datetime) -> list[AreaMembers]:
+        """Members who agreed to the privacy notice, by area and role (the members export)."""
+        rows = await self._db.fetchall(
             "SELECT area_code, role, count(*) AS n, sum(last_seen_at >= ?) AS active FROM users"
             " WHERE consent_at IS NOT NULL GROUP BY area_code, role ORDER BY area_code, role",
             (to_db_time(active_since),),
         )
+        return [AreaMembers(r["area_code"], r["role"], r["n"], r["active"]) for r in rows]
 
     async def results(self, definition_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
         """definition -> (assessments completed, respondents, respondents whose latest met it)."""
@@ -118,7 +142,7 @@ class Reports:
 
     async def completed_runs(
         self, start: datetime | None, end: datetime | None, batch: int = 5000
-    ) -> AsyncIterator[list[aiosqlite.Row]]:
+    ) -> AsyncIterator[list[CompletedRun]]:
         """Completed runs (no names, no chat ids) in batches, oldest first, for exports."""
         last_id = 0
         while True:
@@ -136,8 +160,12 @@ class Reports:
             )
             if not rows:
                 return
-            yield rows
-            last_id = rows[-1]["id"]
+            # One batch at a time, and its rows dropped before the records are handed on: an
+            # export of a million runs holds one batch, in one form, while it is written.
+            runs = [_completed_run(r) for r in rows]
+            del rows
+            yield runs
+            last_id = runs[-1].id
 
     async def salt(self) -> str:
         """The install's secret for pseudonymous ids, created on first use."""

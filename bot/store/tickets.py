@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from bot.records import Ticket
+from bot.records import FaqDraft, Ticket
 from bot.store.db import Database, from_db_time
 
 
@@ -19,6 +19,17 @@ def _ticket(row: aiosqlite.Row) -> Ticket:
         row["assigned_to"],
         row["answer"],
         from_db_time(row["created_at"]),  # type: ignore[arg-type]
+    )
+
+
+def _faq_draft(row: aiosqlite.Row) -> FaqDraft:
+    return FaqDraft(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        question=row["question"],
+        answer=row["answer"],
+        created_by=row["created_by"],
+        created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
     )
 
 
@@ -106,5 +117,6 @@ class Tickets:
             (ticket.id, ticket.question, ticket.answer or "", by, self._db.now()),
         )
 
-    async def faq_drafts(self) -> list[aiosqlite.Row]:
-        return await self._db.fetchall("SELECT * FROM faq_drafts ORDER BY id")
+    async def faq_drafts(self) -> list[FaqDraft]:
+        rows = await self._db.fetchall("SELECT * FROM faq_drafts ORDER BY id")
+        return [_faq_draft(r) for r in rows]
