@@ -19,6 +19,7 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.records import COMPLETED, IN_PROGRESS, Run
 from bot.services.assessment import Result
+from handlers.consent import needs_consent
 from handlers.menu import OpenSection, home_button
 
 router = Router("assessment")
@@ -240,6 +241,9 @@ async def start_run(ctx: Context, act: StartRun) -> None:
     definition = ctx.services.catalog.definition(act.definition_id)
     if definition is None:
         raise StaleButton(f"no definition {act.definition_id!r}")
+    # Answers are personal data: consent first, then back to this self-assessment.
+    if await needs_consent(ctx, then=f"{DEEP_LINK}{definition.id}"):
+        return
     run = await ctx.services.assessments.start(ctx.user, definition)
     await ask(ctx, run, definition)
 

@@ -2,8 +2,9 @@
 later from settings. Every step can be skipped; nothing personal is kept without consent.
 
 The same steps serve two flows, carried in each button: "o" (onboarding: go on to the next step,
-and to the main menu after the last) and "s" (settings: go back to the settings view, which is
-reached through its address, not an import: the settings feature builds on these steps).
+and to the main menu after the last; "o.<address>" goes to that address instead, where a deep link
+pointed before consent) and "s" (settings: go back to the settings view, which is reached through
+its address, not an import: the settings feature builds on these steps).
 """
 
 from __future__ import annotations
@@ -56,8 +57,17 @@ class ChooseArea:
     flow: str = ONBOARDING
 
 
+def onboarding(then: str = "") -> str:
+    """The onboarding flow, ending at the address `then` (else at the main menu)."""
+    return f"{ONBOARDING}.{then}" if then else ONBOARDING
+
+
+def _destination(flow: str) -> str:
+    return flow.partition(".")[2] if flow.startswith(f"{ONBOARDING}.") else ""
+
+
 def _check_flow(flow: str) -> None:
-    if flow not in (ONBOARDING, SETTINGS):
+    if flow != SETTINGS and flow != ONBOARDING and not _destination(flow):
         raise StaleButton(f"unknown flow {flow!r}")
 
 
@@ -148,12 +158,16 @@ async def _after_step(ctx: Context, flow: str, step: str, saved: str) -> None:
     elif step == "role":
         await ask_area(ctx, flow, intro=saved)
     else:
-        await finish_onboarding(ctx, intro=saved)
+        await finish_onboarding(ctx, intro=saved, then=_destination(flow))
 
 
-async def finish_onboarding(ctx: Context, *, intro: str = "") -> None:
+async def finish_onboarding(ctx: Context, *, intro: str = "", then: str = "") -> None:
+    """The profile is done: open where the member was going, else the main menu."""
     done = ctx.t("start.done")
-    await show_menu(ctx, intro=f"{intro}\n\n{done}" if intro else done, edit=ctx.pressed)
+    intro = f"{intro}\n\n{done}" if intro else done
+    if then and await open_address(ctx, then, intro=intro):
+        return
+    await show_menu(ctx, intro=intro, edit=ctx.pressed)
 
 
 # -- button and text handlers ------------------------------------------------------------------

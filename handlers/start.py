@@ -1,7 +1,8 @@
 """First contact: the welcome, the privacy notice and consent, then the profile steps.
 
-`/start <address>` (a deep link such as t.me/bot?start=plans, or ?start=plan-<id>) opens
-what the address names directly (see `handlers.menu.open_address`).
+`/start <address>` (a deep link such as t.me/bot?start=plans, or ?start=assess-<id> from a QR
+poster) opens what the address names (see `handlers.menu.open_address`): at once for a member who
+has agreed to the privacy notice, after consent and the profile steps for anyone else.
 """
 
 from __future__ import annotations
@@ -9,31 +10,22 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.records import ACTIVE, STOPPED
-from handlers.consent import Consent, ask_consent, record_consent
+from handlers.consent import Consent, ask_consent, record_consent, welcome
 from handlers.menu import open_address, show_menu
-from handlers.profile import ONBOARDING, ask_language
+from handlers.profile import ask_language, onboarding
 
 router = Router("start")
-
-
-def _welcome(ctx: Context) -> str:
-    campaign = ctx.services.catalog.campaign
-    i18n = ctx.services.i18n
-    return ctx.t(
-        "start.welcome",
-        name=ctx.user.display_name or ctx.t("start.friend"),
-        association=i18n.text(ctx.locale, campaign.association),
-        city=i18n.text(ctx.locale, campaign.city),
-    )
 
 
 @router.command("start")
 async def start(ctx: Context) -> None:
     payload = ctx.inbound.args.strip().lower()
-    if payload and await open_address(ctx, payload):
-        return
     if not ctx.user.consented:
-        await ask_consent(ctx, intro=_welcome(ctx))
+        # Whatever the link (a QR poster of an assessment...), consent comes first; the link is
+        # carried through the profile steps and opened after them.
+        await ask_consent(ctx, intro=welcome(ctx), then=payload)
+        return
+    if payload and await open_address(ctx, payload):
         return
     if ctx.user.status == STOPPED:
         await ctx.update_user(status=ACTIVE)
@@ -50,4 +42,4 @@ async def consent(ctx: Context, act: Consent) -> None:
         await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)
         return
     await record_consent(ctx)
-    await ask_language(ctx, ONBOARDING, intro=ctx.t("start.thanks"))
+    await ask_language(ctx, onboarding(act.then), intro=ctx.t("start.thanks"))

@@ -67,7 +67,12 @@ def _encode(value: Any) -> str:
 
 
 def _pack(self: Any) -> str:
-    parts = [self._prefix] + [_encode(getattr(self, f.name)) for f in dataclasses.fields(self)]
+    fields = list(dataclasses.fields(self))
+    # Trailing fields left at their default are not packed (unpacking restores them): shorter
+    # button data, and a default may be a value that cannot be packed, such as "".
+    while fields and getattr(self, fields[-1].name) == fields[-1].default:
+        fields.pop()
+    parts = [self._prefix] + [_encode(getattr(self, f.name)) for f in fields]
     packed = SEP.join(parts)
     if len(packed.encode("utf-8")) > MAX_BYTES:
         raise ActionTooLong(f"action {packed!r} is longer than {MAX_BYTES} bytes")

@@ -241,12 +241,32 @@ async def test_a_deleted_definition(settings, clock):
         await app.close()
 
 
-async def test_deep_link_opens_an_assessment(app):
+async def test_a_poster_link_asks_consent_then_the_profile_then_opens_the_assessment(app):
     member = Member(app)
+    await member.command("/start assess-cong-dan-hoc-tap")  # the QR code on a poster
+    assert "Kính chào Lan!" in member.text and "Đồng ý" in member.labels()
+    assert await member.user() is None  # nothing kept before consent
+    await member.press("Đồng ý")
+    await member.press("Tiếng Việt")
+    await member.press("Hộ gia đình")
+    await member.say("ninh kieu")
+    await member.press("phường Ninh Kiều")
+    assert "Công dân học tập" in member.text and "Gồm 10 câu hỏi" in member.text
+    user = await member.user()
+    assert user.consented and user.area_code == "31135" and user.role == "ho-gia-dinh"
+    await member.press("Bắt đầu")
+    run = (await app.store.assessments.in_progress(user.id))[0]
+    assert (run.area_code, run.role) == ("31135", "ho-gia-dinh")  # figures count it by ward
+
+    await member.command("/start assess-khong-co")  # unknown, for a member: the normal start
+    assert "Chào mừng Lan quay lại!" in member.text
+
+
+async def test_a_deep_link_to_an_assessment_for_a_member_opens_it_at_once(app):
+    member = Member(app)
+    await onboard(member)
     await member.command("/start assess-cong-dan-hoc-tap")
     assert "Công dân học tập" in member.text and "Gồm 10 câu hỏi" in member.text
-    await member.command("/start assess-khong-co")
-    assert "Đồng ý" in member.labels()  # unknown: the normal start
 
 
 async def test_plan_knowledge_check_counts_as_briefed(app):

@@ -140,10 +140,11 @@ async def test_declining_consent_keeps_no_profile(app):
 
 async def test_deep_link_opens_section(app):
     member = Member(app)
+    await onboard(member)
     await member.command("/start plans")
     assert "Kế hoạch của Hội" in member.text
     await member.command("/start không-có")
-    assert "Đồng ý" in member.labels()  # an unknown payload falls back to the normal start
+    assert "Chào mừng Lan quay lại!" in member.text  # an unknown payload: the normal start
 
 
 async def test_settings_change_language_role_and_announcements(app):
