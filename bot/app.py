@@ -94,9 +94,14 @@ class App:
         *,
         clock: Clock = utc_now,
         extra_admins: Iterable[tuple[str, str]] = (),
+        catalog: Catalog | None = None,
     ) -> App:
-        """Load content first (a content error must stop start-up before anything is opened)."""
-        catalog = load_catalog(settings.content_dir)
+        """Load content first (a content error must stop start-up before anything is opened).
+
+        `catalog`: content already loaded (and so checked), used as is and never changed; by
+        default it is loaded from `settings.content_dir`."""
+        if catalog is None:
+            catalog = load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
         i18n = Translator(catalog)
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)

@@ -1,12 +1,18 @@
-"""Shared fixtures: each test gets its own database file, the real content and an injected clock."""
+"""Shared fixtures: each test gets its own database file, the real content and an injected clock.
+
+The content is loaded and checked once per session (`catalog`) and shared by every app: it is
+read-only, and a guard fails the module of any test that changes it.
+"""
 
 import os
+import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import App
+from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +40,33 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+_shared: dict[str, object] = {}
+
+
+def shared_catalog() -> Catalog:
+    """The shipped content, loaded once for the whole session; never change it (replace it:
+    `dataclasses.replace(catalog, ...)` makes a new one)."""
+    if "catalog" not in _shared:
+        catalog = load_catalog(CONTENT)
+        _shared["catalog"] = catalog
+        _shared["snapshot"] = pickle.dumps(catalog)
+    return _shared["catalog"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return shared_catalog()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _catalog_unchanged(request):
+    """Fail the module whose tests changed the shared catalog (cheap: one pickle per module)."""
+    yield
+    if "catalog" in _shared and pickle.dumps(_shared["catalog"]) != _shared["snapshot"]:
+        del _shared["catalog"]  # the next module gets a fresh one
+        pytest.fail(f"{request.node.nodeid} changed the shared catalog", pytrace=False)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
@@ -42,8 +75,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: FakeClock):
-    application = await App.create(settings, clock=clock)
+async def app(settings: Settings, clock: FakeClock, catalog: Catalog):
+    application = await App.create(settings, clock=clock, catalog=catalog)
     yield application
     await application.close()
 

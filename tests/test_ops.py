@@ -24,10 +24,12 @@ LAN = FakeUser(id=1001, first_name="Lan Nguyễn")
 
 
 @pytest.fixture
-async def served(settings, tmp_path):
+async def served(settings, tmp_path, catalog):
     """A bot in webhook mode behind its HTTP server, with the background work running."""
     async with FakeBotAPI() as fake:
-        app = await App.create(replace(settings, broadcast_rate=200.0), clock=utc_now)
+        app = await App.create(
+            replace(settings, broadcast_rate=200.0), clock=utc_now, catalog=catalog
+        )
         channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
         server = WebServer(app, "127.0.0.1", 0)
         server.add_webhook("/telegram", "s3cret-token", channel.feed)
@@ -173,12 +175,12 @@ async def test_pruning_keeps_announcement_totals(app, clock):
     assert before["sent"] == 5 and before["blocked"] == 1
 
 
-async def test_no_chat_id_or_name_in_info_logs(settings, caplog):
+async def test_no_chat_id_or_name_in_info_logs(settings, caplog, catalog):
     from tests.channels.test_telegram import Phone
 
     caplog.set_level(logging.INFO)  # for the whole test: shutdown drains the last updates
     async with FakeBotAPI() as fake:
-        app = await App.create(settings, clock=utc_now)
+        app = await App.create(settings, clock=utc_now, catalog=catalog)
         channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
         await channel.start(poll_timeout=1)
         try:

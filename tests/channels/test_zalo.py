@@ -64,7 +64,7 @@ class ZaloMember:
 
 
 @pytest.fixture
-async def zalo_env(settings):
+async def zalo_env(settings, catalog):
     async with FakeZaloOA(app_id=APP_ID, oa_id=OA_ID) as fake:
         settings = replace(
             settings,
@@ -77,7 +77,7 @@ async def zalo_env(settings):
             zalo_oauth_url=fake.oauth_url,
             broadcast_rate=200.0,
         )
-        app = await App.create(settings, clock=utc_now)
+        app = await App.create(settings, clock=utc_now, catalog=catalog)
         zalo = ZaloChannel(app.dispatcher, ZaloClient(settings, app.store.meta), settings)
         server = WebServer(app, "127.0.0.1", 0)
         server.web.router.add_post("/zalo", zalo.webhook)

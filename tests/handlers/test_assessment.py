@@ -93,8 +93,8 @@ async def test_back_changes_an_answer_and_cancel_deletes_partial_answers(app):
     assert (row["status"], json.loads(row["answers"])) == ("abandoned", {})
 
 
-async def test_resume_after_a_restart_on_the_same_database(settings, clock):
-    first = await App.create(settings, clock=clock)
+async def test_resume_after_a_restart_on_the_same_database(settings, clock, catalog):
+    first = await App.create(settings, clock=clock, catalog=catalog)
     member = Member(first)
     await onboard(member)
     await begin(member, "Dòng họ học tập")
@@ -103,7 +103,7 @@ async def test_resume_after_a_restart_on_the_same_database(settings, clock):
     assert question_number(member) == (3, 6)
     await first.close()
 
-    second = await App.create(settings, clock=clock)
+    second = await App.create(settings, clock=clock, catalog=catalog)
     try:
         member.app = second
         await member.command("/start")

@@ -37,10 +37,10 @@ async def fake():
 
 
 @pytest.fixture
-async def live(settings, fake):
+async def live(settings, fake, catalog):
     """(app, channel): polling, with the outbox and scheduler running on real time."""
     settings = replace(settings, broadcast_rate=200.0, chat_interval=0.05)
-    app = await App.create(settings, clock=utc_now)
+    app = await App.create(settings, clock=utc_now, catalog=catalog)
     channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, read_timeout=0.5)
     await channel.start(poll_timeout=1)
     await app.start_background([channel.sender], **FAST)

@@ -107,7 +107,7 @@ async def test_scheduled_goes_out_on_time_and_cancelled_never(live, fake):
     assert [m.text for m in fake.messages(int(member.chat_id))] == ["Đúng giờ"]
 
 
-async def test_public_announcements_also_go_to_the_announce_chat(settings, fake):
+async def test_public_announcements_also_go_to_the_announce_chat(settings, fake, catalog):
     from dataclasses import replace
 
     from bot.app import App
@@ -116,7 +116,7 @@ async def test_public_announcements_also_go_to_the_announce_chat(settings, fake)
     from tests.outreach.conftest import FAST
 
     settings = replace(settings, broadcast_rate=200.0, announce_chat_id="-100777")
-    app = await App.create(settings, clock=utc_now)
+    app = await App.create(settings, clock=utc_now, catalog=catalog)
     channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url)
     await channel.application.initialize()
     await app.start_background([channel.sender], **FAST)
