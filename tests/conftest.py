@@ -1,19 +1,25 @@
 """Shared fixtures: each test gets its own database file, the real content and an injected clock.
 
-The content is loaded and checked once per session (`catalog`) and shared by every app: it is
-read-only, and a guard fails the module of any test that changes it.
+Work every app would repeat is done once per session: the content is loaded and checked once
+(`catalog`) and its BM25 index built once, both shared read-only by every app (a guard fails the
+module of a test that changes them); each test's database is a copy of one migrated database.
 """
 
+import asyncio
 import os
 import pickle
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import bot.app
 from bot.app import App
 from bot.catalog import Catalog, load_catalog
 from bot.config import Settings
+from bot.services.ask import Answerer
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -47,10 +53,24 @@ def shared_catalog() -> Catalog:
     """The shipped content, loaded once for the whole session; never change it (replace it:
     `dataclasses.replace(catalog, ...)` makes a new one)."""
     if "catalog" not in _shared:
-        catalog = load_catalog(CONTENT)
-        _shared["catalog"] = catalog
-        _shared["snapshot"] = pickle.dumps(catalog)
+        _shared["catalog"] = load_catalog(CONTENT)
+        _shared["snapshot"] = _snapshot()
     return _shared["catalog"]  # type: ignore[return-value]
+
+
+def _shared_answerer(catalog: Catalog) -> Answerer:
+    """Stands in for `Answerer` in `bot.app`: the BM25 index of the shared catalog is built once
+    (it is read-only once built); any other catalog gets its own, as in the bot."""
+    if catalog is not _shared.get("catalog"):
+        return Answerer(catalog)
+    if "answerer" not in _shared:
+        _shared["answerer"] = Answerer(catalog)
+        _shared["snapshot"] = _snapshot()
+    return _shared["answerer"]  # type: ignore[return-value]
+
+
+def _snapshot() -> bytes:
+    return pickle.dumps((_shared.get("catalog"), _shared.get("answerer")))
 
 
 @pytest.fixture(scope="session")
@@ -58,20 +78,41 @@ def catalog() -> Catalog:
     return shared_catalog()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_answerer():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.app, "Answerer", _shared_answerer)
+        yield
+
+
 @pytest.fixture(scope="module", autouse=True)
-def _catalog_unchanged(request):
-    """Fail the module whose tests changed the shared catalog (cheap: one pickle per module)."""
+def _shared_content_unchanged(request):
+    """Fail the module whose tests changed the shared catalog or answerer (one pickle a module)."""
     yield
-    if "catalog" in _shared and pickle.dumps(_shared["catalog"]) != _shared["snapshot"]:
-        del _shared["catalog"]  # the next module gets a fresh one
-        pytest.fail(f"{request.node.nodeid} changed the shared catalog", pytrace=False)
+    if "catalog" in _shared and (now := _snapshot()) != _shared["snapshot"]:
+        _shared["snapshot"] = now  # blame this module only
+        pytest.fail(f"{request.node.nodeid} changed the shared catalog or answerer", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with every migration applied, made once by the bot itself."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+
+    async def migrate() -> None:
+        await (await Store.open(path)).close()
+
+    asyncio.run(migrate())
+    return path
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_path=tmp_path / "bot.sqlite3", content_dir=CONTENT, admin_ids=frozenset({999})
-    )
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    """Settings for a database of the test's own: a copy of the migrated one (migrating a new file
+    for every test costs more than the copy)."""
+    database = tmp_path / "bot.sqlite3"
+    shutil.copyfile(migrated_database, database)
+    return Settings(database_path=database, content_dir=CONTENT, admin_ids=frozenset({999}))
 
 
 @pytest.fixture
