@@ -17,7 +17,7 @@ from bot.records import AudienceFilter, Session
 from bot.services import maintenance
 from bot.store.db import utc_now
 from bot.web.server import WebServer
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
+from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import FAST, seed, wait_done
 
 LAN = FakeUser(id=1001, first_name="Lan Nguyễn")

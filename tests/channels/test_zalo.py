@@ -13,7 +13,7 @@ from bot.channels.zalo import PAYLOAD_MARK, ZaloChannel, ZaloClient
 from bot.records import AudienceFilter
 from bot.store.db import to_db_time, utc_now
 from bot.web.server import WebServer
-from tests.fakes.zalo_api import (
+from fakes.zalo_api import (
     FakeZaloOA,
     ZaloWebhookClient,
     echo_event,

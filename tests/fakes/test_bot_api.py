@@ -32,7 +32,7 @@ from telegram.ext import (
 )
 
 from bot.channels.aiohttp_request import AiohttpRequest
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 
 LAN = FakeUser(id=1001, first_name="Lan", username="lan_ct")
 MINH = FakeUser(id=1002, first_name="Minh", language_code="en")

@@ -9,7 +9,7 @@ import pytest
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.store.db import utc_now
-from tests.fakes.bot_api import FakeBotAPI
+from fakes.bot_api import FakeBotAPI
 
 FAST = {"flush_every": 0.02, "idle_poll": 0.1, "progress_every": 0.2, "backoff_base": 0.05}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.store.db import to_db_time
+from fakes.bot_api import FakeUser
 from tests.channels.test_telegram import Phone
-from tests.fakes.bot_api import FakeUser
 
 ADMIN = FakeUser(id=999, first_name="Chủ tịch")
 MEMBER = FakeUser(id=1001, first_name="Lan")
