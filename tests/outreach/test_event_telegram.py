@@ -39,9 +39,9 @@ async def test_admin_created_event_reminds_its_followers(live, fake):
     await member.press("Đọc sách cùng con")
     await member.press("🔔 Nhắc tôi")
 
-    # Bring the first reminder forward to a second from now and re-arm, as a restart would.
+    # Bring the first reminder forward to half a second from now and re-arm, as a restart would.
     [first, _] = await app.store.calendar.firings("e1")
-    soon = app.services.clock() + timedelta(seconds=1)
+    soon = app.services.clock() + timedelta(seconds=0.5)
     await app.store.db.execute(
         "UPDATE reminder_firings SET fire_at = ? WHERE id = ?", (to_db_time(soon), first.id)
     )
