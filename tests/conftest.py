@@ -7,7 +7,6 @@ module of a test that changes them); each test's database is a copy of one migra
 
 import asyncio
 import os
-import pickle
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +15,12 @@ import pytest
 
 import bot.app
 from bot.app import App
-from bot.catalog import Catalog, load_catalog
+from bot.catalog import Catalog
 from bot.config import Settings
-from bot.services.ask import Answerer
 from bot.store import Store
+from tests.shared import CONTENT, changed, shared_answerer, shared_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "content"
 # Subprocess tests run `python -m bot` from other folders: they must load this checkout's code,
 # installed or not (a clean clone, or a work tree other than the one installed in the venv).
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -46,33 +44,6 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-_shared: dict[str, object] = {}
-
-
-def shared_catalog() -> Catalog:
-    """The shipped content, loaded once for the whole session; never change it (replace it:
-    `dataclasses.replace(catalog, ...)` makes a new one)."""
-    if "catalog" not in _shared:
-        _shared["catalog"] = load_catalog(CONTENT)
-        _shared["snapshot"] = _snapshot()
-    return _shared["catalog"]  # type: ignore[return-value]
-
-
-def _shared_answerer(catalog: Catalog) -> Answerer:
-    """Stands in for `Answerer` in `bot.app`: the BM25 index of the shared catalog is built once
-    (it is read-only once built); any other catalog gets its own, as in the bot."""
-    if catalog is not _shared.get("catalog"):
-        return Answerer(catalog)
-    if "answerer" not in _shared:
-        _shared["answerer"] = Answerer(catalog)
-        _shared["snapshot"] = _snapshot()
-    return _shared["answerer"]  # type: ignore[return-value]
-
-
-def _snapshot() -> bytes:
-    return pickle.dumps((_shared.get("catalog"), _shared.get("answerer")))
-
-
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return shared_catalog()
@@ -80,8 +51,9 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_answerer():
+    """Every app built on the shared catalog gets the shared answerer (App.create builds one)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bot.app, "Answerer", _shared_answerer)
+        patch.setattr(bot.app, "Answerer", shared_answerer)
         yield
 
 
@@ -89,8 +61,7 @@ def _one_answerer():
 def _shared_content_unchanged(request):
     """Fail the module whose tests changed the shared catalog or answerer (one pickle a module)."""
     yield
-    if "catalog" in _shared and (now := _snapshot()) != _shared["snapshot"]:
-        _shared["snapshot"] = now  # blame this module only
+    if changed():
         pytest.fail(f"{request.node.nodeid} changed the shared catalog or answerer", pytrace=False)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 
 from bot.services.ask import Answerer, tokens
-from tests.conftest import shared_catalog
 from tests.handlers.test_admin import staff
 from tests.handlers.test_conversations import onboard
 from tests.helpers import Member
+from tests.shared import shared_catalog
 
 HELD_BACK = Path(__file__).parent / "faq_questions.yaml"
 

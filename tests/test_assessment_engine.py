@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.services.assessment import IncompleteAnswers, score
-from tests.conftest import shared_catalog
+from tests.shared import shared_catalog
 
 CATALOG = shared_catalog()
 DEFINITIONS = {d.id: d for d in CATALOG.definitions}
