@@ -2,7 +2,7 @@
 
     python -m bench.fake_server [--global-rate R] [--per-chat-rate R] [--response-delay S]
 
-Starts `tests.fakes.bot_api.FakeBotAPI` (real HTTP on 127.0.0.1) with those limits, prints one
+Starts `fakes.bot_api.FakeBotAPI` (real HTTP on 127.0.0.1) with those limits, prints one
 JSON line `{"base_url": ..., "token": ..., "pid": ...}` and then answers commands, one JSON object
 per line on stdin, with one JSON line on stdout (the control channel):
 
@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
+from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 
 STEP_TIMEOUT = 60.0  # a member gives up on a reply after this long (counted as an error)
 

@@ -133,7 +133,8 @@ class App:
     ) -> App:
         """Build every part this role needs. `background=False` (chat only) runs no worker and
         no timers: another process serves the database."""
-        catalog = catalog or load_catalog(settings.content_dir)
+        # Content already loaded (and so checked) is used as is and never changed.
+        catalog = catalog if catalog is not None else load_catalog(settings.content_dir)
         store = await Store.open(settings.database_path, clock)
         metrics = Metrics()
         runs_background = role is Role.BOT or (role is Role.CHAT and background)

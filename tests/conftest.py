@@ -1,16 +1,26 @@
-"""Shared fixtures: each test gets its own database file, the real content and an injected clock."""
+"""Shared fixtures: each test gets its own database file, the real content and an injected clock.
 
+Work every app would repeat is done once per session: the content is loaded and checked once
+(`catalog`) and its BM25 index built once, both shared read-only by every app (a guard fails the
+module of a test that changes them); each test's database is a copy of one migrated database.
+"""
+
+import asyncio
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import bot.app
 from bot.app import App
+from bot.catalog import Catalog
 from bot.config import Settings
+from bot.store import Store
+from tests.shared import CONTENT, changed, shared_answerer, shared_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTENT = ROOT / "content"
 # Subprocess tests run `python -m bot` from other folders: they must load this checkout's code,
 # installed or not (a clean clone, or a work tree other than the one installed in the venv).
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -34,16 +44,51 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        database_path=tmp_path / "bot.sqlite3", content_dir=CONTENT, admin_ids=frozenset({999})
-    )
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return shared_catalog()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_answerer():
+    """Every app built on the shared catalog gets the shared answerer (App.create builds one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.app, "Answerer", shared_answerer)
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_content_unchanged(request):
+    """Fail the module whose tests changed the shared catalog or answerer (one pickle a module)."""
+    yield
+    if changed():
+        pytest.fail(f"{request.node.nodeid} changed the shared catalog or answerer", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty database with every migration applied, made once by the bot itself."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+
+    async def migrate() -> None:
+        await (await Store.open(path)).close()
+
+    asyncio.run(migrate())
+    return path
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: FakeClock):
-    application = await App.create(settings, clock=clock)
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    """Settings for a database of the test's own: a copy of the migrated one (migrating a new file
+    for every test costs more than the copy)."""
+    database = tmp_path / "bot.sqlite3"
+    shutil.copyfile(migrated_database, database)
+    return Settings(database_path=database, content_dir=CONTENT, admin_ids=frozenset({999}))
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock, catalog: Catalog):
+    application = await App.create(settings, clock=clock, catalog=catalog)
     yield application
     await application.close()
 

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import yaml
 
-from bot.catalog import load_catalog
 from bot.services.ask import Answerer, tokens
-from tests.conftest import CONTENT
 from tests.handlers.test_admin import staff
 from tests.handlers.test_conversations import onboard
 from tests.helpers import Member
+from tests.shared import shared_catalog
 
 HELD_BACK = Path(__file__).parent / "faq_questions.yaml"
 
 
 def held_back_accuracy() -> tuple[float, float]:
-    answerer = Answerer(load_catalog(CONTENT))
+    answerer = Answerer(shared_catalog())
     questions = yaml.safe_load(HELD_BACK.read_text(encoding="utf-8"))["questions"]
     top1 = top3 = 0
     for item in questions:
@@ -37,7 +36,7 @@ def test_matching_ignores_accents_case_tone_marks_and_short_forms():
     assert tokens("Hòa Thủy") == tokens("hoà thuỷ")
     assert tokens("gđht") == tokens("gia đình học tập")
     assert tokens("đăng kí") == tokens("đăng ký")
-    answerer = Answerer(load_catalog(CONTENT))
+    answerer = Answerer(shared_catalog())
     with_marks = answerer.rank("Tuần lễ học tập suốt đời diễn ra khi nào?").matches[0]
     without = answerer.rank("tuan le hoc tap suot doi dien ra khi nao").matches[0]
     typo = answerer.rank("tuan le hocc tap xuot doi khi nao").matches[0]

@@ -6,11 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalog import load_catalog
 from bot.services.assessment import IncompleteAnswers, score
-from tests.conftest import CONTENT
+from tests.shared import shared_catalog
 
-CATALOG = load_catalog(CONTENT)
+CATALOG = shared_catalog()
 DEFINITIONS = {d.id: d for d in CATALOG.definitions}
 
 

@@ -93,6 +93,15 @@ def test_broken_yaml_names_the_line(content):
         load_catalog(content)
 
 
+def test_broken_yaml_is_quoted_with_a_caret(content):
+    """Parsed by libyaml when there, yet the error is the pure-Python parser's: it shows where."""
+    path = content / "campaign.yaml"
+    path.write_text("association: [unclosed\ncity: x\n", encoding="utf-8")
+    problem = check_content(content)[0]
+    assert problem.line == 2 and problem.message.startswith("not valid YAML")
+    assert "association: [unclosed" in problem.message and "^" in problem.message
+
+
 def test_placeholder_mismatch_and_bad_areas(content):
     path = content / "locales" / "en.yaml"
     path.write_text(

@@ -23,8 +23,8 @@ from dotenv import dotenv_values
 
 from bot.config import Settings
 from bot.home import env_text
+from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.conftest import ROOT, free_port
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
 
 DEPLOY = ROOT / "deploy"
 

@@ -16,14 +16,15 @@ from bot.records import AudienceFilter, Session
 from bot.services import maintenance
 from bot.store import files
 from bot.store.db import utc_now
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
+from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import seed, start_bot, wait_done
+from tests.shared import shared_catalog
 
 LAN = FakeUser(id=1001, first_name="Lan Nguyễn")
 
 
 @pytest.fixture
-async def served(settings, tmp_path):
+async def served(settings, tmp_path, catalog):
     """A bot in webhook mode behind its HTTP server, with the background work running."""
     async with FakeBotAPI() as fake:
         app = await start_bot(
@@ -168,12 +169,12 @@ async def test_pruning_keeps_announcement_totals(app, clock):
     assert before["sent"] == 5 and before["blocked"] == 1
 
 
-async def test_no_chat_id_or_name_in_info_logs(settings, caplog):
+async def test_no_chat_id_or_name_in_info_logs(settings, caplog, catalog):
     from tests.channels.test_telegram import Phone
 
     caplog.set_level(logging.INFO)  # for the whole test: shutdown drains the last updates
     async with FakeBotAPI() as fake:
-        app = await App.create(settings, clock=utc_now)
+        app = await App.create(settings, clock=utc_now, catalog=shared_catalog())
         channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
         await channel.start()
         try:

@@ -158,26 +158,24 @@ async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
 
     await app.close()  # the CLI opens the same database file
     env = {**os.environ, "DATABASE_PATH": str(settings.database_path), "CONTENT_DIR": str(CONTENT)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
+
     chart = tmp_path / "stats.png"
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bot", "stats", "--chart", str(chart)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Gia đình học tập: 12 lượt, 11 người; đáp ứng 63,6%" in result.stdout
-    assert chart.read_bytes()[:4] == b"\x89PNG"
     out = tmp_path / "export.csv"
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "bot",
+    # Both only read the database: run side by side.
+    stats, export = await asyncio.gather(
+        asyncio.to_thread(cli, "stats", "--chart", str(chart)),
+        asyncio.to_thread(
+            cli,
             "export",
             "assessments",
             "--from",
@@ -186,12 +184,10 @@ async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
             "2026-09-08",
             "--out",
             str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
+        ),
     )
-    assert result.returncode == 0, result.stderr
+    assert stats.returncode == 0, stats.stderr
+    assert "Gia đình học tập: 12 lượt, 11 người; đáp ứng 63,6%" in stats.stdout
+    assert chart.read_bytes()[:4] == b"\x89PNG"
+    assert export.returncode == 0, export.stderr
     assert len(out.read_bytes().decode("utf-8-sig").strip().splitlines()) == 1 + 4

@@ -74,7 +74,7 @@ class Locales:
         return {k[len(prefix) :]: v for k, v in strings.items() if k.startswith(prefix)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Catalog:
     root: Path
     campaign: Campaign
@@ -85,6 +85,15 @@ class Catalog:
     events: tuple[Event, ...] = ()
     tips: tuple[Text, ...] = ()
     faq: tuple[FaqEntry, ...] = ()
+
+    def __repr__(self) -> str:
+        # Not every field: the whole content is a quarter of a megabyte of text, and an app (its
+        # services hold the catalog) is repr'd in tracebacks, logs and asyncio's task reprs.
+        return (
+            f"Catalog({str(self.root)!r}: {len(self.plans)} plans, {len(self.definitions)}"
+            f" assessments and quizzes, {len(self.areas)} areas, {len(self.events)} events,"
+            f" {len(self.faq)} FAQ entries)"
+        )
 
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)

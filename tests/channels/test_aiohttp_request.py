@@ -18,7 +18,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.channels import aiohttp_request
 from bot.channels.aiohttp_request import AiohttpRequest
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
+from fakes.bot_api import FakeBotAPI, FakeUser
 
 LAN = FakeUser(id=2001, first_name="Lan")
 

@@ -10,8 +10,8 @@ import sys
 
 import aiohttp
 
+from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.conftest import CONTENT, free_port
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
 
 
 async def _health(port: int) -> tuple[int, dict]:

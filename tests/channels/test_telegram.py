@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.core.messages import Kind
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 
 LAN = FakeUser(id=1001, first_name="Lan")
 JOHN = FakeUser(id=2002, first_name="John", language_code="en")

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from bot.channels.telegram import TelegramChannel
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
+from fakes.bot_api import FakeBotAPI, FakeUser
 
 LAN = FakeUser(id=1001, first_name="Lan")
 

@@ -13,8 +13,8 @@ from bot.app import App, Role
 from bot.channels.zalo import PAYLOAD_MARK
 from bot.records import AudienceFilter
 from bot.store.db import to_db_time, utc_now
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.zalo_api import (
+from fakes.bot_api import FakeBotAPI
+from fakes.zalo_api import (
     FakeZaloOA,
     ZaloWebhookClient,
     echo_event,
@@ -24,6 +24,7 @@ from tests.fakes.zalo_api import (
     unfollow_event,
 )
 from tests.outreach.conftest import FAST, seed, wait_done
+from tests.shared import shared_catalog
 
 APP_ID, OA_ID = "1234567890", "5550001"
 
@@ -82,7 +83,9 @@ async def zalo_bot(settings, **changes):
             http_port=0,
             **changes,
         )
-        app = await App.create(settings, Role.BOT, clock=utc_now, tuning=FAST)
+        app = await App.create(
+            settings, Role.BOT, clock=utc_now, tuning=FAST, catalog=shared_catalog()
+        )
         await app.start()
         hook = ZaloWebhookClient(f"http://127.0.0.1:{app.web.port}/zalo", APP_ID, "oa-secret-key")
         try:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 from telegram import (
     Bot,
@@ -30,9 +31,25 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
 )
+from telegram.request import HTTPXRequest
 
 from bot.channels.aiohttp_request import AiohttpRequest
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+
+# httpx makes an SSL context (reading the CA bundle: 25 ms) for each client, and a PTB Bot has
+# two; one made once the way httpx makes it serves them all.
+_SSL_CONTEXT = {"verify": httpx.create_ssl_context()}
+
+
+def httpx_bot(token: str, base_url: str) -> Bot:
+    """A real PTB Bot on its default transport (httpx, with PTB's default pool sizes)."""
+    return Bot(
+        token,
+        base_url=base_url,
+        request=HTTPXRequest(httpx_kwargs=_SSL_CONTEXT),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, httpx_kwargs=_SSL_CONTEXT),
+    )
+
 
 LAN = FakeUser(id=1001, first_name="Lan", username="lan_ct")
 MINH = FakeUser(id=1002, first_name="Minh", language_code="en")
@@ -53,7 +70,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
     """A real PTB Bot on the default (httpx) transport."""
-    async with Bot(fake.token, base_url=fake.base_url) as tg_bot:
+    async with httpx_bot(fake.token, fake.base_url) as tg_bot:
         yield tg_bot
 
 
@@ -93,7 +110,7 @@ async def test_unknown_method_is_404_and_wrong_token_401(
     async with http.get(f"{fake.base_url}999:WRONG/getMe") as response:
         assert response.status == 401
     with pytest.raises(InvalidToken):
-        async with Bot("999:WRONG", base_url=fake.base_url):
+        async with httpx_bot("999:WRONG", fake.base_url):
             pass
 
 
@@ -591,7 +608,7 @@ async def test_per_chat_rate_limit(http: aiohttp.ClientSession) -> None:
 async def test_global_rate_limit_surfaces_as_retry_after(fake: FakeBotAPI) -> None:
     async with (
         FakeBotAPI(global_rate=2) as limited,
-        Bot(limited.token, base_url=limited.base_url) as tg_bot,
+        httpx_bot(limited.token, limited.base_url) as tg_bot,
     ):
         await tg_bot.send_message(1, "a")
         await tg_bot.send_message(2, "b")

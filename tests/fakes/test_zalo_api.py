@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tests.fakes.zalo_api import (
+from fakes.zalo_api import (
     ACCESS_TOKEN_PATH,
     SEND_PATH,
     UPLOAD_IMAGE_PATH,

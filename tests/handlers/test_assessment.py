@@ -14,6 +14,7 @@ from bot.catalog import load_catalog
 from tests.conftest import CONTENT
 from tests.handlers.test_conversations import onboard
 from tests.helpers import Member
+from tests.shared import shared_catalog
 
 
 def question_number(member: Member) -> tuple[int, int]:
@@ -96,8 +97,8 @@ async def test_back_changes_an_answer_and_cancel_deletes_partial_answers(app):
     assert (row["status"], json.loads(row["answers"])) == ("abandoned", {})
 
 
-async def test_resume_after_a_restart_on_the_same_database(settings, clock):
-    first = await App.create(settings, clock=clock)
+async def test_resume_after_a_restart_on_the_same_database(settings, clock, catalog):
+    first = await App.create(settings, clock=clock, catalog=catalog)
     member = Member(first)
     await onboard(member)
     await begin(member, "Dòng họ học tập")
@@ -106,7 +107,7 @@ async def test_resume_after_a_restart_on_the_same_database(settings, clock):
     assert question_number(member) == (3, 6)
     await first.close()
 
-    second = await App.create(settings, clock=clock)
+    second = await App.create(settings, clock=clock, catalog=catalog)
     try:
         member.app = second
         await member.command("/start")
@@ -178,7 +179,7 @@ async def republish(member: Member, settings, clock, catalog) -> App:
 async def test_a_run_continues_on_the_version_it_started_on(settings, clock, tmp_path):
     import shutil
 
-    app = await App.create(settings, clock=clock)
+    app = await App.create(settings, clock=clock, catalog=shared_catalog())
     member = Member(app)
     await onboard(member)
     await begin(member, "Gia đình học tập")
@@ -216,7 +217,7 @@ async def test_a_run_continues_on_the_version_it_started_on(settings, clock, tmp
 
 
 async def test_a_deleted_definition(settings, clock):
-    app = await App.create(settings, clock=clock)
+    app = await App.create(settings, clock=clock, catalog=shared_catalog())
     member = Member(app)
     await onboard(member)
     await begin(member, "Đơn vị học tập")

@@ -287,10 +287,10 @@ async def test_block_and_unblock(app):
     assert (await member.user()).status == "active"
 
 
-async def test_state_survives_a_restart(settings, clock):
+async def test_state_survives_a_restart(settings, clock, catalog):
     from bot.app import App
 
-    first = await App.create(settings, clock=clock)
+    first = await App.create(settings, clock=clock, catalog=catalog)
     member = Member(first)
     await member.command("/start")
     await member.press("Đồng ý")
@@ -298,7 +298,7 @@ async def test_state_survives_a_restart(settings, clock):
     await member.press("Bỏ qua")  # now waiting for the area name
     await first.close()
 
-    second = await App.create(settings, clock=clock)
+    second = await App.create(settings, clock=clock, catalog=catalog)
     try:
         member.app = second
         await member.say("cai rang")

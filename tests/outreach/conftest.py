@@ -8,7 +8,8 @@ import pytest
 
 from bot.app import App, Role, Tuning
 from bot.store.db import utc_now
-from tests.fakes.bot_api import FakeBotAPI
+from fakes.bot_api import FakeBotAPI
+from tests.shared import shared_catalog
 
 FAST = Tuning(
     flush_every=0.02,
@@ -34,7 +35,11 @@ def bot_settings(settings, fake, **changes):
 async def start_bot(settings, fake, **changes):
     """A running bot (Role.BOT): Telegram polling, the outbox and the timers on real time."""
     app = await App.create(
-        bot_settings(settings, fake, **changes), Role.BOT, clock=utc_now, tuning=FAST
+        bot_settings(settings, fake, **changes),
+        Role.BOT,
+        clock=utc_now,
+        tuning=FAST,
+        catalog=shared_catalog(),
     )
     await app.start()
     return app
@@ -63,7 +68,7 @@ async def fake():
 
 
 @pytest.fixture
-async def live(settings, fake):
+async def live(settings, fake, catalog):
     """(app, channel): polling, with the outbox and scheduler running on real time."""
     app = await start_bot(settings, fake, broadcast_rate=200.0, chat_interval=0.05)
     yield app, app.channels["telegram"]

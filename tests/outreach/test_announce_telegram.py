@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.channels.test_telegram import Phone
-from tests.fakes.bot_api import FakeBotAPI, FakeUser
 from tests.outreach.conftest import seed, wait_done
 
 ADMIN = FakeUser(id=999, first_name="Chủ tịch")

@@ -8,8 +8,8 @@ import signal
 import sys
 
 from bot.store import Store
+from fakes.bot_api import FakeBotAPI
 from tests.conftest import CONTENT, free_port
-from tests.fakes.bot_api import FakeBotAPI
 
 RECIPIENTS = 120
 IN_FLIGHT_BOUND = 32 + 10  # max_in_flight, plus results not yet written (0.1 s at the rate)

@@ -91,10 +91,10 @@ async def test_scheduled_goes_out_on_time_and_cancelled_never(live, fake):
     app, _ = live
     [member] = await seed(app, 1)
     now = app.services.clock()
-    due = now + timedelta(seconds=1.5)
+    due = now + timedelta(seconds=1)
     later = await app.outreach.announce("cli", "Đúng giờ", AudienceFilter(), at=due)
     cancelled = await app.outreach.announce(
-        "cli", "Đã hủy", AudienceFilter(), at=now + timedelta(seconds=1)
+        "cli", "Đã hủy", AudienceFilter(), at=now + timedelta(seconds=0.6)
     )
     await app.outreach.cancel(cancelled.id)
     assert fake.messages(int(member.chat_id)) == []

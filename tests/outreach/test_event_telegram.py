@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.store.db import to_db_time
+from fakes.bot_api import FakeUser
 from tests.channels.test_telegram import Phone
-from tests.fakes.bot_api import FakeUser
 
 ADMIN = FakeUser(id=999, first_name="Chủ tịch")
 MEMBER = FakeUser(id=1001, first_name="Lan")
@@ -39,9 +39,9 @@ async def test_admin_created_event_reminds_its_followers(live, fake):
     await member.press("Đọc sách cùng con")
     await member.press("🔔 Nhắc tôi")
 
-    # Bring the first reminder forward to a second from now and re-arm, as a restart would.
+    # Bring the first reminder forward to half a second from now and re-arm, as a restart would.
     [first, _] = await app.store.calendar.firings("e1")
-    soon = app.services.clock() + timedelta(seconds=1)
+    soon = app.services.clock() + timedelta(seconds=0.5)
     await app.store.db.execute(
         "UPDATE reminder_firings SET fire_at = ? WHERE id = ?", (to_db_time(soon), first.id)
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from fakes.bot_api import FakeUser
 from tests.channels.test_telegram import Phone
-from tests.fakes.bot_api import FakeUser
 from tests.outreach.test_event_telegram import onboard
 
 ADMIN = FakeUser(id=999, first_name="Chủ tịch")

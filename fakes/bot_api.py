@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from tests.fakes.local_server import LocalServer
+from fakes.local_server import LocalServer
 
 __all__ = ["FakeBotAPI", "FakeUser", "SentMessage", "UploadedFile"]
 

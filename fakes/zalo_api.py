@@ -49,7 +49,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.local_server import LocalServer
+from fakes.local_server import LocalServer
 
 __all__ = [
     "SIGNATURE_HEADER",
