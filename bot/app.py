@@ -235,8 +235,8 @@ class App:
                 armed,
             )
         for channel in self.channels.values():
+            self._started.append(channel)  # closed at stop even if its start fails half-way
             await channel.start()
-            self._started.append(channel)
 
     async def stop(self) -> None:
         """No new updates; what is in flight finishes and is written down; then connections

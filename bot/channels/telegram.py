@@ -165,8 +165,12 @@ class TelegramChannel:
         pacing: Pacing | None = None,
         staff_changed: Signal | None = None,
         poll_timeout: float = 10.0,
+        requests: tuple[AiohttpRequest, ...] = (),
     ) -> None:
         self.dispatcher = dispatcher
+        # Closed by `close` even when the start failed half-way (a rejected token): PTB closes
+        # them only for a bot that finished initializing.
+        self._requests = requests
         self.application = application
         self.webhook = webhook
         self.pacer = pacing
@@ -197,14 +201,16 @@ class TelegramChannel:
         read_timeout: float = 5.0,
         poll_timeout: float = 10.0,
     ) -> TelegramChannel:
+        calls = AiohttpRequest(connection_pool_size=pool_size, read_timeout=read_timeout)
+        # Long polling holds its connection for the poll timeout: give it a pool of its own.
+        polling = AiohttpRequest(connection_pool_size=1)
         application = (
             ApplicationBuilder()
             .token(token)
             .base_url(api_url)
             .base_file_url(file_url_for(api_url))
-            .request(AiohttpRequest(connection_pool_size=pool_size, read_timeout=read_timeout))
-            # Long polling holds its connection for the poll timeout: give it a pool of its own.
-            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .request(calls)
+            .get_updates_request(polling)
             .concurrent_updates(PerChatUpdateProcessor())
             .updater(None)  # bot.channels.telegram_polling.Poller fetches the updates
             .build()
@@ -216,6 +222,7 @@ class TelegramChannel:
             pacing=pacing,
             staff_changed=staff_changed,
             poll_timeout=poll_timeout,
+            requests=(calls, polling),
         )
 
     @property
@@ -303,6 +310,8 @@ class TelegramChannel:
         """Close the HTTP sessions; call after everything that sends has stopped."""
         await self.stop()
         await self.application.shutdown()
+        for request in self._requests:
+            await request.shutdown()
 
     def _commands(self, locale: str, staff_role: str | None) -> list[BotCommand]:
         return [
