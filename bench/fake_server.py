@@ -164,8 +164,8 @@ class Driver:
         say = self.fake.user_sends
         await self._step(user, lambda: say(user, "/start"), "consent:1")
         await self._press(user, "consent:1", "lang:")
-        await self._press(user, "lang:vi:", "role:")
-        await self._press(user, "role:ho-gia-dinh:", "area:")
+        await self._press(user, "lang:vi", "role:")
+        await self._press(user, "role:ho-gia-dinh", "area:")
         await self._step(user, lambda: say(user, "ninh kieu"), "area:")
         await self._press(user, "area:", None)
         await self._step(user, lambda: say(user, "/assess"), "ad:")
