@@ -42,6 +42,18 @@ async def start(env, tmp_path) -> asyncio.subprocess.Process:
     )
 
 
+async def stop(process) -> str:
+    """SIGTERM, as systemd stops the unit; the rest of stderr."""
+    try:
+        process.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(process.communicate(), 30)
+        return rest.decode()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def read_until(process, text: str, lines: list[str], timeout: float = 20) -> None:
     """Collect stderr lines until one holds `text`."""
     async with asyncio.timeout(timeout):
@@ -82,13 +94,9 @@ async def test_a_network_that_is_down_at_start_is_waited_out(tmp_path):
         await read_until(process, "cannot reach the Bot API", lines)
         await read_until(process, "cannot reach the Bot API", lines)  # tried again, still up
         assert process.returncode is None
-        process.send_signal(signal.SIGTERM)
-        _, rest = await asyncio.wait_for(process.communicate(), 30)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    log = "".join(lines) + rest.decode()
+        rest = await stop(process)
+    log = "".join(lines) + rest
     assert process.returncode == 0, log
     assert "retrying in" in log and "Traceback" not in log and "stopped" in log
 
@@ -135,13 +143,9 @@ async def test_no_secret_in_any_log_line_at_debug(tmp_path):
             ):
                 assert answer.status == 200
             await fake.wait_for_messages(lan.id, 1, timeout=15)
-            process.send_signal(signal.SIGTERM)
-            _, rest = await asyncio.wait_for(process.communicate(), 30)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = "".join(lines) + rest.decode()
+            rest = await stop(process)
+    log = "".join(lines) + rest
     assert process.returncode == 0, log
     assert "DEBUG" in log and "setWebhook" in log  # the run did log at DEBUG
     token_secret = fake.token.split(":", 1)[1]
