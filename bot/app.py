@@ -33,6 +33,7 @@ from bot.catalog.i18n import Translator
 from bot.config import Settings
 from bot.core.channel import Channel, Sender
 from bot.core.context import Services
+from bot.core.logs import hide
 from bot.core.messages import Inbound
 from bot.core.router import Dispatcher
 from bot.core.signals import Signal
@@ -399,6 +400,7 @@ async def _messengers(
         webhook = None
         if settings.webhook_url:
             secret = settings.webhook_secret or await store.meta.secret("webhook_secret")
+            hide(secret)  # a generated one lives in the database: mask it too
             webhook = Webhook(settings.webhook_url, secret)
         channels.append(
             TelegramChannel.build(

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from bot.core import choices as numbered_choices
 from bot.core.channel import DeliveryError, Failure, Route, Sent, Vault
-from bot.core.logs import member_ref
+from bot.core.logs import hide, member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
 from bot.core.text import plain, split_text
@@ -81,7 +81,9 @@ class ZaloClient:
             await self._session.close()
 
     async def _access_token(self) -> str:
-        return await self.meta.get("zalo_access_token") or ""
+        token = await self.meta.get("zalo_access_token") or ""
+        hide(token)  # rotated tokens live in the database, not the settings: mask them too
+        return token
 
     async def refresh(self, stale: str) -> None:
         """Exchange the refresh token once; concurrent callers wait and reuse the new pair."""
@@ -89,6 +91,7 @@ class ZaloClient:
             if await self._access_token() != stale:
                 return  # someone refreshed while we waited
             refresh_token = await self.meta.get("zalo_refresh_token") or ""
+            hide(refresh_token)
             assert self._session is not None
             async with self._session.post(
                 f"{self.settings.zalo_oauth_url}/v4/oa/access_token",
@@ -110,6 +113,8 @@ class ZaloClient:
                         else body
                     ),
                 )
+            hide(body["refresh_token"])
+            hide(body["access_token"])
             # Stored before use: the old refresh token no longer works.
             await self.meta.set("zalo_refresh_token", body["refresh_token"])
             await self.meta.set("zalo_access_token", body["access_token"])

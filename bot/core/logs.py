@@ -47,19 +47,29 @@ def mask(secret: str) -> str:
     return f"{head}:***" if sep and head.isdigit() else "***"
 
 
-class Redacting(logging.Formatter):
-    """Formats with `inner`, then masks every secret in the finished line (message, arguments
-    and traceback alike)."""
+_secrets: list[str] = []  # every secret this process knows, longest first
 
-    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
+
+def hide(secret: str | None) -> None:
+    """Mask `secret` in every log line from now on. The settings' secrets are hidden at start;
+    a part that learns one later (a rotated Zalo token, a generated webhook secret) hides it."""
+    if secret and len(secret) >= 6 and secret not in _secrets:
+        _secrets.append(secret)
+        # Longest first, so a secret containing another is masked whole.
+        _secrets.sort(key=len, reverse=True)
+
+
+class Redacting(logging.Formatter):
+    """Formats with `inner`, then masks every hidden secret in the finished line (message,
+    arguments and traceback alike)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
         self._inner = inner
-        # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
         line = self._inner.format(record)
-        for secret in self._secrets:
+        for secret in _secrets:
             if secret in line:
                 line = line.replace(secret, mask(secret))
         return line
@@ -72,10 +82,20 @@ def configure(level: str, fmt: str = "text", secrets: list[str] | None = None) -
         if fmt == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    handler.setFormatter(Redacting(inner, secrets or []))
+    for secret in secrets or []:
+        hide(secret)
+    handler.setFormatter(Redacting(inner))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Library chatter (and, for httpx, URLs that carry the bot token) stays out below WARNING.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access", "telegram.ext.Updater"):
+    # Library chatter stays out below WARNING: httpx's URLs carry the bot token, and aiosqlite
+    # logs every statement with its parameters (members' answers and names).
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "aiohttp.access",
+        "telegram.ext.Updater",
+        "aiosqlite",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
