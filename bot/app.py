@@ -35,7 +35,7 @@ from bot.core.channel import Channel, Sender
 from bot.core.context import Services
 from bot.core.logs import hide
 from bot.core.messages import Inbound
-from bot.core.router import Dispatcher
+from bot.core.router import Dispatcher, Observer
 from bot.core.signals import Signal
 from bot.services import maintenance
 from bot.services.ask import Answerer
@@ -116,7 +116,6 @@ class App:
         self.worker = worker
         self.web = web
         self._started: list[Channel] = []
-        dispatcher.observers.append(self._observe)
 
     # -- building -------------------------------------------------------------------------------
     @classmethod
@@ -146,7 +145,9 @@ class App:
         services = _services(
             settings, store, catalog, clock, super_admins, staff_changed, scheduler, wakeup
         )
-        dispatcher = Dispatcher(build_root_router(), services)
+        dispatcher = Dispatcher(
+            build_root_router(), services, observers=[_observer(metrics, services.clock)]
+        )
         pacer = (
             Pacer(
                 settings.broadcast_rate,
@@ -258,10 +259,6 @@ class App:
         await self.stop()
         await self.store.close()
 
-    def _observe(self, inbound: Inbound, seconds: float, failed: bool) -> None:
-        self.metrics.observe_update(inbound.channel, inbound.kind, seconds, failed)
-        self.metrics.last_update[inbound.channel] = self.services.clock()
-
     def _schedule_maintenance(self, scheduler: Scheduler) -> None:
         """Daily pruning at 03:00 local, the staff digest of new questions, and a backup at
         02:00 when BACKUP_DIR is set."""
@@ -282,6 +279,17 @@ class App:
                 )
 
             scheduler.daily("maintenance:backup", 2, 0, backup)
+
+
+def _observer(metrics: Metrics, clock: Clock) -> Observer:
+    """What the Dispatcher reports after each update: counted for /metrics, and when each
+    channel last had one, for /healthz."""
+
+    def observe(inbound: Inbound, seconds: float, failed: bool) -> None:
+        metrics.observe_update(inbound.channel, inbound.kind, seconds, failed)
+        metrics.last_update[inbound.channel] = clock()
+
+    return observe
 
 
 class Health:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ Handler = Callable[[Context], Awaitable[None]]
 ActionHandler = Callable[[Context, Any], Awaitable[None]]
 TextHandler = Callable[[Context, str], Awaitable[None]]
 DeepLinkHandler = Callable[[Context, str], Awaitable[None]]
+Observer = Callable[[Inbound, float, bool], None]  # (update, seconds handling it, failed)
 
 
 # The fallbacks a root router must provide (handlers/fallback.py does).
@@ -182,6 +183,7 @@ class Dispatcher:
         root: Router,
         services: Services,
         *,
+        observers: Iterable[Observer] = (),
         max_handling: int = MAX_HANDLING,
     ) -> None:
         missing = [name for name in FALLBACKS if name not in root.fallbacks]
@@ -190,7 +192,7 @@ class Dispatcher:
         self.root = root
         self.services = services
         # Called after each update with (inbound, seconds, failed): metrics, health.
-        self.observers: list[Callable[[Inbound, float, bool], None]] = []
+        self.observers: list[Observer] = list(observers)
         self._admission = asyncio.Semaphore(max_handling)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
