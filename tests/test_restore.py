@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -34,17 +35,28 @@ def marker(database):
     return row[0] if row else None
 
 
-@pytest.fixture
-def home(tmp_path):
-    """A home whose database holds "today"; a backup of it taken when it held "yesterday"."""
-    folder = tmp_path / "home"
-    assert staff(["init", "--home", str(folder)], tmp_path).returncode == 0
+@pytest.fixture(scope="module")
+def made_home(tmp_path_factory):
+    """A home whose database holds "today"; a backup of it taken when it held "yesterday".
+    Made once, by the commands themselves; each test gets a copy (`home`)."""
+    folder = tmp_path_factory.mktemp("made") / "home"
+    assert staff(["init", "--home", str(folder)], folder.parent).returncode == 0
     database = folder / "data" / "khuyenhoc.sqlite3"
     open_database(database)
     mark(database, "yesterday")
-    taken = staff(["--home", str(folder), "backup"], tmp_path)
+    taken = staff(["--home", str(folder), "backup"], folder.parent)
     assert taken.returncode == 0, taken.stderr
     mark(database, "today")
+    return folder
+
+
+@pytest.fixture
+def home(made_home, tmp_path):
+    """This test's own copy of the home, its .env pointing at the copy."""
+    folder = tmp_path / "home"
+    shutil.copytree(made_home, folder, symlinks=True)
+    env = folder / ".env"
+    env.write_text(env.read_text().replace(str(made_home), str(folder)))
     return folder
 
 
