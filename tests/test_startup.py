@@ -12,6 +12,7 @@ import sys
 import aiohttp
 
 from fakes.bot_api import FakeBotAPI, FakeUser
+from fakes.zalo_api import FakeZaloOA, ZaloWebhookClient, text_event
 from tests.conftest import CONTENT, free_port
 
 EX_CONFIG = 78  # deploy/khuyenhoc.service: RestartPreventExitStatus=78
@@ -100,11 +101,30 @@ async def test_a_network_that_is_down_at_start_is_waited_out(tmp_path):
     assert "retrying in" in log and "Traceback" not in log and "stopped" in log
 
 
+ZALO = {
+    "ZALO_APP_ID": "1234567890",
+    "ZALO_APP_SECRET": "zalo-APP-secret",
+    "ZALO_OA_SECRET_KEY": "zalo-OA-secret-key",
+    "ZALO_ACCESS_TOKEN": "zalo-ACCESS-token-1",
+    "ZALO_REFRESH_TOKEN": "zalo-REFRESH-token-1",
+}
+
+
 async def test_no_secret_in_any_log_line_at_debug(tmp_path):
-    """A whole webhook-mode run at DEBUG: registering the webhook (its secret goes to Telegram),
-    an update carrying the secret header, a conversation, a stop."""
+    """A whole run at DEBUG with both messengers: registering the Telegram webhook (its secret
+    goes to Telegram), an update carrying the secret header, a signed Zalo event answered after
+    a token refresh, a stop. No configured secret appears anywhere in the log."""
     secret = "webhook-SECRET-value-42"
-    async with FakeBotAPI() as fake:
+    async with (
+        FakeBotAPI() as fake,
+        FakeZaloOA(
+            app_id=ZALO["ZALO_APP_ID"],
+            app_secret=ZALO["ZALO_APP_SECRET"],
+            oa_secret_key=ZALO["ZALO_OA_SECRET_KEY"],
+            access_token=ZALO["ZALO_ACCESS_TOKEN"],
+            refresh_token=ZALO["ZALO_REFRESH_TOKEN"],
+        ) as zalo,
+    ):
         port = free_port()
         env = environment(
             tmp_path,
@@ -114,6 +134,9 @@ async def test_no_secret_in_any_log_line_at_debug(tmp_path):
             WEBHOOK_SECRET=secret,
             WEBHOOK_PORT=str(port),
             LOG_LEVEL="DEBUG",
+            ZALO_API_URL=zalo.api_url,
+            ZALO_OAUTH_URL=zalo.oauth_url,
+            **ZALO,
         )
         process = await start(env, tmp_path)
         lines: list[str] = []
@@ -142,11 +165,23 @@ async def test_no_secret_in_any_log_line_at_debug(tmp_path):
             ):
                 assert answer.status == 200
             await fake.wait_for_messages(lan.id, 1, timeout=15)
+            zalo.expire_token()  # the answer needs a refresh: a new pair, stored and used
+            hook = ZaloWebhookClient(
+                f"http://127.0.0.1:{port}/zalo", ZALO["ZALO_APP_ID"], ZALO["ZALO_OA_SECRET_KEY"]
+            )
+            try:
+                event = text_event(ZALO["ZALO_APP_ID"], zalo.oa_id, "900001", "/start")
+                assert await hook.post(event) == 200
+            finally:
+                await hook.close()
+            await zalo.wait_for_messages("900001", 1, timeout=15)
+            assert zalo.refreshes == 1
         finally:
             rest = await stop(process)
     log = "".join(lines) + rest
     assert process.returncode == 0, log
     assert "DEBUG" in log and "setWebhook" in log  # the run did log at DEBUG
     token_secret = fake.token.split(":", 1)[1]
-    for leaked in (fake.token, token_secret, secret):
-        assert leaked not in log, f"{leaked!r} appears in the log"
+    for leaked in (fake.token, token_secret, secret, *ZALO.values()):
+        if leaked != ZALO["ZALO_APP_ID"]:  # an id, not a secret
+            assert leaked not in log, f"{leaked!r} appears in the log"
