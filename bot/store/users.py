@@ -85,13 +85,14 @@ class Users:
         return _user(row), created, _session(row["session_state"], row["session_data"])
 
     async def touch(
-        self, channel: str, external_id: str, *, chat_id: str, display_name: str
+        self, channel: str, external_id: str, *, chat_id: str | None, display_name: str
     ) -> tuple[User, Session] | None:
         """A known member wrote: note when, and their current chat and name, and read their
         session in the same statement (this runs for every update). None for someone unknown:
-        nobody is stored before they agree to the privacy notice."""
+        nobody is stored before they agree to the privacy notice. `chat_id` None keeps the chat
+        known (the member wrote in a group, which is not where to reach them)."""
         row = await self._db.fetchone(
-            "UPDATE users SET last_seen_at = ?, chat_id = ?, display_name = ?"
+            "UPDATE users SET last_seen_at = ?, chat_id = coalesce(?, chat_id), display_name = ?"
             " WHERE channel = ? AND external_id = ? RETURNING *,"
             " (SELECT state FROM sessions WHERE user_id = users.id) AS session_state,"
             " (SELECT data FROM sessions WHERE user_id = users.id) AS session_data",
