@@ -191,7 +191,9 @@ QUOTE_GONE = "…"  # what stands where a forgotten member's question was quoted
 async def _erase_traces(tx: Any, user_id: int) -> None:
     """Take a member's words and identity out of the rows that outlive them (before the member
     row goes: their questions and their "channel:id" are read from it)."""
-    member = await tx.fetchone("SELECT channel, external_id FROM users WHERE id = ?", (user_id,))
+    member = await tx.fetchone(
+        "SELECT channel, external_id, chat_id FROM users WHERE id = ?", (user_id,)
+    )
     if member is None:
         return
     ref = f"{member['channel']}:{member['external_id']}"
@@ -211,6 +213,12 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
         "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE instr(detail, ?) > 0",
         (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
     )
+    # A broadcast they sent no longer reports its progress to their chat.
+    await tx.execute(
+        "UPDATE announcements SET report_chat = NULL, report_message = NULL"
+        " WHERE report_channel = ? AND report_chat = ?",
+        (member["channel"], member["chat_id"]),
+    )
     for table, column in _REF_COLUMNS:
         await tx.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (FORGOTTEN, ref))
 
@@ -222,6 +230,7 @@ _REF_COLUMNS = [
     ("tickets", "answered_by"),
     ("faq_drafts", "created_by"),
     ("custom_events", "created_by"),
+    ("staff", "granted_by"),
 ]
 
 
