@@ -535,6 +535,7 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.core.text import plain
     from bot.services.reports import figures_text, titles_chart
+    from bot.store import private
 
     app = await _open_app(settings)
     if app is None:
@@ -557,7 +558,7 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
                 if chart is None:
                     print("No chart: no title has 5 answers yet.", file=sys.stderr)
                     return EXIT_PROBLEMS
-                args.chart.write_bytes(chart)
+                private.write(args.chart, chart)
                 print(f"Chart written: {args.chart}")
             return EXIT_OK
         if args.what == "members":
@@ -575,8 +576,7 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
                     return EXIT_USAGE
                 bounds.append(day + timedelta(days=shift))
             data = await reports.export_assessments(*bounds)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
+        private.write(args.out, data)  # members' data: readable by the bot's user only
         rows = data.decode("utf-8-sig").count("\n") - 1
         print(f"{args.out}: {rows} rows")
         return EXIT_OK

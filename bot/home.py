@@ -20,6 +20,8 @@ from pathlib import Path
 HOME_VARIABLE = "KHUYENHOC_HOME"
 ENV_FILE = ".env"
 DATABASE_FILE = "khuyenhoc.sqlite3"
+HOME_MODE = 0o750  # root's; the service's group passes through to read .env
+PRIVATE_FOLDER = 0o700  # data/ and backups/: the service's alone (members' data and secrets)
 
 
 class HomeError(ValueError):
@@ -134,7 +136,7 @@ def init_home(home: Path, owner: Owner | None = None) -> InitReport:
     report = InitReport(home, home / ENV_FILE, env_written=False)
     for folder in (home, home / "data", home / "backups"):
         if not folder.is_dir():
-            folder.mkdir(mode=0o750, parents=True)
+            folder.mkdir(mode=HOME_MODE if folder == home else PRIVATE_FOLDER, parents=True)
             report.created.append(folder)
     try:
         # O_EXCL: a .env that appears meanwhile is not overwritten either.
@@ -153,7 +155,7 @@ def init_home(home: Path, owner: Owner | None = None) -> InitReport:
 def _hand_over(report: InitReport, owner: Owner) -> None:
     for folder in (report.home / "data", report.home / "backups"):
         os.chown(folder, owner.uid, owner.gid)
-        folder.chmod(0o750)
+        folder.chmod(PRIVATE_FOLDER)
     if report.home in report.created:  # a home made beforehand keeps its owner
         os.chown(report.home, 0, owner.gid)
     if report.env_written:  # an existing .env keeps the owner and mode its administrator chose

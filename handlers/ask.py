@@ -161,12 +161,12 @@ class MyQuestions:
     pass
 
 
-@router.action(MyQuestions)
+@router.action(MyQuestions, personal=True)
 async def my_questions_pressed(ctx: Context, _: MyQuestions) -> None:
     await my_questions(ctx)
 
 
-@router.command("myquestions")
+@router.command("myquestions", personal=True)
 async def my_questions(ctx: Context) -> None:
     tickets = await ctx.services.inbox.of_member(ctx.user.id)
     if not tickets:

@@ -248,7 +248,7 @@ async def start_run(ctx: Context, act: StartRun) -> None:
     await ask(ctx, run, definition)
 
 
-@router.action(ResumeRun)
+@router.action(ResumeRun, personal=True)
 async def resume_run(ctx: Context, act: ResumeRun) -> None:
     found = await _running(ctx, act.run)
     if found is None:
@@ -437,7 +437,7 @@ async def show_result(
     ctx.reply("\n".join(line for line in lines if line is not None).strip(), rows, edit=ctx.pressed)
 
 
-@router.action(RemindRecheck)
+@router.action(RemindRecheck, personal=True)
 async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
     run, definition = await _own_run(ctx, act.run)
     if act.days not in REMIND_DAYS or run.status != COMPLETED:
@@ -454,7 +454,7 @@ async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
     )
 
 
-@router.action(ShowHistory)
+@router.action(ShowHistory, personal=True)
 async def show_history(ctx: Context, _: ShowHistory) -> None:
     runs = await ctx.services.assessments.history(ctx.user.id)
     if not runs:

@@ -53,7 +53,11 @@ async def ask_consent(ctx: Context, *, intro: str = "", then: str = "") -> None:
 
 async def needs_consent(ctx: Context, *, then: str = "") -> bool:
     """Personal data (a profile, a self-assessment, a question, a reminder) needs consent: ask
-    for it if missing (greeting someone new first), to go on to `then` once given."""
+    for it if missing (greeting someone new first), to go on to `then` once given. In a group
+    the answer is to write privately: what is kept of a member is never shown or asked there."""
+    if not ctx.inbound.private:
+        ctx.reply(ctx.t("privacy.private_only"))
+        return True
     if ctx.user.consented:
         return False
     await ask_consent(ctx, intro="" if ctx.user.stored else welcome(ctx), then=then)

@@ -77,17 +77,17 @@ async def show_settings(ctx: Context, *, intro: str = "") -> None:
     ctx.reply(text, rows, edit=ctx.pressed)
 
 
-@router.section("settings", "menu.settings", order=80)
+@router.section("settings", "menu.settings", order=80, personal=True)
 async def settings_section(ctx: Context) -> None:
     await show_settings(ctx)
 
 
-@router.action(ShowSettings)
+@router.action(ShowSettings, personal=True)
 async def back_to_settings(ctx: Context, _: ShowSettings) -> None:
     await show_settings(ctx)
 
 
-@router.action(ChangeSetting)
+@router.action(ChangeSetting, personal=True)
 async def change_setting(ctx: Context, act: ChangeSetting) -> None:
     if act.what == "lang":
         await ask_language(ctx, SETTINGS)
@@ -108,13 +108,13 @@ async def change_setting(ctx: Context, act: ChangeSetting) -> None:
         await show_settings(ctx, intro=ctx.t("settings.stopped"))
 
 
-@router.command("stop")
+@router.command("stop", personal=True)
 async def stop(ctx: Context) -> None:
     await ctx.update_user(status=STOPPED)
     await show_menu(ctx, intro=ctx.t("settings.stopped"))
 
 
-@router.section("mydata", "menu.mydata", order=85)
+@router.section("mydata", "menu.mydata", order=85, personal=True)
 async def my_data(ctx: Context) -> None:
     user = ctx.user
     none = ctx.t("settings.none")
@@ -144,7 +144,7 @@ async def my_data(ctx: Context) -> None:
     )
 
 
-@router.command("forget")
+@router.command("forget", personal=True)
 async def forget(ctx: Context) -> None:
     await _ask_forget(ctx)
 
@@ -159,7 +159,7 @@ async def _ask_forget(ctx: Context) -> None:
     ctx.reply(ctx.t("forget.confirm"), buttons, edit=ctx.pressed)
 
 
-@router.action(Forget)
+@router.action(Forget, personal=True)
 async def forget_pressed(ctx: Context, act: Forget) -> None:
     if act.step == "ask":
         await _ask_forget(ctx)

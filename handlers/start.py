@@ -17,7 +17,7 @@ from handlers.profile import ask_language, onboarding
 router = Router("start")
 
 
-@router.command("start")
+@router.command("start", personal=True)
 async def start(ctx: Context) -> None:
     payload = ctx.inbound.args.strip().lower()
     if not ctx.user.consented:
@@ -36,7 +36,7 @@ async def start(ctx: Context) -> None:
         await offer(ctx)
 
 
-@router.action(Consent)
+@router.action(Consent, personal=True)
 async def consent(ctx: Context, act: Consent) -> None:
     if not act.agree:
         await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)

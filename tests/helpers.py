@@ -27,6 +27,17 @@ class Member:
         self.language_code = language_code
         self.replies: list[Reply] = []
         self._turn = 0
+        self.chat_id = user_id  # the chat the member writes in: their own, or a group's
+        self.private = True
+
+    def in_group(self, chat_id: str = "-100777") -> Member:
+        """From now on the member writes in a group chat the bot is in."""
+        self.chat_id, self.private = chat_id, False
+        return self
+
+    def in_private(self) -> Member:
+        self.chat_id, self.private = self.user_id, True
+        return self
 
     def _inbound(self, kind: Kind, **fields) -> Inbound:
         self._turn += 1
@@ -34,7 +45,8 @@ class Member:
             self.channel,
             self.user_id,
             kind,
-            chat_id=self.user_id,
+            chat_id=self.chat_id,
+            private=self.private,
             display_name=self.name,
             language_code=self.language_code,
             update_id=str(self._turn),

@@ -165,3 +165,36 @@ async def test_staff_digest_waits_out_quiet_hours_and_comes_at_most_every_few_mi
     assert await inbox.notify_staff() == 0  # a digest, not a flood
     clock.advance(minutes=5)
     assert await inbox.notify_staff() == 1
+
+
+async def test_forget_takes_the_members_words_and_identity_out_of_every_table(app, clock):
+    """An answer quoting their question, a staff note and digest quoting it, an FAQ draft made
+    from it and their refused attempts in the audit trail: none keeps their words or their id."""
+    member = await asked(app)
+    await member.command("/inbox")  # refused: audited under their id
+    editor = await staff(app, "3003", "editor", name="Biên tập")
+    helper = await staff(app, "3004", "editor", name="Thư ký")
+    clock.advance(hours=24)
+    assert await app.services.inbox.notify_staff() == 1  # the digest quotes the question
+    await editor.command("/inbox")
+    await editor.press("Giao #1")
+    await editor.press("Giao cho Thư ký")
+    await helper.command("/inbox")
+    await helper.press("Trả lời #1")
+    await helper.say("Có, xe chạy cả thứ bảy từ 6 giờ 30.")
+    await helper.press("Lưu làm câu hỏi thường gặp")
+
+    await member.command("/forget")
+    await member.press("Xóa hết")
+    db = app.store.db
+    for table in ("announcements", "faq_drafts", "audit_log", "tickets", "users"):
+        for row in await db.fetchall(f"SELECT * FROM {table}"):
+            values = " ".join(str(v) for v in tuple(row))
+            assert "Rạch Gòi" not in values, (table, values)
+            assert "telegram:1001" not in values, (table, values)
+    refused = [e for e in await app.services.staff.audit_trail() if e.action == "refused"]
+    assert refused and all(e.actor == "forgotten" for e in refused)
+    # What staff did stays on record, and their answer stays as an FAQ draft.
+    assert [d.answer for d in await app.store.tickets.faq_drafts()] == [
+        "Có, xe chạy cả thứ bảy từ 6 giờ 30."
+    ]

@@ -81,6 +81,7 @@ def test_the_unit_writes_only_the_home_init_makes():
     # The settings are the home's .env, read by the bot itself or handed over whole.
     assert entries.get("EnvironmentFile", [str(home / ".env")]) == [str(home / ".env")]
     assert "78" in entries["RestartPreventExitStatus"][0].split()
+    assert entries["UMask"] == ["0077"]  # what the bot creates is its user's alone
     [start] = entries["ExecStart"]
     program = Path(start.split()[0])
     assert start.split()[1:] == ["run"] and program.name == "khuyenhoc"
@@ -223,8 +224,8 @@ async def test_the_unit_starts_as_an_unprivileged_user_writing_only_its_home(tmp
         for path, owner, mode in (
             (home, (0, uid), 0o750),
             (home / ".env", (0, uid), 0o640),
-            (home / "data", (uid, uid), 0o750),
-            (home / "backups", (uid, uid), 0o750),
+            (home / "data", (uid, uid), 0o700),
+            (home / "backups", (uid, uid), 0o700),
         ):
             info = path.stat()
             assert ((info.st_uid, info.st_gid), info.st_mode & 0o777) == (owner, mode), path
@@ -262,11 +263,14 @@ async def _run_and_back_up(home: Path, uid: int, log_path: Path) -> None:
                     assert answer.status == 200, await answer.text()
                 database = home / "data" / "khuyenhoc.sqlite3"
                 assert database.stat().st_uid == uid
+                for made in (home / "data").iterdir():  # the database, -wal, -shm, lock
+                    assert made.stat().st_mode & 0o777 == 0o600, made
 
                 backup = await _as(uid, "backup", env=env, cwd=home, log=log)
                 assert await asyncio.wait_for(backup.wait(), 60) == 0, log_path.read_text()
                 [copy] = (home / "backups").glob("manual-*.sqlite3")
                 assert copy.stat().st_uid == uid
+                assert copy.stat().st_mode & 0o777 == 0o600  # it holds the same secrets
             finally:
                 if bot.returncode is None:
                     bot.send_signal(signal.SIGTERM)

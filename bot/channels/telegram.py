@@ -365,6 +365,7 @@ class TelegramChannel:
                 str(sender["id"]),
                 Kind.ACTION,
                 chat_id=str(message["chat"]["id"] if message else sender["id"]),
+                private=message is None or message["chat"]["type"] == ChatType.PRIVATE,
                 text=query.get("data") or "",
                 display_name=sender.get("first_name") or "",
                 language_code=sender.get("language_code"),
@@ -376,15 +377,16 @@ class TelegramChannel:
         sender = message.get("from") if message is not None else None
         if message is None or sender is None or sender.get("is_bot"):
             return None
+        private = message["chat"]["type"] == ChatType.PRIVATE
         base = {
             "channel": CHANNEL,
             "user_id": str(sender["id"]),
             "chat_id": str(message["chat"]["id"]),
+            "private": private,
             "display_name": sender.get("first_name") or "",
             "language_code": sender.get("language_code"),
             "update_id": uid,
         }
-        private = message["chat"]["type"] == ChatType.PRIVATE
         text = message.get("text")
         if text is not None and text.startswith("/") and len(text) > 1:
             head, _, args = text[1:].partition(" ")

@@ -31,6 +31,9 @@ class Inbound:
     user_id: str  # the member's id on that channel (as text: Zalo ids are not numbers)
     kind: Kind
     chat_id: str = ""  # where to answer; equals user_id in a private chat
+    # Whether the chat is the member's own with the bot (not a group): only a private chat is
+    # kept as where to reach them, and only there does the bot show what it keeps of them.
+    private: bool = True
     text: str = ""  # TEXT: the text; COMMAND: the arguments after the command; ACTION: the data
     command: str = ""  # COMMAND: lower-case name without "/" and without "@bot"
     media: str = ""  # MEDIA: "photo", "sticker", ...

@@ -9,6 +9,7 @@ loads and saves their session, and turns every failure into a polite answer inst
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -35,6 +36,20 @@ Observer = Callable[[Inbound, float, bool], None]  # (update, seconds handling i
 
 # The fallbacks a root router must provide (handlers/fallback.py does).
 FALLBACKS = ("unknown_command", "text", "media", "stale", "error")
+
+
+def private_only(func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A handler that shows or changes what the bot keeps of the member: in a group it only says
+    to write privately, so their profile, consent, questions and results never reach the group."""
+
+    @functools.wraps(func)
+    async def guarded(ctx: Context, *args: Any) -> None:
+        if not ctx.inbound.private:
+            ctx.reply(ctx.t("privacy.private_only"))
+            return
+        await func(ctx, *args)
+
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -77,13 +92,17 @@ class Router:
         self.resume_offers.append(func)
         return func
 
-    def command(self, *names: str, role: str | None = None) -> Callable[[Handler], Handler]:
-        """Register a command; with `role`, only staff of at least that role may use it."""
+    def command(
+        self, *names: str, role: str | None = None, personal: bool = False
+    ) -> Callable[[Handler], Handler]:
+        """Register a command; with `role`, only staff of at least that role may use it; a
+        `personal` one (it shows the member's data) answers only in a private chat."""
         check_role(role)
 
         def register(func: Handler) -> Handler:
+            handler = private_only(func) if personal else func
             for name in names:
-                self._claim(self.commands, name.lower(), func)
+                self._claim(self.commands, name.lower(), handler)
                 if role:
                     self.command_roles[name.lower()] = role
             return func
@@ -91,12 +110,13 @@ class Router:
         return register
 
     def action(
-        self, action_type: type, *, role: str | None = None
+        self, action_type: type, *, role: str | None = None, personal: bool = False
     ) -> Callable[[ActionHandler], ActionHandler]:
+        """Register a button's handler; `role` and `personal` as for `command`."""
         check_role(role)
 
         def register(func: ActionHandler) -> ActionHandler:
-            self._claim(self.actions, action_type, func)
+            self._claim(self.actions, action_type, private_only(func) if personal else func)
             if role:
                 self.action_roles[action_type] = role
             return func
@@ -120,13 +140,21 @@ class Router:
         return register
 
     def section(
-        self, key: str, label_key: str, order: int, *, role: str | None = None
+        self,
+        key: str,
+        label_key: str,
+        order: int,
+        *,
+        role: str | None = None,
+        personal: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register a menu section; it also answers the command `/key`."""
+        """Register a menu section; it also answers the command `/key`. A `personal` one opens
+        only in a private chat, however it is reached (command, menu button, deep link)."""
 
         def register(func: Handler) -> Handler:
-            self._claim(self.sections, key, Section(key, label_key, order, func, role))
-            self.command(key, role=role)(func)
+            handler = private_only(func) if personal else func
+            self._claim(self.sections, key, Section(key, label_key, order, handler, role))
+            self.command(key, role=role)(handler)
             return func
 
         return register
@@ -223,6 +251,7 @@ class Dispatcher:
             chat_id=inbound.chat_id or inbound.user_id,
             display_name=inbound.display_name[:64],
             locale=self.services.i18n.locale_for(inbound.language_code),
+            private=inbound.private,
         )
         inbound = await self._numbered_choice(inbound, user)
         role = await self.services.staff.role_of(user)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.store import files
+from bot.store import files, private
 from bot.store.db import to_db_time, utc_now
 from bot.store.files import FileFacts
 
@@ -55,7 +55,7 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private.folder(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -81,7 +81,7 @@ class RunLock:
 async def backup(database: Path, out: Path, now: datetime | None = None) -> Path:
     """A consistent copy of the live database, stamped with `now` (when it was taken: a restore
     tells the operator), checked before it is reported done."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private.folder(out.parent)
     partial = out.with_name(out.name + ".part")
     await asyncio.to_thread(files.copy, database, partial)
     await asyncio.to_thread(files.stamp_backup, partial, now or utc_now())
@@ -164,8 +164,8 @@ def _same_owner(path: Path, owner: os.stat_result) -> None:
     if os.geteuid() != 0 or not path.exists():
         return
     os.chown(path, owner.st_uid, owner.st_gid)
-    if stat.S_ISREG(owner.st_mode):
-        path.chmod(stat.S_IMODE(owner.st_mode))
+    if stat.S_ISREG(owner.st_mode):  # never more open than private (an older 0644 database)
+        path.chmod(stat.S_IMODE(owner.st_mode) & private.FILE_MODE)
 
 
 async def daily_backup(database: Path, folder: Path, keep: int, now: datetime) -> Path:

@@ -30,12 +30,26 @@ class MemberService:
         self._strangers: OrderedDict[tuple[str, str], list[list[str]]] = OrderedDict()
 
     async def arrive(
-        self, channel: str, external_id: str, *, chat_id: str, display_name: str, locale: str
+        self,
+        channel: str,
+        external_id: str,
+        *,
+        chat_id: str,
+        display_name: str,
+        locale: str,
+        private: bool = True,
     ) -> tuple[User, bool, Session]:
         """The member behind an update: (user, first contact, session). Someone unknown comes
-        back unstored. A member who writes has unblocked the bot, so a blocked one is active."""
+        back unstored. A member who writes has unblocked the bot, so a blocked one is active.
+
+        Only a private chat is learnt as where to reach the member: a command typed in a group
+        must not send their answers and announcements to that group. Someone new seen in a group
+        is reached at their own id, which is their private chat's (see `Inbound.chat_id`)."""
         known = await self._users.touch(
-            channel, external_id, chat_id=chat_id, display_name=display_name
+            channel,
+            external_id,
+            chat_id=chat_id if private else None,
+            display_name=display_name,
         )
         if known is None:
             now = self._db.clock()
@@ -43,7 +57,7 @@ class MemberService:
                 id=UNSTORED,
                 channel=channel,
                 external_id=external_id,
-                chat_id=chat_id,
+                chat_id=chat_id if private else external_id,
                 display_name=display_name,
                 locale=locale,
                 role=None,

@@ -20,6 +20,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store import private
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
@@ -104,7 +106,7 @@ class Database:
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Database:
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private.database(path)  # members' data and the channels' secrets: 0600
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE) below.
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.store import private
 from bot.store.db import from_db_time, migrations, to_db_time
 
 BACKUP_TAKEN_AT = "backup_taken_at"  # meta key: when `khuyenhoc backup` took the copy (UTC)
@@ -26,7 +27,7 @@ DatabaseError = sqlite3.DatabaseError  # what a damaged or foreign file raises
 def copy(source: Path, target: Path) -> None:
     """A consistent copy of a database that may be in use (SQLite's online backup API)."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(target)
+    dst = sqlite3.connect(private.file(target))  # a copy holds the same secrets: 0600
     try:
         src.backup(dst, pages=1024)  # in steps, so writers are never held up long
         # A backup is one self-contained file: no WAL or shared-memory files beside it.

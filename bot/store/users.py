@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime
 from typing import Any
@@ -84,13 +85,14 @@ class Users:
         return _user(row), created, _session(row["session_state"], row["session_data"])
 
     async def touch(
-        self, channel: str, external_id: str, *, chat_id: str, display_name: str
+        self, channel: str, external_id: str, *, chat_id: str | None, display_name: str
     ) -> tuple[User, Session] | None:
         """A known member wrote: note when, and their current chat and name, and read their
         session in the same statement (this runs for every update). None for someone unknown:
-        nobody is stored before they agree to the privacy notice."""
+        nobody is stored before they agree to the privacy notice. `chat_id` None keeps the chat
+        known (the member wrote in a group, which is not where to reach them)."""
         row = await self._db.fetchone(
-            "UPDATE users SET last_seen_at = ?, chat_id = ?, display_name = ?"
+            "UPDATE users SET last_seen_at = ?, chat_id = coalesce(?, chat_id), display_name = ?"
             " WHERE channel = ? AND external_id = ? RETURNING *,"
             " (SELECT state FROM sessions WHERE user_id = users.id) AS session_state,"
             " (SELECT data FROM sessions WHERE user_id = users.id) AS session_data",
@@ -161,7 +163,12 @@ class Users:
         return counts
 
     async def forget(self, user_id: int) -> dict[str, int]:
-        """Delete the member and everything that hangs off them; returns what was deleted."""
+        """Delete the member and everything that hangs off them; returns what was deleted.
+
+        Their words and identity also leave the rows that are not theirs: answers sent to them
+        (which quote their question), staff notes quoting it, FAQ drafts made from it and the
+        audit trail of what they did. Those rows stay, anonymised, as records of an action.
+        """
         async with self._db.transaction() as tx:
             counts = {}
             for table in PERSONAL_TABLES:
@@ -169,11 +176,94 @@ class Users:
                     f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)
                 )
                 counts[table] = int(row[0]) if row else 0
+            await _erase_traces(tx, user_id)
             # ON DELETE CASCADE removes the rows counted above together with the member.
             await tx.execute("DELETE FROM users WHERE id = ?", (user_id,))
         for callback in self.forgotten:
             callback()
         return counts
+
+
+FORGOTTEN = "forgotten"  # who a forgotten member becomes in the rows that stay
+QUOTE_GONE = "…"  # what stands where a forgotten member's question was quoted
+
+
+async def _erase_traces(tx: Any, user_id: int) -> None:
+    """Take a member's words and identity out of the rows that outlive them (before the member
+    row goes: their questions and their "channel:id" are read from it)."""
+    member = await tx.fetchone(
+        "SELECT channel, external_id, chat_id FROM users WHERE id = ?", (user_id,)
+    )
+    if member is None:
+        return
+    ref = f"{member['channel']}:{member['external_id']}"
+    questions = [
+        r["question"]
+        for r in await tx.fetchall("SELECT question FROM tickets WHERE user_id = ?", (user_id,))
+    ]
+    await _erase_announcements(tx, user_id, questions)
+    await tx.execute(
+        "UPDATE faq_drafts SET question = '', ticket_id = NULL"
+        " WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id = ?)",
+        (user_id,),
+    )
+    # What they did as staff, or tried to do, stays on record without saying who.
+    await tx.execute("UPDATE audit_log SET actor = ? WHERE actor = ?", (FORGOTTEN, ref))
+    await tx.execute(
+        "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE instr(detail, ?) > 0",
+        (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
+    )
+    # A broadcast they sent no longer reports its progress to their chat.
+    await tx.execute(
+        "UPDATE announcements SET report_chat = NULL, report_message = NULL"
+        " WHERE report_channel = ? AND report_chat = ?",
+        (member["channel"], member["chat_id"]),
+    )
+    for table, column in _REF_COLUMNS:
+        await tx.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (FORGOTTEN, ref))
+
+
+# Columns naming a member as "channel:external_id" in rows that are not theirs.
+_REF_COLUMNS = [
+    ("announcements", "created_by"),
+    ("tickets", "assigned_to"),
+    ("tickets", "answered_by"),
+    ("faq_drafts", "created_by"),
+    ("custom_events", "created_by"),
+    ("staff", "granted_by"),
+]
+
+
+async def _erase_announcements(tx: Any, user_id: int, questions: list[str]) -> None:
+    """A message meant for this member alone (an answer, a reminder) loses its text; a message
+    to others that quotes one of their questions (a staff digest) loses the quote."""
+    rows = await tx.fetchall(
+        "SELECT id, text, audience FROM announcements WHERE audience LIKE '%user_ids%'"
+        + "".join(" OR instr(text, ?) > 0" for _ in questions),
+        [_quoted(q) for q in questions],
+    )
+    for row in rows:
+        text = row["text"]
+        if json.loads(row["audience"] or "{}").get("user_ids") == [user_id]:
+            text = ""
+        for question in questions:
+            for quote in _quotes(question):
+                text = text.replace(quote, QUOTE_GONE)
+        if text != row["text"]:
+            await tx.execute("UPDATE announcements SET text = ? WHERE id = ?", (text, row["id"]))
+
+
+def _quoted(question: str) -> str:
+    """The start every quote of a question shares: HTML-escaped, and the shortest cut a message
+    makes (the staff digest's 120 characters)."""
+    return html.escape(question[:120], quote=False)
+
+
+def _quotes(question: str) -> list[str]:
+    """Every way a message quotes a question (whole, or cut at 500 or 120 characters), the
+    longest first so a long quote goes whole rather than leave its tail."""
+    cuts = sorted({question, question[:500], question[:120]}, key=len, reverse=True)
+    return [html.escape(cut, quote=False) for cut in cuts]
 
 
 class Sessions:

@@ -375,3 +375,17 @@ async def test_updates_are_read_from_the_bot_api_json(channel):
     )
     assert left.kind is Kind.BLOCKED
     assert channel.to_inbound({"update_id": 10, "edited_message": {}}) is None
+
+
+async def test_an_update_says_whether_its_chat_is_the_members_own(channel):
+    """Only a private chat is learnt as where to reach a member; the channel tells groups apart."""
+    group = {"id": -100777, "type": "supergroup", "title": "Chi hội 4"}
+    typed = _update(message={"text": "/mydata"})
+    assert channel.to_inbound(typed).private
+    typed["message"]["chat"] = group
+    in_group = channel.to_inbound(typed)
+    assert (in_group.private, in_group.chat_id, in_group.user_id) == (False, "-100777", str(LAN.id))
+    pressed = _update(callback_query={"data": "menu:o"})
+    assert channel.to_inbound(pressed).private
+    pressed["callback_query"]["message"]["chat"] = group
+    assert not channel.to_inbound(pressed).private

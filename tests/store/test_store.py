@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.records import AudienceFilter
 from bot.store import Store
 from bot.store.db import migrations
 
@@ -124,5 +125,34 @@ async def test_runs_read_back_are_never_stale(tmp_path):
         kept = await runs.start(user.id, "don-vi", 1, "assessment", None, None)
         await store.users.forget(user.id)
         assert await runs.get(kept.id) is None
+    finally:
+        await store.close()
+
+
+async def test_forgetting_a_staff_member_leaves_their_actions_without_their_name(tmp_path):
+    """The grants they gave and the broadcasts they sent stay; who gave or sent them does not,
+    nor their chat as where a broadcast reports its progress."""
+    store = await Store.open(tmp_path / "b.sqlite3")
+    try:
+        admin, _ = await store.users.seen(
+            "telegram", "42", chat_id="42", display_name="An", locale="vi"
+        )
+        helper, _ = await store.users.seen(
+            "telegram", "43", chat_id="43", display_name="Bình", locale="vi"
+        )
+        await store.staff.grant(helper.id, "editor", "telegram:42")
+        sent = await store.announcements.create(
+            created_by="telegram:42",
+            text="Họp chi hội",
+            audience=AudienceFilter(),
+            report_to=("telegram", "42", "vi"),
+        )
+        await store.users.forget(admin.id)
+        kept = await store.announcements.get(sent.id)
+        assert (kept.created_by, kept.report_chat, kept.text) == ("forgotten", None, "Họp chi hội")
+        row = await store.db.fetchone(
+            "SELECT granted_by FROM staff WHERE user_id = ?", (helper.id,)
+        )
+        assert row["granted_by"] == "forgotten"
     finally:
         await store.close()
