@@ -7,6 +7,7 @@ against the home folder (bot/home.py), never against the folder a command is typ
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from bot.home import ENV_FILE, HomeError, bundled_content, find_home
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 FREE_RATE_LIMIT = 30.0  # Telegram: about 30 messages a second for a bot
 PAID_RATE_LIMIT = 1000.0  # with paid broadcasts
+_INTEGER = re.compile(r"-?[0-9]{1,20}")  # ASCII digits: str.isdigit() also takes "²"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -139,7 +141,7 @@ class Settings:
             part = part.strip()
             if not part:
                 continue
-            if not part.lstrip("-").isdigit():
+            if not _INTEGER.fullmatch(part):
                 raise ConfigError("ADMIN_IDS", f"not a numeric Telegram user id: {part!r}")
             admin_ids.add(int(part))
 
@@ -166,7 +168,7 @@ class Settings:
         group_per_minute = _number(get("GROUP_RATE_PER_MINUTE"), "GROUP_RATE_PER_MINUTE", 20.0)
         announce_chat = get("ANNOUNCE_CHAT_ID")
         if announce_chat is not None and not (
-            announce_chat.lstrip("-").isdigit() or announce_chat.startswith("@")
+            _INTEGER.fullmatch(announce_chat) or announce_chat.startswith("@")
         ):
             raise ConfigError("ANNOUNCE_CHAT_ID", "a numeric chat id or an @channel name")
 
@@ -185,12 +187,12 @@ class Settings:
         webhook_secret = get("WEBHOOK_SECRET")
         if webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
             raise ConfigError("WEBHOOK_SECRET", "1-256 characters: A-Z, a-z, 0-9, _ and -")
-        port = int(_number(get("WEBHOOK_PORT"), "WEBHOOK_PORT", 8080.0))
+        port = _whole(get("WEBHOOK_PORT"), "WEBHOOK_PORT", 8080)
         if port > 65535:
             raise ConfigError("WEBHOOK_PORT", "a TCP port, 1-65535")
         backup_dir = get("BACKUP_DIR")
-        keep = int(_number(get("BACKUP_KEEP"), "BACKUP_KEEP", 7.0))
-        retention = int(_number(get("DELIVERY_RETENTION_DAYS"), "DELIVERY_RETENTION_DAYS", 180.0))
+        keep = _whole(get("BACKUP_KEEP"), "BACKUP_KEEP", 7)
+        retention = _whole(get("DELIVERY_RETENTION_DAYS"), "DELIVERY_RETENTION_DAYS", 180)
 
         zalo_required = (
             "ZALO_APP_ID",
@@ -269,7 +271,7 @@ def _content_dir(value: str | None, home: Path) -> Path:
 
 
 def _chat_id(value: str | None, name: str) -> str | None:
-    if value is not None and not (value.lstrip("-").isdigit() or value.startswith("@")):
+    if value is not None and not (_INTEGER.fullmatch(value) or value.startswith("@")):
         raise ConfigError(name, "a numeric chat id or an @name")
     return value
 
@@ -291,6 +293,20 @@ def _number(value: str | None, name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ConfigError(name, f"must be a number, not {value!r}") from None
+    if not math.isfinite(number):  # float() also reads "nan" and "inf"
+        raise ConfigError(name, f"must be a number, not {value!r}")
+    if number <= 0:
+        raise ConfigError(name, "must be above 0")
+    return number
+
+
+def _whole(value: str | None, name: str, default: int) -> int:
+    """A count or a port: digits only (not "0.5", "inf" or "²"), above 0."""
+    if value is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", value.strip()):
+        raise ConfigError(name, f"must be a whole number, not {value!r}")
+    number = int(value)
     if number <= 0:
         raise ConfigError(name, "must be above 0")
     return number

@@ -18,10 +18,12 @@ into a friendly "this button is out of date" — never an exception in front of 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from typing import Any, TypeVar
 
 MAX_BYTES = 64
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
 SEP = ":"
 
 _REGISTRY: dict[str, type] = {}
@@ -94,7 +96,8 @@ def _decode(raw: str, kind: type, where: str) -> Any:
             raise BadAction(f"{where}: empty value")
         return raw
     if kind is int:
-        if not raw.lstrip("-").isdigit() or len(raw) > 18:
+        # ASCII digits only: str.isdigit() also takes "²", and int() refuses "--5".
+        if not _INTEGER.fullmatch(raw):
             raise BadAction(f"{where}: not a number: {raw!r}")
         return int(raw)
     if raw not in ("0", "1"):

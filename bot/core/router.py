@@ -316,7 +316,12 @@ class Dispatcher:
     async def _numbered_choice(self, inbound: Inbound, user: User) -> Inbound:
         """A typed number picks one of the numbered choices last shown (see core.choices)."""
         text = inbound.text.strip()
-        if inbound.kind is not Kind.TEXT or not text.isdigit() or len(text) > 3:
+        # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
+        if (
+            inbound.kind is not Kind.TEXT
+            or not (text.isascii() and text.isdigit())
+            or len(text) > 3
+        ):
             return inbound
         choices = await self.services.members.choices(user)
         number = int(text)

@@ -32,6 +32,8 @@ def test_pack_and_unpack_round_trip():
         "t_demo:x:1:0:extra",
         "t_demo::1",
         "t_demo:x:" + "9" * 30,
+        "t_demo:x:--5",
+        "t_demo:x:²",
         "é" * 40,
     ],
 )

@@ -62,3 +62,18 @@ async def test_admin_command_refused_to_members(app):
     assert calls == ["999"]
     refused = await app.store.staff.audit_trail()
     assert [(r.actor, r.action) for r in refused] == [("telegram:1001", "refused")]
+
+
+@pytest.mark.parametrize("typed", ["²", "--5", "3"])
+async def test_odd_numbers_typed_for_a_choice_get_an_answer_not_an_error(app, typed):
+    from bot.core.messages import Inbound, Kind
+    from tests.helpers import Member
+
+    member = Member(app, channel="console")
+    await member.command("/start")
+    shown = Inbound("console", member.user_id, Kind.TEXT, chat_id=member.user_id)
+    await app.dispatcher.remember_choices(shown, [["Đồng ý", "consent:1"], ["Không", "consent:0"]])
+    await member.say(typed)
+    assert member.replies and "trục trặc" not in member.text
+    await member.say("1")  # the choices still work after it
+    assert "Tiếng Việt" in member.labels()
