@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (local)")
     export.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (local, included)")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     events = sub.add_parser("events", help="the campaign calendar")
     events_sub = events.add_subparsers(dest="events_command", required=True)
@@ -158,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
     if args.command in DATA_COMMANDS and not settings.database_path.is_file():
         print(no_database(settings), file=sys.stderr)
+        return EXIT_USAGE
+
+    problem = _unwritable_out(args)
+    if problem:
+        print(problem, file=sys.stderr)
         return EXIT_USAGE
 
     if args.command == "content":
@@ -239,6 +245,20 @@ def init_command(given: Path | None, user: str | None) -> int:
         f"     or once per session: export {HOME_VARIABLE}={home}"
     )
     return EXIT_OK
+
+
+def _unwritable_out(args: argparse.Namespace) -> str | None:
+    """A file a command is asked to write that it must not: a folder, or an export that would
+    silently replace an earlier one (members' data: `--force` says it is meant)."""
+    for option in ("out", "chart"):
+        path = getattr(args, option, None)
+        if path is None:
+            continue
+        if path.is_dir():
+            return f"--{option}: {path} is a folder; give a file name inside it"
+        if path.exists() and args.command == "export" and not args.force:
+            return f"--{option}: {path} exists; give another name, or --force to replace it"
+    return None
 
 
 def ask_command(settings: Settings, question: str) -> int:

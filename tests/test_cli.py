@@ -183,3 +183,20 @@ def test_faq_drafts_prints_answered_questions_as_yaml_to_paste(tmp_path):
             "alternates": {"vi": [], "en": []},
         }
     ]
+
+
+def test_out_must_be_a_file_and_an_export_is_never_replaced_unasked(tmp_path):
+    database = tmp_path / "data" / "khuyenhoc.sqlite3"
+    open_database(database)
+    env = {"DATABASE_PATH": str(database), "CONTENT_DIR": str(CONTENT)}
+    folder = staff(["export", "members", "--out", str(tmp_path)], tmp_path, **env)
+    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    assert "Traceback" not in folder.stderr
+    out = tmp_path / "members.csv"
+    out.write_text("last week's export")
+    kept = staff(["export", "members", "--out", str(out)], tmp_path, **env)
+    assert kept.returncode == 2 and "--force" in kept.stderr
+    assert out.read_text() == "last week's export"
+    replaced = staff(["export", "members", "--out", str(out), "--force"], tmp_path, **env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert out.read_text(encoding="utf-8-sig").startswith("area_code")
