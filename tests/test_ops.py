@@ -159,11 +159,12 @@ async def test_pruning_keeps_announcement_totals(app, clock):
     )
     await app.store.announcements.finish_if_done(announcement.id)
     await app.store.sessions.save(members[0].id, Session("x", {}))
+    assert await app.store.sessions.first_time_seen("zalo", "msg-1")
     before = await app.store.announcements.counts(announcement.id)
     clock.advance(days=200)
     summary = await maintenance.prune(app.store, clock(), 180)
     assert summary["deliveries"] == 6 and summary["announcements"] == 1
-    assert summary["sessions"] == 1
+    assert summary["sessions"] == 1 and summary["inbound_seen"] == 1
     assert (await app.store.db.fetchone("SELECT count(*) FROM deliveries"))[0] == 0
     assert await app.store.announcements.counts(announcement.id) == before
     assert before["sent"] == 5 and before["blocked"] == 1

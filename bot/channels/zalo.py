@@ -21,7 +21,7 @@ import json
 import logging
 import unicodedata
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -188,7 +188,8 @@ class ZaloChannel:
         self.settings = settings
         self.buttons = settings.zalo_buttons
         self.sender = ZaloSender(self)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: dict[str, asyncio.Lock] = {}  # members with an event being handled
+        self._waiting: defaultdict[str, int] = defaultdict(int)
         self._tasks: set[asyncio.Task] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -227,6 +228,13 @@ class ZaloChannel:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("zalo: webhook call with a wrong or missing signature refused")
             return web.Response(status=401, text="bad signature")
+        if not _fresh(event.get("timestamp")):
+            # A signed event replayed long after (or dated ahead): the signature proves who
+            # sent it once, not that it is happening now. Zalo must not retry it: 200.
+            log.warning(
+                "zalo: an event dated %r is too old or too new; ignored", event.get("timestamp")
+            )
+            return web.Response(text="ignored")
         # Answer at once (Zalo retries after ~2 s); handle after, one member at a time.
         task = asyncio.create_task(self._process(event))
         self._tasks.add(task)
@@ -242,18 +250,27 @@ class ZaloChannel:
         inbound = self.to_inbound(event)
         if inbound is None:
             return
-        async with self._locks[inbound.user_id]:
-            msg_id = str((event.get("message") or {}).get("msg_id") or "")
-            if msg_id and not await self.dispatcher.first_time_seen(CHANNEL, msg_id):
-                return  # Zalo delivers at least once
-            try:
-                replies = await self.dispatcher.handle(inbound)
-                if inbound.kind not in (Kind.BLOCKED,):
-                    await self.deliver(inbound, replies)
-            except Exception:
-                log.exception(
-                    "zalo: event %s for %s failed", event.get("event_name"), member_ref(inbound)
-                )
+        user = inbound.user_id
+        lock = self._locks.setdefault(user, asyncio.Lock())
+        self._waiting[user] += 1
+        try:
+            async with lock:
+                if not await self.dispatcher.first_time_seen(CHANNEL, _event_key(event)):
+                    return  # Zalo delivers at least once
+                try:
+                    replies = await self.dispatcher.handle(inbound)
+                    if inbound.kind not in (Kind.BLOCKED,):
+                        await self.deliver(inbound, replies)
+                except Exception:
+                    log.exception(
+                        "zalo: event %s for %s failed", event.get("event_name"), member_ref(inbound)
+                    )
+        finally:
+            # One lock per member writing right now, not per member ever seen.
+            self._waiting[user] -= 1
+            if not self._waiting[user]:
+                del self._waiting[user]
+                del self._locks[user]
 
     def to_inbound(self, event: dict) -> Inbound | None:
         name = str(event.get("event_name", ""))
@@ -365,6 +382,30 @@ class ZaloSender:
     async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         """Zalo cannot edit a sent message; rather than a flood of progress messages, the sender
         gets the first progress line and the final report only."""
+
+
+FRESH_FOR = timedelta(hours=24)  # Zalo retries a webhook for minutes, not days
+AHEAD_BY = timedelta(minutes=5)  # clocks differ a little
+
+
+def _fresh(timestamp: Any) -> bool:
+    """Whether an event's `timestamp` (milliseconds) is recent enough to be a real event."""
+    try:
+        moment = datetime.fromtimestamp(int(timestamp) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return False
+    now = datetime.now(UTC)
+    return now - FRESH_FOR <= moment <= now + AHEAD_BY
+
+
+def _event_key(event: dict) -> str:
+    """What makes an event the same event when Zalo delivers it again: its message id, or for
+    a follow (which has none) who followed and when."""
+    msg_id = str((event.get("message") or {}).get("msg_id") or "")
+    if msg_id:
+        return msg_id
+    who = (event.get("follower") or event.get("sender") or {}).get("id", "")
+    return f"{event.get('event_name', '')}:{who}:{event.get('timestamp', '')}"
 
 
 def _plain(text: str) -> str:

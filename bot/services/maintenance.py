@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SESSION_RETENTION = timedelta(days=30)
+SEEN_RETENTION = timedelta(days=7)
 
 
 class DatabaseInUse(RuntimeError):
@@ -186,8 +187,11 @@ async def prune(store: Store, now: datetime, delivery_retention_days: int) -> di
         now - timedelta(days=delivery_retention_days)
     )
     expired = await store.assessments.expire(now - SESSION_RETENTION)
+    # Redeliveries come within minutes (Zalo) or hours: a week of message ids is plenty.
+    seen = await store.sessions.prune_seen(to_db_time(now - SEEN_RETENTION))
     summary = {
         "sessions": sessions,
+        "inbound_seen": seen,
         "announcements": announcements,
         "deliveries": rows,
         "assessments_expired": expired,

@@ -297,6 +297,10 @@ class Sessions:
         )
         return row is not None
 
+    async def prune_seen(self, before: str) -> int:
+        """Forget platform message ids older than any redelivery (UTC text time)."""
+        return await self._db.execute("DELETE FROM inbound_seen WHERE seen_at < ?", (before,))
+
     async def prune(self, untouched_since: str) -> int:
         """Forget conversation states nobody came back to (UTC text time)."""
         return await self._db.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -211,3 +212,21 @@ async def _mixed_audience(app, zalo, fake, hook, telegram) -> None:
     done = await app.store.announcements.get(announcement.id)
     text = app.outreach.report_text(done, counts, "vi", final=True, outside_window=1)
     assert "1 thành viên Zalo chưa nhắn cho Hội trong 7 ngày" in text
+
+
+async def test_stale_events_replayed_follows_and_per_member_locks(zalo_env):
+    _, zalo, fake, hook = zalo_env
+    member = ZaloMember(zalo, fake, hook, "900009")
+    year_ago = int((time.time() - 400 * 86400) * 1000)
+    replayed = text_event(APP_ID, OA_ID, "900009", "/help", timestamp_ms=year_ago)
+    assert await hook.post(replayed) == 200  # signed, but a year old: ignored
+    ahead = text_event(APP_ID, OA_ID, "900009", "/help", timestamp_ms=year_ago * 2)
+    assert await hook.post(ahead) == 200
+    await zalo.drain()
+    assert fake.messages_to("900009") == []
+
+    follow = follow_event(APP_ID, OA_ID, "900009")
+    await member._post(follow)
+    await member._post(follow)  # Zalo delivers it again
+    assert len(fake.messages_to("900009")) == 1  # one welcome
+    assert zalo._locks == {}  # no lock kept for a member not writing right now
