@@ -395,6 +395,7 @@ class Dispatcher:
         return await self.services.staff.on_channel(channel)
 
     async def _refused(self, ctx: Context, what: str) -> None:
-        """A staff-only command or button from someone without the role: logged and audited."""
-        log.warning("refused %r from member %s (role %s)", what, ctx.user.id, ctx.staff_role)
-        await self.services.staff.audit(ctx.actor, "refused", what=what)
+        """A staff-only command or button from someone without the role: audited and logged
+        (repeats within the hour are only counted)."""
+        if await self.services.staff.refused(ctx.actor, what):
+            log.warning("refused %r from member %s (role %s)", what, ctx.user.id, ctx.staff_role)

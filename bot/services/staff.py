@@ -8,13 +8,18 @@ audit the change and send `changed` themselves, so no caller can forget either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from time import monotonic
 from typing import Any
 
 from bot.core.roles import GRANTABLE, SUPER
 from bot.core.signals import Signal
 from bot.records import AuditEntry, StaffMember, User
 from bot.store import Store
+
+REFUSALS_WINDOW_S = 3600.0
+MAX_TRACKED_ACTORS = 10_000
 
 
 class StaffService:
@@ -23,11 +28,16 @@ class StaffService:
         store: Store,
         super_admins: Iterable[tuple[str, str]],
         changed: Signal,
+        *,
+        monotonic: Callable[[], float] = monotonic,
     ) -> None:
         self._staff = store.staff
         self._users = store.users
         self.super_admins = frozenset(super_admins)  # (channel, external id) from the settings
         self.changed = changed  # sent with (user, new role or None)
+        # Refusals of one thing to one actor in the current hour: (hour started, how many).
+        self._refusals: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+        self._monotonic = monotonic
 
     async def role_of(self, user: User) -> str | None:
         """The member's staff role, or None for a member."""
@@ -73,6 +83,26 @@ class StaffService:
     async def audit(self, actor: str, action: str, **detail: Any) -> None:
         """Record what a staff member (or the CLI) did, or was refused."""
         await self._staff.audit(actor, action, **detail)
+
+    async def refused(self, actor: str, what: str) -> bool:
+        """A staff command or button refused to someone without the role. The first refusal of
+        the same thing to the same person in an hour is audited (with how many repeats came in
+        the hour before); repeats are only counted, so a flood of forged presses cannot grow the
+        audit trail without bound. True when written."""
+        key = (actor, what)
+        now = self._monotonic()
+        started, pending = self._refusals.pop(key, (now, 0))
+        if pending and now - started < REFUSALS_WINDOW_S:
+            self._refusals[key] = (started, pending + 1)
+            return False
+        detail: dict[str, Any] = {"what": what}
+        if pending > 1:
+            detail["more_in_the_hour_before"] = pending - 1
+        await self._staff.audit(actor, "refused", **detail)
+        self._refusals[key] = (now, 1)
+        while len(self._refusals) > MAX_TRACKED_ACTORS:
+            self._refusals.popitem(last=False)
+        return True
 
     async def audit_trail(self, limit: int = 50) -> list[AuditEntry]:
         """The latest audit entries, newest first."""

@@ -231,3 +231,13 @@ async def test_only_a_waiting_announcement_changes(app):
     assert await outreach.schedule(draft.id, None) is None
     kept = await outreach.get(draft.id)
     assert kept.status == "cancelled" and kept.audience.areas == ("31135",)
+
+
+async def test_a_flood_of_forged_staff_presses_is_audited_once_an_hour(app):
+    member = Member(app, user_id="4444")
+    await member.command("/start")
+    for _ in range(50):
+        await member.press_data("xs:1")
+        assert "Nút này đã cũ" in member.text  # each still gets its polite answer
+    refused = [e for e in await app.services.staff.audit_trail(100) if e.action == "refused"]
+    assert len(refused) == 1
