@@ -475,12 +475,17 @@ class Deliveries:
                 ],
             )
 
-    async def skip_expired(self, now: datetime) -> int:
+    async def skip_expired(self, now: datetime, started_before: datetime) -> int:
+        """Pending deliveries past their announcement's expiry end skipped: its `expires_at`, or,
+        without one, a start before `started_before` (a channel down that long). The reason
+        keeps the last error, so an outage is told apart from a plain late announcement."""
         return await self._db.execute(
-            "UPDATE deliveries SET status = 'skipped', last_error = 'expired', updated_at = ?"
+            "UPDATE deliveries SET status = 'skipped', updated_at = ?,"
+            " last_error = 'expired' || coalesce(' after: ' || last_error, '')"
             " WHERE status = 'pending' AND announcement_id IN (SELECT id FROM announcements"
-            " WHERE expires_at IS NOT NULL AND expires_at <= ?)",
-            (to_db_time(now), to_db_time(now)),
+            " WHERE (expires_at IS NOT NULL AND expires_at <= ?)"
+            " OR (expires_at IS NULL AND started_at <= ?))",
+            (to_db_time(now), to_db_time(now), to_db_time(started_before)),
         )
 
     async def skip_cancelled(self, announcement_id: int) -> int:

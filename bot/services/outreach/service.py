@@ -231,7 +231,10 @@ class OutreachService:
         *,
         final: bool,
         outside_window: int = 0,
+        down: tuple[str, ...] = (),
     ) -> str:
+        """The progress or final report; `down` names the channels whose platform does not
+        answer now (their deliveries wait for it)."""
         t = self.i18n
         locale = locale or t.default
         total = announcement.total or sum(counts.values())
@@ -255,7 +258,10 @@ class OutreachService:
         left = max(0, total - done)
         rate = self._rate_estimate(announcement, done)
         minutes = max(1, round(left / rate / 60)) if rate else 0
-        return t.t(locale, "outreach.report_progress", minutes=minutes, **params)
+        text = t.t(locale, "outreach.report_progress", minutes=minutes, **params)
+        for channel in down:
+            text += "\n" + t.t(locale, "outreach.channel_down", channel=channel.title())
+        return text
 
     def _rate_estimate(self, announcement: Announcement, done: int) -> float:
         if announcement.started_at is None or done == 0:
