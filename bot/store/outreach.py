@@ -47,6 +47,15 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
     )
 
 
+# Who an announcement missed, for a resend: their delivery failed, or it expired while waiting
+# (a channel down until the announcement's expiry). Not those who blocked the bot, stopped, or
+# whom the platform's rules keep out (outside_window).
+MISSED = (
+    "SELECT d.user_id FROM deliveries d WHERE d.announcement_id = ? AND d.user_id IS NOT NULL"
+    " AND (d.status = 'failed' OR (d.status = 'skipped' AND d.last_error LIKE 'expired%'))"
+)
+
+
 def _audience_sql(
     audience: AudienceFilter,
     not_met_definitions: Sequence[str],
@@ -73,6 +82,9 @@ def _audience_sql(
     if audience.user_ids:
         where.append(f"u.id IN ({', '.join('?' * len(audience.user_ids))})")
         params += audience.user_ids
+    if audience.missed_from is not None:
+        where.append(f"u.id IN ({MISSED})")
+        params.append(audience.missed_from)
     if audience.staff_only:
         supers = sorted(f"{c}:{e}" for c, e in super_admins)
         in_supers = (

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.services.outreach import AudienceFilter
 from fakes.bot_api import FakeUser
 from tests.outreach.conftest import seed, start_bot, wait_done
@@ -85,3 +87,61 @@ async def test_what_waited_past_the_expiry_ends_skipped_with_the_reason(settings
     finally:
         fake.recover()
         await app.close()
+
+
+async def test_staff_resend_an_announcement_to_those_it_missed(live, fake):
+    app, _ = live
+    reached, missed, blocked = await seed(app, 3)
+    fake.fail_chat(int(missed.chat_id), 502, "Bad Gateway", times=5)  # this chat only
+    fake.fail_chat(int(blocked.chat_id), 403, "Forbidden: bot was blocked by the user")
+    first = await app.outreach.announce("cli", "Họp chi hội", AudienceFilter())
+    await wait_done(app, first.id)
+    assert (await app.store.announcements.counts(first.id))["failed"] == 1
+
+    again = await app.outreach.resend_missed(first.id, "cli")
+    assert again is not None and again.audience.missed_from == first.id
+    await wait_done(app, again.id)
+    assert again.id != first.id and (await app.store.announcements.get(again.id)).total == 1
+    assert [m.text for m in fake.messages(int(missed.chat_id))] == ["Họp chi hội"]
+    assert len(fake.messages(int(reached.chat_id))) == 1  # not twice
+    assert fake.messages(int(blocked.chat_id)) == []
+    assert await app.outreach.resend_missed(again.id, "cli") is None  # it missed nobody
+
+
+async def test_a_resend_waits_until_the_announcement_is_done(live, fake):
+    app, _ = live
+    await seed(app, 1)
+    later = await app.outreach.announce(
+        "cli", "Sau", AudienceFilter(), at=app.services.clock() + timedelta(hours=1)
+    )
+    with pytest.raises(ValueError, match="scheduled"):
+        await app.outreach.resend_missed(later.id, "cli")
+    with pytest.raises(LookupError):
+        await app.outreach.resend_missed(later.id + 100, "cli")
+
+
+async def test_without_expires_at_an_announcement_waits_a_day_from_its_start(live, fake):
+    app, _ = live
+    await seed(app, 1)
+    fake.outage()
+    try:
+        announcement = await app.outreach.announce("cli", "Chờ", AudienceFilter())
+        await fake.wait_for(lambda: app.worker.down(), 5)
+
+        async def waiting():
+            return (await app.store.announcements.counts(announcement.id))["pending"] == 1
+
+        await app.worker.until(waiting, 5)
+        started = (await app.store.announcements.get(announcement.id)).started_at
+        day = app.worker.default_expiry
+        assert day == timedelta(hours=24)
+        for hours, skipped in ((23, 0), (24, 1)):
+            now = started + timedelta(hours=hours)
+            assert await app.store.deliveries.skip_expired(now, now - day) == skipped
+        [row] = await app.store.db.fetchall(
+            "SELECT status, last_error FROM deliveries WHERE announcement_id = ?",
+            (announcement.id,),
+        )
+        assert row["status"] == "skipped" and row["last_error"].startswith("expired after")
+    finally:
+        fake.recover()
