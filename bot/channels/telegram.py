@@ -18,7 +18,7 @@ import json
 import logging
 import warnings
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -487,15 +487,18 @@ class TelegramChannel:
             if self.pacer is not None:
                 self.pacer.note_interactive(str(chat_id))
             if photo is not None:
-                await self.bot.send_photo(
-                    chat_id,
-                    photo=photo,
-                    filename=reply.image_name if reply.image is not None else None,
-                    **kwargs,
+                name = reply.image_name if reply.image is not None else None
+                await self._patiently(
+                    "sendPhoto",
+                    lambda: self.bot.send_photo(chat_id, photo=photo, filename=name, **kwargs),
                 )
             if reply.document is not None:
-                await self.bot.send_document(
-                    chat_id, document=reply.document, filename=reply.document_name, **kwargs
+                document, filename = reply.document, reply.document_name
+                await self._patiently(
+                    "sendDocument",
+                    lambda: self.bot.send_document(
+                        chat_id, document=document, filename=filename, **kwargs
+                    ),
                 )
             if caption is not None:
                 return
@@ -542,20 +545,25 @@ class TelegramChannel:
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
         """Call the Bot API, waiting out one flood-limit answer, and an outage for a while
-        (`Patience`), instead of losing the reply. The member's chat waits meanwhile (its
-        updates are handled in order); the other chats go on."""
+        (`Patience`), instead of losing the reply."""
+        return await self._patiently(method, lambda: self._call_once(method, params))
+
+    async def _patiently(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Try `call` again after transient errors (5xx, timeouts, refused connections), with
+        back-off, for `patience.total` seconds. The member's chat waits meanwhile (its updates
+        are handled in order); the other chats go on."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.patience.total
         pause = self.patience.first
         while True:
             try:
-                return await self._call_once(method, params)
+                return await call()
             except BadRequest:
                 raise  # the API answered: trying again cannot help
-            except NetworkError as exc:  # 5xx, timeouts, refused connections
+            except NetworkError as exc:
                 if loop.time() + pause > give_up:
                     raise
-                log.info("telegram: %s failed (%s); trying again in %.1f s", method, exc, pause)
+                log.info("telegram: %s failed (%s); trying again in %.1f s", what, exc, pause)
                 await asyncio.sleep(pause)
                 pause = min(self.patience.longest, pause * 2.0)
 

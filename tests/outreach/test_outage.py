@@ -145,3 +145,23 @@ async def test_without_expires_at_an_announcement_waits_a_day_from_its_start(liv
         assert row["status"] == "skipped" and row["last_error"].startswith("expired after")
     finally:
         fake.recover()
+
+
+async def test_replies_wait_out_an_outage_in_order_without_holding_up_others(live, fake):
+    app, _ = live
+    first, other = await seed(app, 2)
+    hoa, lan = FakeUser(int(first.chat_id), "Hoa"), FakeUser(int(other.chat_id), "Lan")
+    fake.fail_chat(hoa.id, 502, "Bad Gateway", times=12)  # ~2 s of tries for her chat
+    fake.user_sends(hoa, "/help")
+    fake.user_sends(hoa, "/plans")
+    await fake.wait_for(lambda: _tries(fake, hoa.id) >= 2, 5)
+    fake.user_sends(lan, "/settings")
+    await fake.wait_for_messages(lan.id, 1, timeout=5)
+    assert fake.messages(hoa.id) == []  # still trying; Lan was not kept waiting
+    help_, plans = await fake.wait_for_messages(hoa.id, 2, timeout=10)
+    assert help_.visible_text().startswith("Hướng dẫn")
+    assert plans.visible_text().startswith("Kế hoạch của Hội")
+
+
+def _tries(fake, chat_id):
+    return sum(1 for c in fake.calls_to("sendMessage") if c["chat_id"] == chat_id)

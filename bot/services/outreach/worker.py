@@ -215,6 +215,10 @@ class DeliveryWorker:
             self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "cancelled"))
             return
         assert sender is not None  # claimed for the channels this worker has senders for
+        outage = self.outages.get(delivery.channel)
+        if outage is not None:  # went down since this batch was claimed: no send, no attempt
+            self._record(delivery, self._wait_out(delivery, outage))
+            return
         window = sender.reach_window
         seen = self._last_seen.get(delivery.user_id or 0)
         if window is not None and seen is not None and seen < self.clock() - window:
