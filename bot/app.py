@@ -74,7 +74,7 @@ class Tuning:
     backoff_base: float = 2.0  # first retry delay of a failed send, doubled each time
     poll_timeout: float = 10.0  # Telegram long polling
     read_timeout: float = 5.0  # Telegram calls
-    outage_backoff_max: float = 60.0  # a down channel is asked again at least this often
+    outage_backoff_max: float = 15.0  # a down channel is asked again at least this often
     reply_patience: float = 180.0  # a reply to a member keeps trying through an outage this long
 
 

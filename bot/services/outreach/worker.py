@@ -73,7 +73,7 @@ class DeliveryWorker:
         progress_every: float = 3.0,
         idle_poll: float = 1.0,
         backoff_base: float = 2.0,
-        outage_backoff_max: float = 60.0,
+        outage_backoff_max: float = 15.0,
         default_expiry: timedelta = DEFAULT_EXPIRY,
     ) -> None:
         self.store = store
