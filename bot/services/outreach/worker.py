@@ -7,6 +7,11 @@ results) may be sent again; nothing is ever lost.
 
 Sends overlap (`max_in_flight`), while the `Pacer` spaces their start at the configured rate, so
 the rate limit, not the round trip, sets the pace, and one slow send never stalls the rest.
+
+A channel whose platform stops answering (5xx, timeouts, refused connections for every chat, as
+its `Sender.probe` confirms) is *down*: its deliveries wait, attempts untouched, while the platform
+is asked again with back-off; they go out when it answers, or end skipped at the announcement's
+expiry (`DEFAULT_EXPIRY` after its start when it has none). /healthz and the progress report say so.
 """
 
 from __future__ import annotations
@@ -289,6 +294,8 @@ class DeliveryWorker:
             )
         else:
             self.sent_count += 1
+            if self.outages.pop(delivery.channel, None) is not None:  # it answers: up again
+                log.warning("outbox: %s answers again; resuming its deliveries", delivery.channel)
             self._record(delivery, Outcome(delivery.id, SENT, attempts, message_id=sent.message_id))
             if sent.photo_file_id and not announcement.photo_file_id:
                 updated = await self.store.announcements.update(
