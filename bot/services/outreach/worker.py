@@ -296,6 +296,7 @@ class DeliveryWorker:
             self.sent_count += 1
             if self.outages.pop(delivery.channel, None) is not None:  # it answers: up again
                 log.warning("outbox: %s answers again; resuming its deliveries", delivery.channel)
+                self._tell_senders()
             self._record(delivery, Outcome(delivery.id, SENT, attempts, message_id=sent.message_id))
             if sent.photo_file_id and not announcement.photo_file_id:
                 updated = await self.store.announcements.update(
@@ -366,7 +367,7 @@ class DeliveryWorker:
                 now, problem or error.detail, backoff, now + timedelta(seconds=backoff)
             )
             log.warning("outbox: %s is down (%s); its deliveries wait", channel, problem)
-            self._touched.update(self._announcements)  # the progress reports say so
+            self._tell_senders()
         return self.outages[channel]
 
     async def _probe_outages(self, now: datetime) -> None:
@@ -378,7 +379,7 @@ class DeliveryWorker:
             if problem is None:
                 del self.outages[channel]
                 log.warning("outbox: %s answers again; resuming its deliveries", channel)
-                self._touched.update(self._announcements)
+                self._tell_senders()
                 continue
             outage.error = problem
             outage.backoff = min(self.outage_backoff_max, outage.backoff * 2.0)
@@ -401,6 +402,13 @@ class DeliveryWorker:
         except Exception:  # not an outage we know how to wait out: sends decide as before
             log.exception("outbox: probing %s failed unexpectedly", channel)
         return None
+
+    def _tell_senders(self) -> None:
+        """A channel went down or came back: every progress report in the works says so at the
+        next write, however recently it was last edited."""
+        for announcement_id in self._announcements:
+            self._touched.add(announcement_id)
+            self._last_progress.pop(announcement_id, None)
 
     def down(self) -> dict[str, datetime]:
         """Channels whose platform does not answer now, and since when (/healthz, reports)."""
