@@ -75,6 +75,8 @@ class Tuning:
     backoff_base: float = 2.0  # first retry delay of a failed send, doubled each time
     poll_timeout: float = 10.0  # Telegram long polling
     read_timeout: float = 5.0  # Telegram calls
+    outage_backoff_max: float = 15.0  # a down channel is asked again at least this often
+    reply_patience: float = 180.0  # a reply to a member keeps trying through an outage this long
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ class App:
         if runs_background:
             assert pacer is not None and wakeup is not None
             worker = _worker(settings, store, services, channels, pacer, wakeup, metrics, tuning)
-        health = Health(store, scheduler, channels, metrics)
+        health = Health(store, scheduler, channels, metrics, worker)
         web = None
         if role is Role.BOT:
             web = WebServer(
@@ -294,7 +296,8 @@ def _observer(metrics: Metrics, clock: Clock) -> Observer:
 
 class Health:
     """What /healthz reports: ok only when the database answers, the scheduler runs and every
-    channel's own checks hold (Telegram polling ends for good when the token is rejected)."""
+    channel's own checks hold (Telegram polling ends for good when the token is rejected), and no
+    channel's platform is down for the outbox (`<channel>_api`: "up", or "down since ...")."""
 
     def __init__(
         self,
@@ -302,8 +305,10 @@ class Health:
         scheduler: Scheduler | None,
         channels: Iterable[Channel],
         metrics: Metrics,
+        worker: DeliveryWorker | None = None,
     ) -> None:
         self._store = store
+        self._worker = worker  # knows which channels' platforms do not answer
         self._scheduler = scheduler
         self._channels = list(channels)
         self._metrics = metrics
@@ -327,6 +332,14 @@ class Health:
             for name, healthy in channel.health().items():
                 report[name] = "running" if healthy else "stopped"
                 report["ok"] = report["ok"] and healthy
+        if self._worker is not None:
+            down = self._worker.down()
+            for name in self._worker.channels:
+                since = down.get(name)
+                report[f"{name}_api"] = (
+                    f"down since {since.isoformat(timespec='seconds')}" if since else "up"
+                )
+            report["ok"] = report["ok"] and not down
         report["last_update"] = {
             channel: moment.isoformat(timespec="seconds")
             for channel, moment in self._metrics.last_update.items()
@@ -403,7 +416,7 @@ async def _messengers(
     """The messengers the settings configure: Telegram (polling, or a webhook), Zalo OA."""
     channels: list[Channel] = []
     if settings.telegram_bot_token:
-        from bot.channels.telegram import TelegramChannel, Webhook
+        from bot.channels.telegram import Patience, TelegramChannel, Webhook
 
         webhook = None
         if settings.webhook_url:
@@ -420,6 +433,11 @@ async def _messengers(
                 staff_changed=staff_changed,
                 read_timeout=tuning.read_timeout,
                 poll_timeout=tuning.poll_timeout,
+                patience=Patience(
+                    tuning.reply_patience,
+                    first=tuning.backoff_base / 2,
+                    longest=tuning.outage_backoff_max / 2,
+                ),
             )
         )
     if settings.zalo_enabled:
@@ -464,6 +482,7 @@ def _worker(
         idle_poll=tuning.idle_poll,
         progress_every=tuning.progress_every,
         backoff_base=tuning.backoff_base,
+        outage_backoff_max=tuning.outage_backoff_max,
     )
 
 

@@ -95,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument("--dry-run", action="store_true", help="print audience size and text")
     announce.add_argument("--wait", action="store_true", help="show progress until delivered")
 
-    sub.add_parser("announcements", help="list announcements and their status")
+    announcements = sub.add_parser("announcements", help="list announcements and their status")
+    announcements_sub = announcements.add_subparsers(dest="announcements_command")
+    resend = announcements_sub.add_parser(
+        "resend", help="send a finished announcement again to the members it missed"
+    )
+    resend.add_argument("id", type=int, help="the announcement's number (see `announcements`)")
 
     stats = sub.add_parser("stats", help="campaign figures against the targets")
     stats.add_argument("--chart", type=Path, help="also write the chart to this PNG file")
@@ -170,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         return content_check(args.dir or settings.content_dir)
     if args.command == "announce":
         return asyncio.run(_announce(settings, args))
+    if args.command == "announcements" and args.announcements_command == "resend":
+        return asyncio.run(_resend(settings, args.id))
     if args.command == "announcements":
         return asyncio.run(_announcements(settings))
     if args.command in ("stats", "export"):
@@ -678,6 +685,28 @@ async def _announcements(settings: Settings) -> int:
             print(f"{a.id:>5}  {a.status:<10} {when:<17} {a.total:>7} {counts['sent']:>7}  {first}")
     finally:
         await store.close()
+    return EXIT_OK
+
+
+async def _resend(settings: Settings, announcement_id: int) -> int:
+    """`khuyenhoc announcements resend ID`: a new announcement for those ID missed."""
+    app = await _open_app(settings)
+    if app is None:
+        return EXIT_PROBLEMS
+    try:
+        again = await app.outreach.resend_missed(announcement_id, "cli")
+    except (LookupError, ValueError) as exc:
+        print(f"resend: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await app.close()
+    if again is None:
+        print(f"Announcement #{announcement_id} missed nobody: nothing to resend.")
+        return EXIT_OK
+    print(
+        f"Announcement #{again.id} recorded for those #{announcement_id} missed; "
+        "a running `khuyenhoc run` sends it within a few seconds."
+    )
     return EXIT_OK
 
 

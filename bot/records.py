@@ -101,6 +101,7 @@ class AudienceFilter:
     staff_only: bool = False  # admins and editors (and the super admins)
     user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
     chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
+    missed_from: int | None = None  # those this earlier announcement missed (a resend)
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -112,6 +113,7 @@ class AudienceFilter:
             "staff_only": self.staff_only,
             "user_ids": list(self.user_ids),
             "chats": list(self.chats),
+            "missed_from": self.missed_from,
         }
         return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
 
@@ -127,6 +129,7 @@ class AudienceFilter:
             staff_only=bool(data.get("staff_only", False)),
             user_ids=tuple(data.get("user_ids", ())),
             chats=tuple(data.get("chats", ())),
+            missed_from=data.get("missed_from"),
         )
 
     def is_everyone(self) -> bool:

@@ -480,6 +480,7 @@ class FakeBotAPI(LocalServer):
         self._blocked: set[int] = set()
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._chat_failures: dict[int, deque[_Failure]] = defaultdict(deque)
+        self._outage: _Failure | None = None  # every call but getUpdates fails while set
         self._arrived = 0.0
         self._files: dict[str, tuple[str | None, bytes | None]] = {}
         self._file_ids = itertools.count(1)
@@ -777,6 +778,15 @@ class FakeBotAPI(LocalServer):
         real API when an answer is lost)."""
         self._chat_failures[chat_id].append(_Failure(0, "hang", seconds, times))  # type: ignore[arg-type]
 
+    def outage(self, error_code: int = 500, description: str = "Internal Server Error") -> None:
+        """Answer every call but getUpdates with this error until :meth:`recover` (the Bot
+        API's sending side down while updates still arrive, as in issue 16)."""
+        self._outage = _Failure(error_code, description, None, 0)
+
+    def recover(self) -> None:
+        """End an :meth:`outage`."""
+        self._outage = None
+
     # ---------------------------------------------------------------- change notification
 
     def _notify(self) -> None:
@@ -823,6 +833,8 @@ class FakeBotAPI(LocalServer):
         try:
             if self.response_delay > 0 and name != "getUpdates":
                 await self._pause(self.response_delay)
+            if self._outage is not None and name != "getUpdates":
+                raise _ApiError(self._outage.code, self._outage.description, None)
             self._raise_scheduled_failure(name)
             await self._chat_fault(name, params)
             self._arrived = arrived  # read by _check_rate; nothing awaits in between

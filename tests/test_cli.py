@@ -200,3 +200,48 @@ def test_out_must_be_a_file_and_an_export_is_never_replaced_unasked(tmp_path):
     replaced = staff(["export", "members", "--out", str(out), "--force"], tmp_path, **env)
     assert replaced.returncode == 0, replaced.stderr
     assert out.read_text(encoding="utf-8-sig").startswith("area_code")
+
+
+def test_announcements_resend_records_one_for_those_it_missed(tmp_path):
+    from bot.records import FAILED, SENT, AudienceFilter, Outcome
+
+    database = tmp_path / "cli.sqlite3"
+
+    async def broadcast_that_missed_one() -> int:
+        store = await Store.open(database)
+        try:
+            for n in (1, 2):
+                user, _ = await store.users.seen(
+                    "telegram", str(n), chat_id=str(n), display_name=f"M{n}", locale="vi"
+                )
+                await store.users.update(user.id, consent_at=store.db.now())
+            made = await store.announcements.create(
+                created_by="cli", text="Họp chi hội", audience=AudienceFilter(), status="scheduled"
+            )
+            await store.announcements.start_sending(made, [], None)
+            claimed = await store.deliveries.claim(store.db.clock(), 10, ["telegram"])
+            await store.deliveries.record(
+                [
+                    Outcome(claimed[0].id, SENT, 1, message_id="7"),
+                    Outcome(claimed[1].id, FAILED, 5, "NetworkError: Bad Gateway"),
+                ]
+            )
+            assert await store.announcements.finish_if_done(made.id)
+            return made.id
+        finally:
+            await store.close()
+
+    first = asyncio.run(broadcast_that_missed_one())
+    result = run(["announcements", "resend", str(first)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"for those #{first} missed" in result.stdout
+    [(audience, text)] = (
+        sqlite3.connect(database)
+        .execute("SELECT audience, text FROM announcements WHERE id != ?", (first,))
+        .fetchall()
+    )
+    assert AudienceFilter.from_json(audience) == AudienceFilter(missed_from=first)
+    assert text == "Họp chi hội"
+
+    unknown = run(["announcements", "resend", "99"], tmp_path)
+    assert unknown.returncode == 2 and "99 does not exist" in unknown.stderr

@@ -158,6 +158,9 @@ class ConsoleSender:
             )
         return Sent(f"console-{self._count}")
 
+    async def probe(self) -> None:
+        """The terminal is always there."""
+
     async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         if chat_id == self._console.user:
             self._console.render([Reply(text=html)])

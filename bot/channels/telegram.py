@@ -18,7 +18,7 @@ import json
 import logging
 import warnings
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +65,19 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 MAX_RETRY_AFTER_S = 30  # an interactive answer waits this long at most for a flood limit
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long a reply to a member keeps trying through an outage (5xx, timeouts, refused
+    connections) before it is given up: `first` seconds between the first tries, doubled up to
+    `longest`, for `total` seconds in all. Only that member's chat waits meanwhile."""
+
+    total: float = 180.0
+    first: float = 1.0
+    longest: float = 30.0
+
+
 NO_PREVIEW = {"is_disabled": True}  # link previews would bury the buttons under a web card
 # raw_call uses do_api_request for methods PTB also offers typed; it warns about that each time.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
@@ -166,6 +179,7 @@ class TelegramChannel:
         staff_changed: Signal | None = None,
         poll_timeout: float = 10.0,
         requests: tuple[AiohttpRequest, ...] = (),
+        patience: Patience = Patience(),
     ) -> None:
         self.dispatcher = dispatcher
         # Closed by `close` even when the start failed half-way (a rejected token): PTB closes
@@ -174,6 +188,7 @@ class TelegramChannel:
         self.application = application
         self.webhook = webhook
         self.pacer = pacing
+        self.patience = patience
         self.sender = TelegramSender(self)
         self.poller = Poller(
             application.bot,
@@ -200,6 +215,7 @@ class TelegramChannel:
         pool_size: int = 256,
         read_timeout: float = 5.0,
         poll_timeout: float = 10.0,
+        patience: Patience = Patience(),
     ) -> TelegramChannel:
         calls = AiohttpRequest(connection_pool_size=pool_size, read_timeout=read_timeout)
         # Long polling holds its connection for the poll timeout: give it a pool of its own.
@@ -223,6 +239,7 @@ class TelegramChannel:
             staff_changed=staff_changed,
             poll_timeout=poll_timeout,
             requests=(calls, polling),
+            patience=patience,
         )
 
     @property
@@ -472,15 +489,18 @@ class TelegramChannel:
             if self.pacer is not None:
                 self.pacer.note_interactive(str(chat_id))
             if photo is not None:
-                await self.bot.send_photo(
-                    chat_id,
-                    photo=photo,
-                    filename=reply.image_name if reply.image is not None else None,
-                    **kwargs,
+                name = reply.image_name if reply.image is not None else None
+                await self._patiently(
+                    "sendPhoto",
+                    lambda: self.bot.send_photo(chat_id, photo=photo, filename=name, **kwargs),
                 )
             if reply.document is not None:
-                await self.bot.send_document(
-                    chat_id, document=reply.document, filename=reply.document_name, **kwargs
+                document, filename = reply.document, reply.document_name
+                await self._patiently(
+                    "sendDocument",
+                    lambda: self.bot.send_document(
+                        chat_id, document=document, filename=filename, **kwargs
+                    ),
                 )
             if caption is not None:
                 return
@@ -526,7 +546,30 @@ class TelegramChannel:
             await raw_call(self.bot, "answerCallbackQuery", params)
 
     async def _call(self, method: str, params: dict[str, Any]) -> Any:
-        """Call the Bot API, waiting out one flood-limit answer instead of losing the reply."""
+        """Call the Bot API, waiting out one flood-limit answer, and an outage for a while
+        (`Patience`), instead of losing the reply."""
+        return await self._patiently(method, lambda: self._call_once(method, params))
+
+    async def _patiently(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Try `call` again after transient errors (5xx, timeouts, refused connections), with
+        back-off, for `patience.total` seconds. The member's chat waits meanwhile (its updates
+        are handled in order); the other chats go on."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.patience.total
+        pause = self.patience.first
+        while True:
+            try:
+                return await call()
+            except BadRequest:
+                raise  # the API answered: trying again cannot help
+            except NetworkError as exc:
+                if loop.time() + pause > give_up:
+                    raise
+                log.info("telegram: %s failed (%s); trying again in %.1f s", what, exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(self.patience.longest, pause * 2.0)
+
+    async def _call_once(self, method: str, params: dict[str, Any]) -> Any:
         if self.pacer is not None:  # replies to chatting members go ahead of bulk sends
             self.pacer.note_interactive(str(params["chat_id"]))
         try:
@@ -576,6 +619,15 @@ class TelegramSender:
             )
             raise DeliveryError(kind, exc.message) from exc
         except NetworkError as exc:  # timeouts, connection errors and 5xx answers
+            raise DeliveryError(Failure.TRANSIENT, f"{type(exc).__name__}: {exc.message}") from exc
+
+    async def probe(self) -> None:
+        """getMe: answered whenever the Bot API is up, whatever the chats."""
+        try:
+            await raw_call(self._channel.bot, "getMe", {})
+        except BadRequest:
+            return  # the API answered: it is up
+        except NetworkError as exc:
             raise DeliveryError(Failure.TRANSIENT, f"{type(exc).__name__}: {exc.message}") from exc
 
     async def edit(self, chat_id: str, message_id: str, html: str) -> None:

@@ -379,6 +379,9 @@ class ZaloSender:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(Failure.TRANSIENT, f"{type(exc).__name__}: {exc}") from exc
 
+    async def probe(self) -> None:
+        """No cheap call tells Zalo is down: its sends count their attempts as before."""
+
     async def edit(self, chat_id: str, message_id: str, html: str) -> None:
         """Zalo cannot edit a sent message; rather than a flood of progress messages, the sender
         gets the first progress line and the final report only."""

@@ -64,6 +64,11 @@ class Sender(Protocol):
 
     async def edit(self, chat_id: str, message_id: str, html: str) -> None: ...
 
+    async def probe(self) -> None:
+        """Does the platform answer at all? Raises a TRANSIENT `DeliveryError` when it does not
+        (the outbox then waits for it); returns when it does, or when there is nothing to ask."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Route:

@@ -47,6 +47,15 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
     )
 
 
+# Who an announcement missed, for a resend: their delivery failed, or it expired while waiting
+# (a channel down until the announcement's expiry). Not those who blocked the bot, stopped, or
+# whom the platform's rules keep out (outside_window).
+MISSED = (
+    "SELECT d.user_id FROM deliveries d WHERE d.announcement_id = ? AND d.user_id IS NOT NULL"
+    " AND (d.status = 'failed' OR (d.status = 'skipped' AND d.last_error LIKE 'expired%'))"
+)
+
+
 def _audience_sql(
     audience: AudienceFilter,
     not_met_definitions: Sequence[str],
@@ -73,6 +82,9 @@ def _audience_sql(
     if audience.user_ids:
         where.append(f"u.id IN ({', '.join('?' * len(audience.user_ids))})")
         params += audience.user_ids
+    if audience.missed_from is not None:
+        where.append(f"u.id IN ({MISSED})")
+        params.append(audience.missed_from)
     if audience.staff_only:
         supers = sorted(f"{c}:{e}" for c, e in super_admins)
         in_supers = (
@@ -475,12 +487,17 @@ class Deliveries:
                 ],
             )
 
-    async def skip_expired(self, now: datetime) -> int:
+    async def skip_expired(self, now: datetime, started_before: datetime) -> int:
+        """Pending deliveries past their announcement's expiry end skipped: its `expires_at`, or,
+        without one, a start before `started_before` (a channel down that long). The reason
+        keeps the last error, so an outage is told apart from a plain late announcement."""
         return await self._db.execute(
-            "UPDATE deliveries SET status = 'skipped', last_error = 'expired', updated_at = ?"
+            "UPDATE deliveries SET status = 'skipped', updated_at = ?,"
+            " last_error = 'expired' || coalesce(' after: ' || last_error, '')"
             " WHERE status = 'pending' AND announcement_id IN (SELECT id FROM announcements"
-            " WHERE expires_at IS NOT NULL AND expires_at <= ?)",
-            (to_db_time(now), to_db_time(now)),
+            " WHERE (expires_at IS NOT NULL AND expires_at <= ?)"
+            " OR (expires_at IS NULL AND started_at <= ?))",
+            (to_db_time(now), to_db_time(now), to_db_time(started_before)),
         )
 
     async def skip_cancelled(self, announcement_id: int) -> int:

@@ -18,6 +18,8 @@ FAST = Tuning(
     backoff_base=0.05,
     poll_timeout=1,
     read_timeout=0.5,
+    outage_backoff_max=0.4,
+    reply_patience=20.0,
 )
 
 

@@ -165,6 +165,26 @@ class OutreachService:
         self.wake()
         return announcement
 
+    async def resend_missed(self, announcement_id: int, by: str) -> Announcement | None:
+        """Send a finished announcement again, as a new one, to the members it missed: their
+        delivery failed, or expired while a channel was down. None when it missed nobody.
+
+        Raises LookupError for an unknown announcement, ValueError for one not finished yet
+        (its deliveries may still go out: a resend now could reach someone twice)."""
+        original = await self.store.announcements.get(announcement_id)
+        if original is None:
+            raise LookupError(f"announcement {announcement_id} does not exist")
+        if original.status != DONE:
+            raise ValueError(f"announcement {announcement_id} is {original.status}, not done")
+        audience = AudienceFilter(missed_from=announcement_id)
+        if await self.audience_size(audience) == 0:
+            return None
+        again = await self.announce(
+            by, original.text, audience, photo=original.photo_file_id or original.photo
+        )
+        await self.store.staff.audit(by, "announcement_resend", of=announcement_id, to=again.id)
+        return again
+
     async def schedule(
         self,
         announcement_id: int,
@@ -231,7 +251,10 @@ class OutreachService:
         *,
         final: bool,
         outside_window: int = 0,
+        down: tuple[str, ...] = (),
     ) -> str:
+        """The progress or final report; `down` names the channels whose platform does not
+        answer now (their deliveries wait for it)."""
         t = self.i18n
         locale = locale or t.default
         total = announcement.total or sum(counts.values())
@@ -255,7 +278,10 @@ class OutreachService:
         left = max(0, total - done)
         rate = self._rate_estimate(announcement, done)
         minutes = max(1, round(left / rate / 60)) if rate else 0
-        return t.t(locale, "outreach.report_progress", minutes=minutes, **params)
+        text = t.t(locale, "outreach.report_progress", minutes=minutes, **params)
+        for channel in down:
+            text += "\n" + t.t(locale, "outreach.channel_down", channel=channel.title())
+        return text
 
     def _rate_estimate(self, announcement: Announcement, done: int) -> float:
         if announcement.started_at is None or done == 0:

@@ -7,6 +7,11 @@ results) may be sent again; nothing is ever lost.
 
 Sends overlap (`max_in_flight`), while the `Pacer` spaces their start at the configured rate, so
 the rate limit, not the round trip, sets the pace, and one slow send never stalls the rest.
+
+A channel whose platform stops answering (5xx, timeouts, refused connections for every chat, as
+its `Sender.probe` confirms) is *down*: its deliveries wait, attempts untouched, while the platform
+is asked again with back-off; they go out when it answers, or end skipped at the announcement's
+expiry (`DEFAULT_EXPIRY` after its start when it has none). /healthz and the progress report say so.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,22 @@ OUTSIDE_WINDOW = "outside_window"  # skipped: the platform allows no message to 
 # (announcement, counts, locale, final, outside_window) -> the sender's progress or report text
 ReportText = Callable[..., str]
 NotMet = Callable[[str], list[str]]  # title id -> definition ids
+# How long an announcement without its own `expires_at` keeps waiting for a channel that is down.
+DEFAULT_EXPIRY = timedelta(hours=24)
+
+
+@dataclass
+class Outage:
+    """A channel whose platform does not answer: its outbox waits, and is probed with back-off.
+
+    While a channel is down, a failed send costs the delivery nothing (it stays pending with its
+    attempts unchanged): an outage must not burn every delivery to `failed` one after another.
+    """
+
+    since: datetime
+    error: str
+    backoff: float
+    retry_at: datetime
 
 
 class DeliveryWorker:
@@ -56,6 +78,8 @@ class DeliveryWorker:
         progress_every: float = 3.0,
         idle_poll: float = 1.0,
         backoff_base: float = 2.0,
+        outage_backoff_max: float = 15.0,
+        default_expiry: timedelta = DEFAULT_EXPIRY,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -77,6 +101,10 @@ class DeliveryWorker:
         self.progress_every = progress_every
         self.idle_poll = idle_poll
         self.backoff_base = backoff_base
+        self.outage_backoff_max = outage_backoff_max
+        self.default_expiry = default_expiry
+        self.outages: dict[str, Outage] = {}  # channel -> since when its platform is down
+        self._probes: dict[str, asyncio.Task[str | None]] = {}
         # Set by whoever records work that is due now (the outreach service, the timers).
         self._wake = wakeup or asyncio.Event()
         self._stopping = False
@@ -136,17 +164,25 @@ class DeliveryWorker:
                     await asyncio.wait_for(self._wake.wait(), await self._idle_wait())
 
     async def _idle_wait(self) -> float:
-        due = await self.store.deliveries.next_due(self.channels)
-        if due is None:
+        live = self._live_channels()
+        due = await self.store.deliveries.next_due(live) if live else None
+        moments = [o.retry_at for o in self.outages.values()] + ([due] if due else [])
+        if not moments:
             return self.idle_poll
-        return min(self.idle_poll, max(0.01, (due - self.clock()).total_seconds()))
+        return min(self.idle_poll, max(0.01, (min(moments) - self.clock()).total_seconds()))
+
+    def _live_channels(self) -> tuple[str, ...]:
+        """The channels whose deliveries may be taken now: those not down."""
+        return tuple(c for c in self.channels if c not in self.outages)
 
     async def _step(self) -> bool:
         now = self.clock()
         for announcement in await self.store.announcements.due(now):
             await self._start_announcement(announcement)
-        await self.store.deliveries.skip_expired(now)
-        claimed = await self.store.deliveries.claim(now, self.batch, self.channels)
+        await self.store.deliveries.skip_expired(now, now - self.default_expiry)
+        await self._probe_outages(now)
+        live = self._live_channels()
+        claimed = await self.store.deliveries.claim(now, self.batch, live) if live else []
         if not claimed:
             return False
         inactive = await self._inactive_users(claimed)
@@ -184,6 +220,10 @@ class DeliveryWorker:
             self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "cancelled"))
             return
         assert sender is not None  # claimed for the channels this worker has senders for
+        outage = self.outages.get(delivery.channel)
+        if outage is not None:  # went down since this batch was claimed: no send, no attempt
+            self._record(delivery, self._wait_out(delivery, outage))
+            return
         window = sender.reach_window
         seen = self._last_seen.get(delivery.user_id or 0)
         if window is not None and seen is not None and seen < self.clock() - window:
@@ -232,6 +272,10 @@ class DeliveryWorker:
     async def _send(self, delivery: Delivery, announcement: Announcement, sender: Sender) -> None:
         attempts = delivery.attempts + 1
         try:
+            outage = self.outages.get(delivery.channel)
+            if outage is not None:  # went down while this one waited for its turn
+                self._record(delivery, self._wait_out(delivery, outage))
+                return
             photo: str | bytes | None = announcement.photo_file_id or announcement.photo
             if announcement.photo and not announcement.photo_file_id:
                 photo = _photo_source(announcement.photo)
@@ -250,6 +294,9 @@ class DeliveryWorker:
             )
         else:
             self.sent_count += 1
+            if self.outages.pop(delivery.channel, None) is not None:  # it answers: up again
+                log.warning("outbox: %s answers again; resuming its deliveries", delivery.channel)
+                self._tell_senders()
             self._record(delivery, Outcome(delivery.id, SENT, attempts, message_id=sent.message_id))
             if sent.photo_file_id and not announcement.photo_file_id:
                 updated = await self.store.announcements.update(
@@ -279,6 +326,10 @@ class DeliveryWorker:
             if delivery.user_id is not None:
                 await self.store.users.update(delivery.user_id, status=USER_BLOCKED)
             return Outcome(delivery.id, BLOCKED, attempts, error.detail)
+        if error.kind is Failure.TRANSIENT:
+            outage = await self._outage(delivery.channel, error)
+            if outage is not None:
+                return self._wait_out(delivery, outage)
         if error.kind is Failure.TRANSIENT and attempts < self.max_attempts:
             backoff = min(300.0, self.backoff_base * 2.0 ** (attempts - 1))
             return Outcome(
@@ -289,6 +340,79 @@ class DeliveryWorker:
                 next_attempt_at=now + timedelta(seconds=backoff),
             )
         return Outcome(delivery.id, FAILED, attempts, error.detail)
+
+    # -- outages ------------------------------------------------------------------------------
+    def _wait_out(self, delivery: Delivery, outage: Outage) -> Outcome:
+        """Pending again, its attempts unchanged, until the channel answers (or it expires)."""
+        return Outcome(
+            delivery.id,
+            PENDING,
+            delivery.attempts,
+            f"channel down: {outage.error}",
+            next_attempt_at=outage.retry_at,
+        )
+
+    async def _outage(self, channel: str, error: DeliveryError) -> Outage | None:
+        """After a transient failure: is the whole channel down, or only this chat? One probe
+        of the platform (shared by every send failing meanwhile) tells them apart."""
+        if channel in self.outages:
+            return self.outages[channel]
+        problem = await self._probe(channel)
+        if problem is None:
+            return None  # the platform answers: this chat's trouble, counted as an attempt
+        if channel not in self.outages:
+            now = self.clock()
+            backoff = self.backoff_base
+            self.outages[channel] = Outage(
+                now, problem or error.detail, backoff, now + timedelta(seconds=backoff)
+            )
+            log.warning("outbox: %s is down (%s); its deliveries wait", channel, problem)
+            self._tell_senders()
+        return self.outages[channel]
+
+    async def _probe_outages(self, now: datetime) -> None:
+        """Ask each down channel's platform again once its back-off has passed."""
+        for channel, outage in list(self.outages.items()):
+            if outage.retry_at > now:
+                continue
+            problem = await self._probe(channel)
+            if problem is None:
+                del self.outages[channel]
+                log.warning("outbox: %s answers again; resuming its deliveries", channel)
+                self._tell_senders()
+                continue
+            outage.error = problem
+            outage.backoff = min(self.outage_backoff_max, outage.backoff * 2.0)
+            outage.retry_at = self.clock() + timedelta(seconds=outage.backoff)
+
+    async def _probe(self, channel: str) -> str | None:
+        """None when the channel's platform answers; else what went wrong. Sends failing at
+        the same moment share one probe instead of asking the platform each."""
+        task = self._probes.get(channel)
+        if task is None or task.done():
+            task = asyncio.create_task(self._ask(channel), name=f"outbox-probe-{channel}")
+            self._probes[channel] = task
+        return await asyncio.shield(task)
+
+    async def _ask(self, channel: str) -> str | None:
+        try:
+            await self.senders[channel].probe()
+        except DeliveryError as error:
+            return error.detail if error.kind is Failure.TRANSIENT else None
+        except Exception:  # not an outage we know how to wait out: sends decide as before
+            log.exception("outbox: probing %s failed unexpectedly", channel)
+        return None
+
+    def _tell_senders(self) -> None:
+        """A channel went down or came back: every progress report in the works says so at the
+        next write, however recently it was last edited."""
+        for announcement_id in self._announcements:
+            self._touched.add(announcement_id)
+            self._last_progress.pop(announcement_id, None)
+
+    def down(self) -> dict[str, datetime]:
+        """Channels whose platform does not answer now, and since when (/healthz, reports)."""
+        return {channel: outage.since for channel, outage in self.outages.items()}
 
     def _windowed(self) -> set[str]:
         return {c for c, s in self.senders.items() if s.reach_window is not None}
@@ -371,7 +495,12 @@ class DeliveryWorker:
             return
         outside = await self.store.announcements.outside_window(announcement.id) if final else 0
         text = self.report_text(
-            announcement, counts, announcement.report_locale, final=final, outside_window=outside
+            announcement,
+            counts,
+            announcement.report_locale,
+            final=final,
+            outside_window=outside,
+            down=() if final else tuple(self.outages),
         )
         if announcement.report_message:
             await sender.edit(chat, announcement.report_message, text)
