@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -23,7 +24,18 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+BUSY_TIMEOUT_MS = 5000  # SQLite waits this long for another writer before "database is locked"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def _locked(exc: BaseException) -> bool:
+    """Another connection holds the write lock: not a broken file, worth waiting for."""
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "database is locked" in text
+        or "database is busy" in text
+        or "database table is locked" in text
+    )
 
 
 def utc_now() -> datetime:
@@ -53,6 +65,11 @@ def migrations() -> list[tuple[int, str, str]]:
     if numbers != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
     return found
+
+
+class DatabaseUnusable(RuntimeError):
+    """The database file cannot serve as the bot's database (damaged, another program's, or not
+    SQLite at all); the message names the file and what to do."""
 
 
 class _Executor:
@@ -107,14 +124,38 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE) below.
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, path, clock)
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            db = cls(conn, path, clock)
+            await db._check_ours()
+            await db.migrate()
+        # Closed on any failure: aiosqlite's thread would otherwise keep the process alive.
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            if _locked(exc):
+                raise
+            raise DatabaseUnusable(
+                f"{path}: not a usable khuyenhoc database ({exc}); restore a backup"
+                " (khuyenhoc restore) or point DATABASE_PATH at the right file"
+            ) from exc
+        except BaseException:
+            await conn.close()
+            raise
         return db
+
+    async def _check_ours(self) -> None:
+        """Refuse another program's SQLite file: migrating it would mix our tables into it."""
+        if await self.schema_version() > 0:
+            return
+        row = await self.fetchone(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        )
+        if row is not None and int(row[0]) > 0:
+            raise sqlite3.DatabaseError("it holds another program's tables")
 
     async def close(self) -> None:
         async with self._lock:
