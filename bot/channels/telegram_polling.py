@@ -36,7 +36,9 @@ class Poller:
     Telegram forgets every update below the offset a getUpdates call carries, so the offset only
     moves past an update once the channel reports it `handled`: a crash then loses nothing, and
     a restart handles again what was taken but not finished (at least once). Updates of
-    different chats finish out of order, so the offset is the lowest update still in hand.
+    different chats finish out of order, so the offset is the lowest update still in hand. (A
+    getUpdates answer holds 100 updates from the offset: one update stuck in hand lets at most
+    99 later ones be taken until it finishes.)
     """
 
     def __init__(
