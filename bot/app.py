@@ -51,7 +51,7 @@ from bot.services.reports import ReportService
 from bot.services.scheduling import Scheduler
 from bot.services.staff import StaffService
 from bot.store import Store
-from bot.store.db import Clock, utc_now
+from bot.store.db import Clock, DatabaseUnusable, utc_now
 from bot.web.metrics import Metrics
 from bot.web.server import WebServer
 from handlers import build_root_router
@@ -508,7 +508,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, **opti
 
     try:
         app = await App.create(settings, Role.BOT, **options)
-    except ContentInvalid as exc:
+    except (ContentInvalid, DatabaseUnusable) as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
     stop = stop or asyncio.Event()

@@ -20,6 +20,7 @@ from bot.core.logs import configure as configure_logging
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_CONFIG = 78  # EX_CONFIG: the installation needs a person (a damaged database file)
 CHAT_DATABASE = "chat.sqlite3"  # `khuyenhoc chat`'s own database, beside the bot's
 
 # Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
@@ -165,12 +166,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in DATA_COMMANDS and not settings.database_path.is_file():
         print(no_database(settings), file=sys.stderr)
         return EXIT_USAGE
+    from bot.store.db import DatabaseUnusable
 
     problem = _unwritable_out(args)
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
+    try:
+        return _command(args, settings)
+    except DatabaseUnusable as exc:  # one line naming the file, not a traceback
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
 
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the subcommand `args` names on the installation `settings` describe."""
     if args.command == "content":
         return content_check(args.dir or settings.content_dir)
     if args.command == "announce":

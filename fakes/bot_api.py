@@ -468,6 +468,7 @@ class FakeBotAPI(LocalServer):
 
         self._update_ids = itertools.count(1)
         self._updates: list[JSON] = []  # not yet confirmed, ascending update_id
+        self._malformed: set[int] = set()  # update_ids getUpdates leaves out
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._chats: dict[int, JSON] = {}
         self._message_ids: defaultdict[int, itertools.count[int]] = defaultdict(
@@ -618,6 +619,13 @@ class FakeBotAPI(LocalServer):
         """The user unblocks the bot: queue ``my_chat_member`` (kicked → member)."""
         self._blocked.discard(user.id)
         return self._push_member_change(user, "kicked", "member")
+
+    def push_malformed_update(self, update: dict) -> int:
+        """Queue an update that getUpdates returns without its ``update_id`` (a broken proxy);
+        it is forgotten with the updates before the next confirmed offset."""
+        update_id = self.push_update(update)
+        self._malformed.add(update_id)
+        return update_id
 
     def push_update(self, update: dict) -> int:
         """Queue a raw update (its ``update_id`` is assigned here) and return the update_id."""
@@ -1094,7 +1102,11 @@ class FakeBotAPI(LocalServer):
         """Pending updates the bot subscribed to (others are dropped, as Telegram would)."""
         kept = [u for u in self._updates if _update_type(u) in self._allowed_updates]
         self._updates = kept
-        return copy.deepcopy(kept[:limit])
+        batch = copy.deepcopy(kept[:limit])
+        for update in batch:
+            if update["update_id"] in self._malformed:
+                del update["update_id"]
+        return batch
 
     def _send_message(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         chat_id = self._target_chat(params)

@@ -74,6 +74,38 @@ async def test_webhook_accepts_only_the_right_secret(served):
     assert len(fake.messages(LAN.id)) == 1  # the refused ones were never processed
 
 
+async def test_a_webhook_call_is_answered_only_once_its_update_is_handled(served):
+    """Telegram forgets an update once its webhook call is answered: answered early, a crash
+    in between would lose the member's message."""
+    _, fake, http = served
+    fake.response_delay = 0.2  # the answer takes its time
+    async with http.post(
+        "/telegram",
+        json=update(3, "/help"),
+        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+    ) as answer:
+        assert answer.status == 200
+        assert fake.messages(LAN.id)  # the answer had gone out before Telegram was told
+
+
+async def test_a_webhook_repeat_of_an_update_in_hand_is_not_handled_twice(served):
+    """Telegram sends an update again when its call was not answered in time; the repeat
+    waits for the first one's handling instead of being handled again."""
+    _, fake, http = served
+    fake.response_delay = 0.2
+
+    async def post() -> int:
+        async with http.post(
+            "/telegram",
+            json=update(4, "/help"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+        ) as answer:
+            return answer.status
+
+    assert await asyncio.gather(post(), post()) == [200, 200]
+    assert len(fake.messages(LAN.id)) == 1
+
+
 async def test_health_turns_503_when_the_scheduler_stops(served):
     app, _, http = served
     async with http.get("/healthz") as answer:

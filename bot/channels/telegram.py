@@ -196,8 +196,10 @@ class TelegramChannel:
             timeout=int(poll_timeout),
             allowed_updates=ALLOWED_UPDATES,
         )
+        # Webhook calls waiting for their update to be handled, by update_id.
+        self._webhook_waiting: dict[int, asyncio.Future[None]] = {}
         # Updates arrive as the Bot API's JSON (see telegram_polling), from polling and webhook.
-        application.add_handler(TypeHandler(dict, self._on_update))
+        application.add_handler(TypeHandler(dict, self._take))
         application.add_error_handler(self._on_error)
         if staff_changed is not None:
             staff_changed.connect(self.staff_menu)
@@ -301,8 +303,10 @@ class TelegramChannel:
         return {"telegram_polling": self.poller.running}
 
     async def _webhook_request(self, request: web.Request) -> web.Response:
-        """One webhook call: the secret header is checked (403, nothing processed, otherwise)
-        and the update is put on python-telegram-bot's queue (its custom-webhook way)."""
+        """One webhook call: the secret header is checked (403, nothing processed, otherwise),
+        the update is put on python-telegram-bot's queue (its custom-webhook way), and Telegram
+        is answered once the update is handled: until then Telegram keeps it and sends it again,
+        so a crash loses no message."""
         assert self.webhook is not None
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
@@ -314,14 +318,38 @@ class TelegramChannel:
             return web.Response(status=400, text="not JSON")
         if not isinstance(data, dict):
             return web.Response(status=400, text="not an update")
-        await self.application.update_queue.put(data)
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int):
+            await self.application.update_queue.put(data)  # nothing to wait for by
+            return web.Response(text="ok")
+        waiting = self._webhook_waiting.get(update_id)
+        if waiting is None:  # not a repeat of an update still in hand (Telegram's retry)
+            waiting = asyncio.get_running_loop().create_future()
+            self._webhook_waiting[update_id] = waiting
+            await self.application.update_queue.put(data)
+        # shield: a call Telegram gives up on must not cancel the wait of its repeat.
+        await asyncio.shield(waiting)
         return web.Response(text="ok")
+
+    async def _take(self, update: dict[str, Any], context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle one update, then release it (handled or failed: a failing update must not
+        come back forever): polling may confirm it, its webhook call may be answered."""
+        try:
+            await self._on_update(update, context)
+        finally:
+            update_id = update.get("update_id")
+            if isinstance(update_id, int):
+                self.poller.handled(update_id)
+                waiting = self._webhook_waiting.pop(update_id, None)
+                if waiting is not None and not waiting.done():
+                    waiting.set_result(None)
 
     async def stop(self) -> None:
         """Stop fetching and let in-flight updates finish (the bot can still send)."""
         await self.poller.stop()
         if self.application.running:
             await self.application.stop()
+            await self.poller.confirm()  # what the queue held is handled now
 
     async def close(self) -> None:
         """Close the HTTP sessions; call after everything that sends has stopped."""

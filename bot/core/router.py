@@ -232,10 +232,21 @@ class Dispatcher:
             try:
                 replies, failed = await self._handle(inbound)
                 return replies
+            except Exception:
+                # Failed beyond the handler's own error fallback (the database out of reach:
+                # locked past the store's patience). The member still gets an answer, one
+                # that needs no database.
+                log.exception("update %s failed; answered 'busy'", inbound.update_id)
+                failed = True
+                return [Reply(text=self._busy(inbound))]
             finally:
                 elapsed = time.perf_counter() - started
                 for observe in self.observers:
                     observe(inbound, elapsed, failed)
+
+    def _busy(self, inbound: Inbound) -> str:
+        i18n = self.services.i18n
+        return i18n.t(i18n.locale_for(inbound.language_code), "fallback.busy")
 
     async def _handle(self, inbound: Inbound) -> tuple[list[Reply], bool]:
         members = self.services.members

@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -25,7 +26,26 @@ from bot.store import private
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 5000  # SQLite waits this long for another writer before "database is locked"
+# After "database is locked" (another process held the write lock past the busy timeout: a long
+# CLI command, a backup) the statement is tried again, waiting a little longer each time, for at
+# most LOCK_PATIENCE_S; then it fails, and its caller keeps its work for later (the outbox) or
+# answers "busy" (a member's message).
+LOCK_RETRY_FIRST_S = 0.05
+LOCK_RETRY_MAX_S = 2.0
+LOCK_PATIENCE_S = 120.0
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def _locked(exc: BaseException) -> bool:
+    """Another connection holds the write lock: not a broken file, worth waiting for."""
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "database is locked" in text
+        or "database is busy" in text
+        or "database table is locked" in text
+    )
 
 
 def utc_now() -> datetime:
@@ -55,6 +75,15 @@ def migrations() -> list[tuple[int, str, str]]:
     if numbers != list(range(1, len(found) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
     return found
+
+
+class DatabaseUnusable(RuntimeError):
+    """The database file cannot serve as the bot's database (damaged, another program's, or not
+    SQLite at all); the message names the file and what to do."""
+
+
+class DatabaseBusy(RuntimeError):
+    """Another connection held the write lock longer than this process's patience."""
 
 
 class _Executor:
@@ -95,8 +124,15 @@ class _Executor:
 class Database:
     """The process's SQLite database. Open with `await Database.open(path)`; close when done."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        path: Path,
+        clock: Clock,
+        lock_patience: float = LOCK_PATIENCE_S,
+    ) -> None:
         self._conn = conn
+        self.lock_patience = lock_patience
         self._exec = _Executor(conn)
         self._lock = asyncio.Lock()
         self.path = path
@@ -109,14 +145,38 @@ class Database:
             private.database(path)  # members' data and the channels' secrets: 0600
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE) below.
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, path, clock)
-        await db.migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            db = cls(conn, path, clock)
+            await db._check_ours()
+            await db.migrate()
+        # Closed on any failure: aiosqlite's thread would otherwise keep the process alive.
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            if _locked(exc):
+                raise
+            raise DatabaseUnusable(
+                f"{path}: not a usable khuyenhoc database ({exc}); restore a backup"
+                " (khuyenhoc restore) or point DATABASE_PATH at the right file"
+            ) from exc
+        except BaseException:
+            await conn.close()
+            raise
         return db
+
+    async def _check_ours(self) -> None:
+        """Refuse another program's SQLite file: migrating it would mix our tables into it."""
+        if await self.schema_version() > 0:
+            return
+        row = await self.fetchone(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+        )
+        if row is not None and int(row[0]) > 0:
+            raise sqlite3.DatabaseError("it holds another program's tables")
 
     async def close(self) -> None:
         async with self._lock:
@@ -136,43 +196,87 @@ class Database:
             if number <= current:
                 continue
             log.info("applying migration %s", name)
-            async with self._lock:
-                try:
-                    await self._conn.executescript(
-                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
-                    )
-                except Exception:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
-                    raise
+            script = f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+            await self._retrying(lambda script=script: self._script(script), name)
             current = number
         return current
 
+    async def _script(self, script: str) -> None:
+        async with self._lock:
+            try:
+                await self._conn.executescript(script)
+            except Exception:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
+        """`attempt()` until it gets past another connection's write lock. Statements in
+        autocommit mode and BEGIN IMMEDIATE fail as a whole, so trying again is safe. The
+        asyncio lock is free while waiting: reads need no write lock under WAL."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_patience
+        delay = LOCK_RETRY_FIRST_S
+        while True:
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+                if loop.time() + delay > deadline:
+                    raise DatabaseBusy(f"{self.path}: still locked: {what[:80]}") from exc
+                log.warning("database locked by another connection; again in %.2f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LOCK_RETRY_MAX_S)
+
     # Single statements: each takes the lock, runs in autocommit mode.
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        async with self._lock:
-            return await self._exec.execute(sql, params)
+        return await self._retrying(lambda: self._locked_call(self._exec.execute, sql, params), sql)
 
     async def fetchone(
         self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
     ) -> aiosqlite.Row | None:
-        async with self._lock:
-            return await self._exec.fetchone(sql, params)
+        # Reads too: an UPDATE ... RETURNING comes this way.
+        return await self._retrying(
+            lambda: self._locked_call(self._exec.fetchone, sql, params), sql
+        )
 
     async def fetchall(
         self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
     ) -> list[aiosqlite.Row]:
+        return await self._retrying(
+            lambda: self._locked_call(self._exec.fetchall, sql, params), sql
+        )
+
+    async def _locked_call(
+        self,
+        call: Callable[[str, Sequence[Any] | dict[str, Any]], Awaitable[T]],
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+    ) -> T:
         async with self._lock:
-            return await self._exec.fetchall(sql, params)
+            return await call(sql, params)
+
+    async def _begin(self) -> None:
+        """Take the asyncio lock and SQLite's write lock; on failure neither is held."""
+        await self._lock.acquire()
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Executor]:
-        """Several statements that succeed or fail together."""
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        """Several statements that succeed or fail together. Only BEGIN IMMEDIATE can meet
+        another writer's lock (it takes the write lock for the whole block), and it is retried."""
+        await self._retrying(self._begin, "BEGIN IMMEDIATE")
+        try:
             try:
                 yield self._exec
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
             await self._conn.execute("COMMIT")
+        finally:
+            self._lock.release()

@@ -73,3 +73,56 @@ async def test_a_rejected_token_stops_polling_with_a_clear_log(app, fake, caplog
         assert any("token was rejected" in r.message for r in caplog.records)
     finally:
         await channel.close()
+
+
+async def test_an_update_without_update_id_is_logged_and_polling_goes_on(app, fake, caplog):
+    channel = await start(app, fake)
+    try:
+        with caplog.at_level(logging.WARNING):
+            fake.push_malformed_update({"message": {"text": "?"}})
+            fake.user_sends(LAN, "/start")
+            await fake.wait_for_messages(LAN.id, 1)
+        assert channel.poller.running
+        assert any("without an update_id" in r.message for r in caplog.records)
+    finally:
+        await asyncio.wait_for(channel.close(), 5)  # shutdown still works
+
+
+async def test_an_unexpected_error_in_the_poller_is_logged_and_survived(app, fake, caplog):
+    channel = await start(app, fake)
+    try:
+        with caplog.at_level(logging.WARNING):
+            real_put = channel.poller.queue.put
+            broken = {"times": 1}
+
+            async def put_once_broken(update):
+                if broken["times"]:
+                    broken["times"] -= 1
+                    raise RuntimeError("queue broke")
+                await real_put(update)
+
+            channel.poller.queue.put = put_once_broken
+            fake.user_sends(LAN, "/start")
+            await fake.wait_for_messages(LAN.id, 1)
+        assert channel.poller.running
+        assert any("polling failed unexpectedly" in r.message for r in caplog.records)
+    finally:
+        await asyncio.wait_for(channel.close(), 5)
+
+
+async def test_an_update_is_confirmed_only_once_handled(app, fake):
+    """The offset stays below an update whose answer is still on its way."""
+    channel = await start(app, fake)
+    try:
+        fake.hang_chat(LAN.id, 3)
+        update_id = fake.user_sends(LAN, "/start")
+        await fake.wait_for(lambda: fake.calls_to("sendMessage"), timeout=5)
+        # Later updates (of other chats) are taken and handled meanwhile...
+        other = FakeUser(id=1002, first_name="Minh")
+        fake.user_sends(other, "/start")
+        await fake.wait_for_messages(other.id, 1)
+        # ...but Telegram is never told to forget the one still in hand.
+        assert fake.confirmed_offset <= update_id
+        assert channel.poller.offset == update_id
+    finally:
+        await channel.close()

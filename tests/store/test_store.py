@@ -1,10 +1,13 @@
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from bot.records import AudienceFilter
 from bot.store import Store
+from bot.store import db as db_module
 from bot.store.db import migrations
+from tests.lockers import LogSeen, OtherWriter
 
 
 async def test_migrations_set_user_version_and_pragmas(tmp_path):
@@ -155,4 +158,41 @@ async def test_forgetting_a_staff_member_leaves_their_actions_without_their_name
         )
         assert row["granted_by"] == "forgotten"
     finally:
+        await store.close()
+
+
+async def test_a_write_waits_out_another_process_write_lock(tmp_path, monkeypatch):
+    """Locked longer than the busy timeout: the write is tried again until it lands."""
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 20, raising=False)
+    path = tmp_path / "locked.sqlite3"
+    store = await Store.open(path)
+    other = OtherWriter(path)
+    try:
+        with LogSeen("bot.store.db", "database locked") as locked:
+            other.lock()
+            write = asyncio.create_task(store.meta.set("k", "v"))
+            in_transaction = asyncio.create_task(
+                store.users.seen("telegram", "7", chat_id="7", display_name="", locale="vi")
+            )
+            await locked.wait()
+            other.release()
+            await asyncio.wait_for(asyncio.gather(write, in_transaction), 10)
+        assert await store.meta.get("k") == "v"
+    finally:
+        other.release()
+        await store.close()
+
+
+async def test_a_lock_held_past_patience_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 20, raising=False)
+    path = tmp_path / "locked.sqlite3"
+    store = await Store.open(path)
+    store.db.lock_patience = 0.2
+    other = OtherWriter(path)
+    try:
+        other.lock()
+        with pytest.raises(db_module.DatabaseBusy, match="locked.sqlite3"):
+            await store.meta.set("k", "v")
+    finally:
+        other.release()
         await store.close()

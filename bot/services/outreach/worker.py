@@ -436,18 +436,31 @@ class DeliveryWorker:
                 log.exception("outbox: could not write delivery outcomes; will retry")
 
     async def _flush(self) -> None:
+        """Write the delivery outcomes gathered since the last flush, finish the announcements
+        they complete, report progress. On a failure (a database locked longer than the store's
+        patience) everything is kept for the next flush: a lost outcome leaves a delivery
+        `sending`, its announcement never finishes, and a restart sends it twice."""
         outcomes, self._outcomes = self._outcomes, []
         if outcomes:
-            await self.store.deliveries.record(outcomes)
+            try:
+                await self.store.deliveries.record(outcomes)
+            except BaseException:
+                self._outcomes[:0] = outcomes  # before those that came in meanwhile
+                raise
             if any(o.status == PENDING for o in outcomes):
                 self._wake.set()
         touched, self._touched = self._touched, set()
-        for announcement_id in await self.store.deliveries.sending_announcements():
-            if await self.store.announcements.finish_if_done(announcement_id):
-                self._touched.discard(announcement_id)
-                await self._report(announcement_id, final=True)
-            elif announcement_id in touched:
-                await self._report(announcement_id, final=False)
+        try:
+            for announcement_id in await self.store.deliveries.sending_announcements():
+                if await self.store.announcements.finish_if_done(announcement_id):
+                    touched.discard(announcement_id)
+                    self._touched.discard(announcement_id)
+                    await self._report(announcement_id, final=True)
+                elif announcement_id in touched:
+                    touched.discard(announcement_id)
+                    await self._report(announcement_id, final=False)
+        finally:
+            self._touched |= touched  # those not reported yet: again next time
         flushed, self._flushed = self._flushed, asyncio.Event()
         flushed.set()
 
