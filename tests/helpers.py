@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from html import escape
 
 from bot.core.messages import Button, Inbound, Kind, Reply
@@ -95,3 +97,18 @@ class Member:
 
     async def user(self):
         return await self.app.store.users.find(self.channel, self.user_id)
+
+
+async def khuyenhoc(*args: str, env: dict[str, str], cwd) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` as its own process, as an operator or systemd starts it; stderr is
+    piped for the test to read (stdout is not wanted)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )

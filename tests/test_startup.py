@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 
 import aiohttp
 
 from fakes.bot_api import FakeBotAPI, FakeUser
 from fakes.zalo_api import FakeZaloOA, ZaloWebhookClient, text_event
 from tests.conftest import CONTENT, free_port
+from tests.helpers import khuyenhoc
 
 EX_CONFIG = 78  # deploy/khuyenhoc.service: RestartPreventExitStatus=78
 
@@ -31,16 +31,7 @@ def environment(tmp_path, **settings: str) -> dict[str, str]:
 
 
 async def start(env, tmp_path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await khuyenhoc("run", env=env, cwd=tmp_path)
 
 
 async def stop(process) -> str:

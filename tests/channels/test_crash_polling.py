@@ -6,25 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 
 from fakes.bot_api import FakeBotAPI, FakeUser
 from tests.conftest import CONTENT, free_port
+from tests.helpers import khuyenhoc
 
 MEMBERS = [FakeUser(id=20_000 + n, first_name=f"M{n}") for n in range(60)]
 
 
 async def start_bot(env, cwd):
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await khuyenhoc("run", env=env, cwd=cwd)
 
 
 async def test_sigkill_while_answering_loses_no_message(tmp_path):

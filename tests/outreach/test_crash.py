@@ -10,6 +10,7 @@ import sys
 from bot.store import Store
 from fakes.bot_api import FakeBotAPI
 from tests.conftest import CONTENT, free_port
+from tests.helpers import khuyenhoc
 
 RECIPIENTS = 120
 IN_FLIGHT_BOUND = 32 + 10  # max_in_flight, plus results not yet written (0.1 s at the rate)
@@ -28,16 +29,7 @@ async def seed_db(path):
 
 
 async def start_bot(fake, env, cwd):
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await khuyenhoc("run", env=env, cwd=cwd)
 
 
 async def test_sigkill_mid_broadcast_loses_no_one(tmp_path):
