@@ -316,6 +316,9 @@ class Health:
 
     async def _refresh_gauges(self) -> None:
         self._metrics.outbox_depth.set(await self._store.deliveries.backlog())
+        for channel in self._channels:
+            for name, value in channel.counters().items():
+                self._metrics.channel_counters.labels(channel.name, name).set(value)
 
     async def __call__(self) -> dict[str, Any]:
         report: dict[str, Any] = {"ok": True}

@@ -136,6 +136,7 @@ async def test_metrics_count_traffic(served):
     assert 'khuyenhoc_updates_total{channel="telegram",kind="command"} 1.0' in text
     assert 'khuyenhoc_deliveries_total{status="sent"} 3.0' in text
     assert "khuyenhoc_handler_seconds_count 1.0" in text
+    assert 'khuyenhoc_channel{channel="telegram",counter="updates_dropped"} 0.0' in text
     assert "khuyenhoc_outbox_depth 0.0" in text
     async with http.get("/healthz") as answer:
         assert "telegram" in (await answer.json())["last_update"]

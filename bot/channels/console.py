@@ -55,6 +55,9 @@ class ConsoleChannel:
     def health(self) -> dict[str, bool]:
         return {}
 
+    def counters(self) -> dict[str, int]:
+        return {}
+
     async def start(self) -> None:
         """Nothing to connect: the terminal is there."""
 

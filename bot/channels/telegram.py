@@ -83,6 +83,43 @@ NO_PREVIEW = {"is_disabled": True}  # link previews would bury the buttons under
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 
+MAX_WAITING_PER_CHAT = 20  # a member's updates in hand at most (answered or waiting); more: dropped
+
+
+class FloodGate:
+    """How many updates of one chat may wait their turn. A member sending far faster than the
+    bot can answer (a stuck key, a script) must not take the update slots all members share:
+    past the bound an update is dropped (and released, so polling does not fetch it again),
+    the member is told once per flood, and the drops are counted for /metrics."""
+
+    def __init__(self, limit: int = MAX_WAITING_PER_CHAT) -> None:
+        self.limit = limit
+        self.dropped = 0
+        self._dropped_ids: set[int] = set()
+        self._told: set[int] = set()  # chats told of this flood already
+
+    def drop(self, update_id: int) -> None:
+        self._dropped_ids.add(update_id)
+        self.dropped += 1
+
+    def was_dropped(self, update_id: int) -> bool:
+        if update_id in self._dropped_ids:
+            self._dropped_ids.discard(update_id)
+            return True
+        return False
+
+    def first_notice(self, chat: int) -> bool:
+        """True once per flood of a chat: tell the member then, not for every dropped message."""
+        if chat in self._told:
+            return False
+        self._told.add(chat)
+        return True
+
+    def calm(self, chat: int) -> None:
+        """The chat's queue has emptied: a later flood is told again."""
+        self._told.discard(chat)
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Many chats at once, one update at a time per chat, in arrival order.
 
@@ -93,14 +130,23 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     (`MAX_HANDLING`); the slots only bound the updates taken in (waiting, handled or answered).
     """
 
-    def __init__(self, max_concurrent_updates: int = 512) -> None:
+    def __init__(self, max_concurrent_updates: int = 512, *, gate: FloodGate | None = None) -> None:
         super().__init__(max_concurrent_updates)
+        self._gate = gate or FloodGate()
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: defaultdict[int, int] = defaultdict(int)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
+            await coroutine
+            return
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if self._waiting.get(key, 0) >= self._gate.limit and isinstance(update_id, int):
+            # This chat already has its fill waiting: do not let it hold one more of the
+            # slots every member shares. The update still runs (it is dropped there, and
+            # released), outside the chat's turn.
+            self._gate.drop(update_id)
             await coroutine
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -113,6 +159,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             if not self._waiting[key]:  # nobody else queued: forget the chat's lock
                 del self._waiting[key]
                 self._locks.pop(key, None)
+                self._gate.calm(key)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -180,8 +227,10 @@ class TelegramChannel:
         poll_timeout: float = 10.0,
         requests: tuple[AiohttpRequest, ...] = (),
         patience: Patience = Patience(),
+        flood: FloodGate | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.flood = flood or FloodGate()  # shared with the update processor that drops
         # Closed by `close` even when the start failed half-way (a rejected token): PTB closes
         # them only for a bot that finished initializing.
         self._requests = requests
@@ -220,6 +269,7 @@ class TelegramChannel:
         patience: Patience = Patience(),
     ) -> TelegramChannel:
         calls = AiohttpRequest(connection_pool_size=pool_size, read_timeout=read_timeout)
+        flood = FloodGate()
         # Long polling holds its connection for the poll timeout: give it a pool of its own.
         polling = AiohttpRequest(connection_pool_size=1)
         application = (
@@ -229,7 +279,7 @@ class TelegramChannel:
             .base_file_url(file_url_for(api_url))
             .request(calls)
             .get_updates_request(polling)
-            .concurrent_updates(PerChatUpdateProcessor())
+            .concurrent_updates(PerChatUpdateProcessor(gate=flood))
             .updater(None)  # bot.channels.telegram_polling.Poller fetches the updates
             .build()
         )
@@ -242,6 +292,7 @@ class TelegramChannel:
             poll_timeout=poll_timeout,
             requests=(calls, polling),
             patience=patience,
+            flood=flood,
         )
 
     @property
@@ -296,6 +347,23 @@ class TelegramChannel:
             return []
         return [Route("POST", self.webhook.path, self._webhook_request)]
 
+    def counters(self) -> dict[str, int]:
+        return {"updates_dropped": self.flood.dropped}
+
+    async def _tell_too_fast(self, update: dict[str, Any]) -> None:
+        """A dropped update: its member hears once per flood that some messages were not read."""
+        inbound = self.to_inbound(update)
+        chat = _chat_key(update)
+        if inbound is None or chat is None or not self.flood.first_notice(chat):
+            return
+        locale = await self.dispatcher.locale_of(CHANNEL, inbound.user_id)
+        text = self.dispatcher.text(locale, "fallback.too_fast")
+        log.warning(
+            "telegram: %s sends faster than it can be answered; dropping", member_ref(inbound)
+        )
+        with contextlib.suppress(TelegramError):
+            await raw_call(self.bot, "sendMessage", {"chat_id": chat, "text": text})
+
     def health(self) -> dict[str, bool]:
         # Polling ends for good when Telegram rejects the token: /healthz must say so.
         if self.webhook is not None:
@@ -334,10 +402,13 @@ class TelegramChannel:
     async def _take(self, update: dict[str, Any], context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle one update, then release it (handled or failed: a failing update must not
         come back forever): polling may confirm it, its webhook call may be answered."""
+        update_id = update.get("update_id")
         try:
-            await self._on_update(update, context)
+            if isinstance(update_id, int) and self.flood.was_dropped(update_id):
+                await self._tell_too_fast(update)
+            else:
+                await self._on_update(update, context)
         finally:
-            update_id = update.get("update_id")
             if isinstance(update_id, int):
                 self.poller.handled(update_id)
                 waiting = self._webhook_waiting.pop(update_id, None)

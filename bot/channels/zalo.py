@@ -199,6 +199,9 @@ class ZaloChannel:
     def health(self) -> dict[str, bool]:
         return {}
 
+    def counters(self) -> dict[str, int]:
+        return {}
+
     async def start(self) -> None:
         await self.client.start()
 

@@ -53,6 +53,12 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.channel_counters = Gauge(
+            "khuyenhoc_channel",
+            "Channels' running totals (updates_dropped: a member's flood beyond the bound)",
+            ["channel", "counter"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "khuyenhoc_outbox_depth", "Deliveries pending or in flight", registry=self.registry
         )
