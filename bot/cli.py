@@ -503,7 +503,11 @@ async def _backup(settings: Settings, out: Path | None) -> int:
             return EXIT_USAGE
         # Not named like the daily backups: BACKUP_KEEP's rotation never removes these.
         out = settings.backup_dir / f"manual-{now:%Y%m%d-%H%M%S}.sqlite3"
-    out = await maintenance.backup(database, out, now)
+    try:
+        out = await maintenance.backup(database, out, now)
+    except maintenance.BackupFailed as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_PROBLEMS
     print(f"{out}: backup of {database} (integrity ok)")
     return EXIT_OK
 

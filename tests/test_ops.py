@@ -227,3 +227,19 @@ async def test_no_chat_id_or_name_in_info_logs(settings, caplog, catalog):
     assert sum("blocked" in line for line in lines) >= 2, lines
     for line in lines:
         assert str(LAN.id) not in line and "Lan" not in line, line
+
+
+async def test_a_full_disk_leaves_no_half_backup(app, tmp_path, monkeypatch):
+    import errno
+
+    from bot.store import files
+
+    def disk_full(source, target):
+        target.write_bytes(b"SQLite format 3\x00 half")  # what was written before space ran out
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "copy", disk_full)
+    out = tmp_path / "backups" / "today.sqlite3"
+    with pytest.raises(maintenance.BackupFailed, match="No space left"):
+        await maintenance.backup(app.settings.database_path, out)
+    assert list(out.parent.iterdir()) == []  # neither the copy nor a .part to mistake for one

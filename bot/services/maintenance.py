@@ -32,6 +32,10 @@ SESSION_RETENTION = timedelta(days=30)
 SEEN_RETENTION = timedelta(days=7)
 
 
+class BackupFailed(RuntimeError):
+    """A backup could not be written (the message names the files and why); nothing is left."""
+
+
 class DatabaseInUse(RuntimeError):
     """A running bot holds the database."""
 
@@ -84,12 +88,16 @@ async def backup(database: Path, out: Path, now: datetime | None = None) -> Path
     tells the operator), checked before it is reported done."""
     private.folder(out.parent)
     partial = out.with_name(out.name + ".part")
-    await asyncio.to_thread(files.copy, database, partial)
-    await asyncio.to_thread(files.stamp_backup, partial, now or utc_now())
-    result = await asyncio.to_thread(files.integrity, partial)
+    try:
+        await asyncio.to_thread(files.copy, database, partial)
+        await asyncio.to_thread(files.stamp_backup, partial, now or utc_now())
+        result = await asyncio.to_thread(files.integrity, partial)
+    except (OSError, files.DatabaseError) as exc:  # a full disk, most likely
+        partial.unlink(missing_ok=True)  # no half copy left to be taken for a backup
+        raise BackupFailed(f"backup of {database} to {out} failed: {exc}") from exc
     if result != "ok":
         partial.unlink(missing_ok=True)
-        raise RuntimeError(f"backup of {database} failed its integrity check: {result}")
+        raise BackupFailed(f"backup of {database} failed its integrity check: {result}")
     partial.replace(out)
     return out
 
