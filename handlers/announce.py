@@ -303,14 +303,18 @@ async def area_typed(ctx: Context, text: str) -> None:
     await _area_picker(ctx, announcement, found)
 
 
+def _toggled(items: tuple[str, ...], item: str) -> tuple[str, ...]:
+    """`items` with `item` taken out if it was in, added if not (a pressed checkbox)."""
+    return tuple(i for i in items if i != item) if item in items else (*items, item)
+
+
 @router.action(ToggleArea, role=EDITOR)
 async def toggle_area(ctx: Context, act: ToggleArea) -> None:
     announcement = await _editable(ctx, act.announcement)
     if ctx.services.catalog.areas.get(act.code) is None:
         raise StaleButton(f"unknown area {act.code}")
-    areas = list(announcement.audience.areas)
-    areas.remove(act.code) if act.code in areas else areas.append(act.code)
-    audience = replace(announcement.audience, areas=tuple(areas))
+    areas = _toggled(announcement.audience.areas, act.code)
+    audience = replace(announcement.audience, areas=areas)
     announcement = await _set_audience(ctx, act.announcement, audience)
     ctx.set_state(AREA_STATE, announcement=announcement.id)
     found = [a for a in (ctx.services.catalog.areas.get(c) for c in areas) if a]
@@ -322,9 +326,7 @@ async def toggle_role(ctx: Context, act: ToggleRole) -> None:
     announcement = await _editable(ctx, act.announcement)
     if ctx.services.catalog.campaign.role(act.role) is None:
         raise StaleButton(f"unknown role {act.role}")
-    roles = list(announcement.audience.roles)
-    roles.remove(act.role) if act.role in roles else roles.append(act.role)
-    audience = replace(announcement.audience, roles=tuple(roles))
+    audience = replace(announcement.audience, roles=_toggled(announcement.audience.roles, act.role))
     await _set_audience(ctx, act.announcement, audience)
     await edit_audience(ctx, EditAudience(act.announcement, "role"))
 
