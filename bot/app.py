@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import shutil
 import signal
 import sys
 from collections.abc import Iterable
@@ -293,6 +294,10 @@ def _observer(metrics: Metrics, clock: Clock) -> Observer:
 
     return observe
 
+# Below this much free space on the database's disk /healthz is red: SQLite's log, the nightly
+# backup and the exports need room, and a write that cannot grow the file fails.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
 
 class Health:
     """What /healthz reports: ok only when the database answers, the scheduler runs and every
@@ -306,8 +311,10 @@ class Health:
         channels: Iterable[Channel],
         metrics: Metrics,
         worker: DeliveryWorker | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ) -> None:
         self._store = store
+        self.min_free_bytes = min_free_bytes
         self._worker = worker  # knows which channels' platforms do not answer
         self._scheduler = scheduler
         self._channels = list(channels)
@@ -323,8 +330,13 @@ class Health:
     async def __call__(self) -> dict[str, Any]:
         report: dict[str, Any] = {"ok": True}
         try:
-            report["outbox_backlog"] = await self._store.deliveries.backlog()
-            report["database"] = "ok"
+            # Reads still work under another program's lock or on a full disk: only a write
+            # (and the free space) tells whether members' answers can be stored.
+            problem = await self._store.db.unwritable() or self._disk_problem()
+            if problem is None:
+                report["outbox_backlog"] = await self._store.deliveries.backlog()
+            report["database"] = problem or "ok"
+            report["ok"] = problem is None
         except Exception as exc:  # the point is to report it, whatever it is
             report["database"] = f"error: {type(exc).__name__}"
             report["ok"] = False
@@ -348,6 +360,16 @@ class Health:
             for channel, moment in self._metrics.last_update.items()
         }
         return report
+
+    def _disk_problem(self) -> str | None:
+        """"disk nearly full" when the database's disk has less than `min_free_bytes` left."""
+        path = self._store.db.path
+        if str(path) == ":memory:":
+            return None
+        free = shutil.disk_usage(path.parent).free
+        if free >= self.min_free_bytes:
+            return None
+        return f"disk nearly full: {free // (1024 * 1024)} MiB free"
 
 
 def _services(

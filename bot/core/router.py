@@ -96,11 +96,13 @@ class Router:
         self, *names: str, role: str | None = None, personal: bool = False
     ) -> Callable[[Handler], Handler]:
         """Register a command; with `role`, only staff of at least that role may use it; a
-        `personal` one (it shows the member's data) answers only in a private chat."""
+        `personal` one (it shows the member's data) answers only in a private chat, and so
+        does every staff one (their pages hold members' names, questions and figures, and a
+        group may hold anyone)."""
         check_role(role)
 
         def register(func: Handler) -> Handler:
-            handler = private_only(func) if personal else func
+            handler = private_only(func) if personal or role else func
             for name in names:
                 self._claim(self.commands, name.lower(), handler)
                 if role:
@@ -116,7 +118,8 @@ class Router:
         check_role(role)
 
         def register(func: ActionHandler) -> ActionHandler:
-            self._claim(self.actions, action_type, private_only(func) if personal else func)
+            handler = private_only(func) if personal or role else func
+            self._claim(self.actions, action_type, handler)
             if role:
                 self.action_roles[action_type] = role
             return func
@@ -149,10 +152,11 @@ class Router:
         personal: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a menu section; it also answers the command `/key`. A `personal` one opens
-        only in a private chat, however it is reached (command, menu button, deep link)."""
+        only in a private chat, however it is reached (command, menu button, deep link); so
+        does a staff one."""
 
         def register(func: Handler) -> Handler:
-            handler = private_only(func) if personal else func
+            handler = private_only(func) if personal or role else func
             self._claim(self.sections, key, Section(key, label_key, order, handler, role))
             self.command(key, role=role)(handler)
             return func

@@ -35,6 +35,9 @@ BUSY_TIMEOUT_MS = 5000  # SQLite waits this long for another writer before "data
 LOCK_RETRY_FIRST_S = 0.05
 LOCK_RETRY_MAX_S = 2.0
 LOCK_PATIENCE_S = 120.0
+# /healthz's write probe waits at most this long for another writer (a short CLI command
+# finishes within it; a lock held longer is worth reporting).
+PROBE_BUSY_TIMEOUT_MS = 1000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -46,6 +49,11 @@ def _locked(exc: BaseException) -> bool:
         or "database is busy" in text
         or "database table is locked" in text
     )
+
+
+def _full(exc: BaseException) -> bool:
+    """SQLite could not grow the database or its log: the disk (or its quota) is full."""
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
 
 
 def utc_now() -> datetime:
@@ -184,6 +192,38 @@ class Database:
 
     def now(self) -> str:
         return to_db_time(self.clock())
+
+    async def unwritable(self) -> str | None:
+        """Why a write cannot land now ("locked", "disk full", or SQLite's words), or None
+        when it can. For /healthz: reads keep working under a lock or on a full disk, so only
+        a real (tiny) write tells; it waits a second at most and is never retried."""
+        try:
+            async with asyncio.timeout(PROBE_BUSY_TIMEOUT_MS / 1000 * 5):
+                await self._lock.acquire()
+        except TimeoutError:  # one of our own statements has held the connection for long
+            return "busy"
+        try:
+            await self._conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_TIMEOUT_MS}")
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    await self._conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('health_probe', ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (self.now(),),
+                    )
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                return "locked" if _locked(exc) else "disk full" if _full(exc) else str(exc)
+            finally:
+                await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        finally:
+            self._lock.release()
+        return None
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")

@@ -79,3 +79,19 @@ async def test_someone_new_in_a_group_is_not_asked_to_agree_there(app):
     await stranger.press("Bắt đầu")
     assert stranger.text == PRIVATE_ONLY
     assert await stranger.user() is None
+
+
+async def test_staff_commands_in_a_group_answer_only_in_private(app):
+    """A staff page holds members' names, questions and figures; a group may hold anyone."""
+    member = await member_with_data(app)
+    root = build_root_router()
+    staff_commands = sorted(root.command_roles)
+    assert {"inbox", "stats", "export", "announce", "admins"} <= set(staff_commands)
+    admin = Member(app, user_id="999", name="Cán bộ").in_group()
+    for command in staff_commands:
+        await admin.command(f"/{command}")
+        assert admin.text == PRIVATE_ONLY, f"/{command}"
+    admin.in_private()
+    await admin.command("/inbox")
+    assert "Rạch Gòi" in admin.text  # the same page, privately, shows the question
+    assert (await member.user()).chat_id == "2024"
