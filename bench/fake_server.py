@@ -9,7 +9,15 @@ per line on stdin, with one JSON line on stdout (the control channel):
     {"op": "ready", "timeout": 30}          first getUpdates seen -> {"t": monotonic time}
     {"op": "stats"}                         counters: accepted sends, first/last send time, 429s
     {"op": "wait_sends", "n": N, "timeout": T}
-    {"op": "drive", "script": "khuyenhoc" | "echo", "members": M, "first_id": ID, "timeout": T}
+    {"op": "drive", "script": "khuyenhoc" | "onboard" | "echo", "members": M, "first_id": ID,
+     "spread_s": S}                         all members at once, or (open loop) member n starting
+                                            n * S / M seconds in; each waits for every answer
+    {"op": "record", "first_id": ID}        one member alone through the "khuyenhoc" script ->
+                                            {"steps": [[{"method", "params"}, ...], ...]}: the
+                                            calls the bot made for each step (for the peers that
+                                            make the same calls)
+    {"op": "push_start", "id": ID}          queue a member's /start (before a bot polls)
+    {"op": "wait_reply", "id": ID, "timeout": T}  -> {"t": monotonic time of the first answer}
     {"op": "quit"}
 
 Running the simulated members here, next to the server, keeps the bench process out of the
@@ -23,6 +31,7 @@ import argparse
 import asyncio
 import collections
 import gc
+import itertools
 import json
 import os
 import sys
@@ -38,6 +47,8 @@ if str(ROOT) not in sys.path:
 from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 
 STEP_TIMEOUT = 60.0  # a member gives up on a reply after this long (counted as an error)
+# The calls a bot makes to answer a member, replayed by the peers that make the same calls.
+REPLAYED = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})
 
 
 class BenchFakeBotAPI(FakeBotAPI):
@@ -134,6 +145,7 @@ class Driver:
         self.updates = 0
         self.errors: list[str] = []
         self.latencies: list[float] = []  # push -> first visible reply, seconds
+        self.member_latencies: defaultdict[int, list[float]] = defaultdict(list)
 
     async def _step(self, user: FakeUser, push: Any, want: str | None) -> SentMessage | None:
         """Push one update, wait for the reply (and for the button `want` to be on screen)."""
@@ -143,7 +155,9 @@ class Driver:
         push()
         self.updates += 1
         await self.fake.wait_chat_change(chat, seen, STEP_TIMEOUT)
-        self.latencies.append(time.monotonic() - started)
+        latency = time.monotonic() - started
+        self.latencies.append(latency)
+        self.member_latencies[chat].append(latency)
         while want is not None and _button(self.fake.last_changed.get(chat), want) is None:
             # The step answered in more than one message: wait for the one with the button.
             seen = self.fake.version[chat]
@@ -157,9 +171,8 @@ class Driver:
             raise LookupError(f"member {user.id}: no button {prefix!r} on screen")
         return await self._step(user, lambda: self.fake.user_presses(user, screen, data), want)
 
-    async def khuyenhoc_member(self, uid: int) -> None:
-        """Onboarding (/start, consent, language, role, area search, pick area), then one
-        self-assessment (/assess, pick one, start, answer every question)."""
+    async def onboard_member(self, uid: int) -> None:
+        """Onboarding: /start, consent, language, role, area search, pick the area."""
         user = FakeUser(id=uid, first_name=f"M{uid}", language_code="vi")
         say = self.fake.user_sends
         await self._step(user, lambda: say(user, "/start"), "consent:1")
@@ -168,6 +181,13 @@ class Driver:
         await self._press(user, "role:ho-gia-dinh", "area:")
         await self._step(user, lambda: say(user, "ninh kieu"), "area:")
         await self._press(user, "area:", None)
+
+    async def khuyenhoc_member(self, uid: int) -> None:
+        """Onboarding, then one self-assessment (/assess, pick one, start, answer every
+        question)."""
+        await self.onboard_member(uid)
+        user = FakeUser(id=uid, first_name=f"M{uid}", language_code="vi")
+        say = self.fake.user_sends
         await self._step(user, lambda: say(user, "/assess"), "ad:")
         await self._press(user, "ad:gia-dinh-hoc-tap", "as:")
         screen = await self._press(user, "as:", "aa:")
@@ -181,22 +201,61 @@ class Driver:
                 user, lambda n=n: self.fake.user_sends(user, f"tin {n} của {uid}"), None
             )
 
-    async def run(self, script: str, members: int, first_id: int, messages: int) -> dict:
-        async def one(uid: int) -> None:
+    async def record(self, uid: int) -> list[list[dict]]:
+        """One member alone through the "khuyenhoc" script: the Bot API calls the bot made for
+        each of its steps (chat, message and callback ids left out)."""
+        marks: list[int] = []
+        push = self.fake.push_update
+
+        def marking(update: dict) -> int:
+            marks.append(len(self.fake.calls))
+            return push(update)
+
+        self.fake.push_update = marking  # type: ignore[method-assign]
+        try:
+            await self.khuyenhoc_member(uid)
+            await asyncio.sleep(0.5)  # untimed: let the last step's calls arrive
+        finally:
+            del self.fake.push_update
+        marks.append(len(self.fake.calls))
+        ids = ("chat_id", "message_id", "callback_query_id")
+        return [
+            [
+                {"method": name, "params": {k: v for k, v in params.items() if k not in ids}}
+                for name, params in self.fake.calls[start:end]
+                if name in REPLAYED
+            ]
+            for start, end in itertools.pairwise(marks)
+        ]
+
+    async def run(
+        self, script: str, members: int, first_id: int, messages: int, spread_s: float = 0.0
+    ) -> dict:
+        slowest: list[float] = []  # each member's slowest answer
+
+        async def one(n: int) -> None:
+            uid = first_id + n
+            if spread_s:  # open loop: arrivals on a schedule, whatever the bot's pace
+                await asyncio.sleep(max(0.0, t0 + n * spread_s / members - time.monotonic()))
             try:
                 if script == "khuyenhoc":
                     await self.khuyenhoc_member(uid)
+                elif script == "onboard":
+                    await self.onboard_member(uid)
                 else:
                     await self.echo_member(uid, messages)
             except Exception as exc:  # recorded and reported: the figure is then not valid
                 self.errors.append(f"{uid}: {type(exc).__name__}: {exc}")
+                self.member_latencies[uid].append(float("inf"))
+            slowest.append(max(self.member_latencies.pop(uid, [0.0])))
 
         cpu0, t0 = time.process_time(), time.monotonic()
-        await asyncio.gather(*(one(first_id + n) for n in range(members)))
+        await asyncio.gather(*(one(n) for n in range(members)))
         elapsed = time.monotonic() - t0
         cpu = time.process_time() - cpu0
         lat = sorted(self.latencies)
         return {
+            "members_within_2s": sum(1 for s in slowest if s <= 2.0) / max(1, len(slowest)),
             "updates": self.updates,
             "elapsed": elapsed,
             "started": t0,
@@ -249,8 +308,18 @@ async def serve(args: argparse.Namespace) -> None:
                         command["members"],
                         command.get("first_id", 1_000_000),
                         command.get("messages", 18),
+                        command.get("spread_s", 0.0),
                     )
                     answer(result)
+                elif op == "record":
+                    answer({"steps": await Driver(fake).record(command["first_id"])})
+                elif op == "push_start":
+                    user = FakeUser(id=command["id"], first_name="Lan", language_code="vi")
+                    fake.user_sends(user, "/start")
+                    answer({"ok": True})
+                elif op == "wait_reply":
+                    await fake.wait_chat_change(command["id"], 0, command.get("timeout", 60))
+                    answer({"t": time.monotonic()})
                 else:
                     answer({"error": f"unknown op {op!r}"})
             except Exception as exc:
