@@ -294,6 +294,7 @@ def _observer(metrics: Metrics, clock: Clock) -> Observer:
 
     return observe
 
+
 # Below this much free space on the database's disk /healthz is red: SQLite's log, the nightly
 # backup and the exports need room, and a write that cannot grow the file fails.
 MIN_FREE_BYTES = 16 * 1024 * 1024
@@ -362,7 +363,7 @@ class Health:
         return report
 
     def _disk_problem(self) -> str | None:
-        """"disk nearly full" when the database's disk has less than `min_free_bytes` left."""
+        """ "disk nearly full" when the database's disk has less than `min_free_bytes` left."""
         path = self._store.db.path
         if str(path) == ":memory:":
             return None
@@ -453,6 +454,7 @@ async def _messengers(
                 dispatcher,
                 settings.telegram_bot_token,
                 settings.telegram_api_url,
+                store.inbound,
                 webhook=webhook,
                 pacing=pacer,
                 staff_changed=staff_changed,

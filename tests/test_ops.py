@@ -209,7 +209,9 @@ async def test_no_chat_id_or_name_in_info_logs(settings, caplog, catalog):
     caplog.set_level(logging.INFO)  # for the whole test: shutdown drains the last updates
     async with FakeBotAPI() as fake:
         app = await App.create(settings, clock=utc_now, catalog=shared_catalog())
-        channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
+        channel = TelegramChannel.build(
+            app.dispatcher, fake.token, fake.base_url, app.store.inbound, poll_timeout=1
+        )
         await channel.start()
         try:
             phone = Phone(fake, LAN)

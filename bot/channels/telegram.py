@@ -51,7 +51,15 @@ from telegram.warnings import PTBUserWarning
 
 from bot.channels.aiohttp_request import AiohttpRequest
 from bot.channels.telegram_polling import Poller, retry_seconds
-from bot.core.channel import ChannelRefused, DeliveryError, Failure, Pacing, Route, Sent
+from bot.core.channel import (
+    ChannelRefused,
+    DeliveryError,
+    Failure,
+    InboundLog,
+    Pacing,
+    Route,
+    Sent,
+)
 from bot.core.logs import mask, member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.router import Dispatcher
@@ -220,6 +228,7 @@ class TelegramChannel:
         self,
         dispatcher: Dispatcher,
         application: Application,
+        inbound: InboundLog,
         *,
         webhook: Webhook | None = None,
         pacing: Pacing | None = None,
@@ -242,6 +251,7 @@ class TelegramChannel:
         self.poller = Poller(
             application.bot,
             application.update_queue,
+            inbound,
             timeout=int(poll_timeout),
             allowed_updates=ALLOWED_UPDATES,
         )
@@ -259,6 +269,7 @@ class TelegramChannel:
         dispatcher: Dispatcher,
         token: str,
         api_url: str,
+        inbound: InboundLog,
         *,
         webhook: Webhook | None = None,
         pacing: Pacing | None = None,
@@ -286,6 +297,7 @@ class TelegramChannel:
         return cls(
             dispatcher,
             application,
+            inbound,
             webhook=webhook,
             pacing=pacing,
             staff_changed=staff_changed,

@@ -10,7 +10,7 @@ place for its tokens, the rate limiter) it is given in its constructor.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -117,3 +117,14 @@ class Vault(Protocol):
     async def get(self, key: str) -> str | None: ...
 
     async def set(self, key: str, value: str) -> None: ...
+
+
+class InboundLog(Protocol):
+    """Updates a channel has taken from its platform but not yet handled, kept so a crash loses
+    none once the platform has been told to forget them; the next start handles them."""
+
+    async def keep(self, channel: str, updates: Sequence[tuple[int, str]]) -> None: ...
+
+    async def release(self, channel: str, update_ids: Sequence[int]) -> None: ...
+
+    async def pending(self, channel: str) -> list[str]: ...

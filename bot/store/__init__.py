@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
 from bot.store.db import Clock, Database, utc_now
+from bot.store.inbound import InboundLog
 from bot.store.meta import Meta
 from bot.store.outreach import Announcements, Deliveries, Staff
 from bot.store.reports import Reports
@@ -33,6 +34,7 @@ class Store:
         self.reports = Reports(db)
         self.meta = Meta(db)
         self.tickets = Tickets(db)
+        self.inbound = InboundLog(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

@@ -57,7 +57,9 @@ async def fake():
 
 @pytest.fixture
 async def channel(app, fake):
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
+    channel = TelegramChannel.build(
+        app.dispatcher, fake.token, fake.base_url, app.store.inbound, poll_timeout=1
+    )
     await channel.start()
     yield channel
     await channel.close()

@@ -4,6 +4,7 @@ token, and confirms what it fetched when it stops, so no update is handled twice
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
@@ -22,7 +23,7 @@ async def fake():
 
 async def start(app, fake, token: str | None = None) -> TelegramChannel:
     channel = TelegramChannel.build(
-        app.dispatcher, token or fake.token, fake.base_url, poll_timeout=1
+        app.dispatcher, token or fake.token, fake.base_url, app.store.inbound, poll_timeout=1
     )
     channel.poller.backoff_base = 0.01  # the test waits on events, not on seconds of back-off
     await channel.start()
@@ -62,7 +63,9 @@ async def test_a_restart_does_not_handle_an_update_twice(app, fake):
 
 
 async def test_a_rejected_token_stops_polling_with_a_clear_log(app, fake, caplog):
-    channel = TelegramChannel.build(app.dispatcher, fake.token, fake.base_url, poll_timeout=1)
+    channel = TelegramChannel.build(
+        app.dispatcher, fake.token, fake.base_url, app.store.inbound, poll_timeout=1
+    )
     channel.poller.backoff_base = 0.01
     await channel.start()
     try:
@@ -110,19 +113,50 @@ async def test_an_unexpected_error_in_the_poller_is_logged_and_survived(app, fak
         await asyncio.wait_for(channel.close(), 5)
 
 
-async def test_an_update_is_confirmed_only_once_handled(app, fake):
-    """The offset stays below an update whose answer is still on its way."""
+async def test_an_update_is_confirmed_once_kept_and_leaves_the_log_once_handled(app, fake):
+    """Telegram may forget an update as soon as it is stored; the log holds it until its
+    answer is out, and new updates of other chats are not held up meanwhile."""
     channel = await start(app, fake)
     try:
         fake.hang_chat(LAN.id, 3)
         update_id = fake.user_sends(LAN, "/start")
         await fake.wait_for(lambda: fake.calls_to("sendMessage"), timeout=5)
-        # Later updates (of other chats) are taken and handled meanwhile...
         other = FakeUser(id=1002, first_name="Minh")
         fake.user_sends(other, "/start")
         await fake.wait_for_messages(other.id, 1)
-        # ...but Telegram is never told to forget the one still in hand.
-        assert fake.confirmed_offset <= update_id
-        assert channel.poller.offset == update_id
+        assert fake.confirmed_offset > update_id  # kept: Telegram need not hold it
+        await fake.wait_for(lambda: channel.poller._in_hand == {update_id}, timeout=5)
+        await channel.poller.confirm()  # releases the handled ones now, not in 50 ms
+        [body] = await app.store.inbound.pending("telegram")  # Minh's is handled and gone
+        assert json.loads(body)["update_id"] == update_id
+        await fake.wait_for_messages(LAN.id, 1, timeout=10)
+        await fake.wait_for(lambda: not channel.poller._in_hand, timeout=5)
+        await channel.poller.confirm()
+        assert await app.store.inbound.pending("telegram") == []
+    finally:
+        await channel.close()
+
+
+async def test_updates_a_crashed_run_kept_are_handled_at_the_next_start(app, fake):
+    """A run killed after Telegram forgot an update (it was kept) but before answering it."""
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 5,
+            "date": 1_700_000_000,
+            "chat": {"id": LAN.id, "type": "private", "first_name": LAN.first_name},
+            "from": {"id": LAN.id, "is_bot": False, "first_name": LAN.first_name},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    await app.store.inbound.keep("telegram", [(77, json.dumps(update))])
+    channel = await start(app, fake)
+    try:
+        [answer] = await fake.wait_for_messages(LAN.id, 1)
+        assert answer.visible_text()
+        await fake.wait_for(lambda: not channel.poller._in_hand, timeout=5)
+        await channel.poller.confirm()
+        assert await app.store.inbound.pending("telegram") == []
     finally:
         await channel.close()

@@ -144,6 +144,7 @@ CALLS = {
     "reports.area_result": lambda s, x: s.reports.area_result(["gia-dinh"], "31135"),
     "reports.weekly": lambda s, x: s.reports.weekly(["gia-dinh"], NOW - timedelta(days=30)),
     "reports.completed_runs": lambda s, x: s.reports.completed_runs(None, None),
+    "inbound.pending": lambda s, x: s.inbound.pending("telegram"),
     "tickets.create": lambda s, x: s.tickets.create(x.member.id, "Hỏi thêm?", "31135", None),
     "tickets.get": lambda s, x: s.tickets.get(x.answered.id),
     "tickets.open": lambda s, x: s.tickets.open(),
@@ -210,6 +211,7 @@ async def seeded(store: Store) -> SimpleNamespace:
     assert answered is not None
     await store.tickets.draft_faq(answered, "cli")
     to_answer = await store.tickets.create(member.id, "Hỏi nữa?", "31135", None)
+    await store.inbound.keep("telegram", [(41, "{\"update_id\": 41}")])
     return SimpleNamespace(
         member=member,
         stopped=stopped,
