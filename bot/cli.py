@@ -688,7 +688,7 @@ async def _restore(settings: Settings, file: Path, yes: bool) -> int:
         say("restore.question", end="", when=taken(facts))
         answer = fold(sys.stdin.readline())
         print()
-        return answer in YES
+        return answer == "co"  # "có" folded; a destructive step takes the whole word
 
     try:
         restored = await maintenance.restore(
