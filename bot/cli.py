@@ -20,6 +20,7 @@ from typing import Any
 import bot.say as saying
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
+from bot.core.dates import Typed
 from bot.core.logs import configure as configure_logging
 from bot.say import number, say, text
 
@@ -66,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     qr.add_argument("--bot", help=text("help.qr_bot"))
 
     announce = sub.add_parser("announce", help=text("help.announce"))
-    announce.add_argument("--text-file", type=Path, required=True, help=text("help.text_file"))
-    announce.add_argument("--photo", type=Path, help=text("help.photo"))
-    announce.add_argument("--at", help=text("help.announce_at"))
-    announce.add_argument("--expires", help=text("help.announce_expires"))
+    announce.add_argument(
+        "--text-file", type=Path, required=True, metavar="FILE", help=text("help.text_file")
+    )
+    announce.add_argument("--photo", type=Path, metavar="FILE", help=text("help.photo"))
+    announce.add_argument("--at", metavar="DATE", help=text("help.announce_at"))
+    announce.add_argument("--expires", metavar="DATE", help=text("help.announce_expires"))
     announce.add_argument("--area", action="append", default=[], help=text("help.area"))
     announce.add_argument("--role", action="append", default=[], help=text("help.role"))
     # Here --lang picks the members by their language (the output's is chosen before the
@@ -92,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--chart", type=Path, help=text("help.stats_chart"))
     export = sub.add_parser("export", help=text("help.export"))
     export.add_argument("what", choices=["assessments", "members"], help=text("help.export_what"))
-    export.add_argument("--from", dest="start", help=text("help.export_from"))
-    export.add_argument("--to", dest="end", help=text("help.export_to"))
+    export.add_argument("--from", dest="start", metavar="DATE", help=text("help.export_from"))
+    export.add_argument("--to", dest="end", metavar="DATE", help=text("help.export_to"))
     export.add_argument("--out", type=Path, required=True, help=text("help.export_out"))
     export.add_argument("--force", action="store_true", help=text("help.export_force"))
 
@@ -103,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--days", type=int, default=CALENDAR_DAYS, help=text("help.events_days"))
     add = events_sub.add_parser("add", help=text("help.events_add"))
     add.add_argument("--title", required=True, help=text("help.event_title"))
-    add.add_argument("--at", required=True, help=text("help.event_at"))
+    add.add_argument("--at", required=True, metavar="DATE", help=text("help.event_at"))
     add.add_argument("--place", help=text("help.event_place"))
     add.add_argument("--description", help=text("help.event_description"))
     cancel = events_sub.add_parser("cancel", help=text("help.events_cancel"))
@@ -505,7 +508,7 @@ async def _announce(settings: Settings, args: argparse.Namespace) -> int:
         await app.close()
 
 
-def _typed(value: str | None, option: str, settings: Settings, now: Any) -> Any:
+def _typed(value: str | None, option: str, settings: Settings, now: Any) -> Typed | bool | None:
     """A date typed in one of the accepted forms (bot.core.dates); None when not given; False,
     after one line saying so, when it is no date."""
     from bot.core.dates import parse_local
