@@ -200,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         say("config_error", err=True, problem=exc)
         return EXIT_USAGE
-    # A staff command prints its result; its log lines only when asked (-v). The bot logs.
-    quiet = args.command != "run" and not args.verbose
-    level = "WARNING" if quiet and settings.log_level in ("DEBUG", "INFO") else settings.log_level
-    configure_logging(level, settings.log_format, settings.secrets())
+    configure_logging(_log_level(args, settings), settings.log_format, settings.secrets())
     if args.command in DATA_COMMANDS and not settings.database_path.is_file():
         no_database(settings)
         return EXIT_USAGE
@@ -216,6 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnusable as exc:  # one line naming the file, not a traceback
         say("database_unusable", err=True, problem=exc)
         return EXIT_CONFIG
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """The bot logs at LOG_LEVEL. A staff command prints its result, and its log lines (on
+    stderr) only when asked with -v: then at least INFO."""
+    if args.command == "run":
+        return settings.log_level
+    if args.verbose:
+        return "DEBUG" if settings.log_level == "DEBUG" else "INFO"
+    return settings.log_level if settings.log_level in ("ERROR", "CRITICAL") else "WARNING"
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
