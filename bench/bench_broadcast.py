@@ -106,7 +106,7 @@ async def _broadcast(name: str, recipients: int, rate: float, paid: bool, rtt: f
                 await asyncio.sleep(SETTLE_S)
                 bot_cpu0, fake_cpu0, t0 = bot.cpu(), fake.cpu(), time.monotonic()
                 announce = await spawn(
-                    [PYTHON, "-m", "bot", "announce", "--text-file", str(text_file)],
+                    [PYTHON, "-m", "bot", "announce", "--text-file", str(text_file), "--yes"],
                     env,
                     folder,
                     "announce",

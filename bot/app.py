@@ -24,9 +24,10 @@ import math
 import shutil
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.catalog import Catalog, load_catalog
@@ -87,6 +88,7 @@ class Terminal:
     user: str
     stdin: TextIO | None = None
     stdout: TextIO | None = None
+    pictures: Path | None = None  # where the pictures the bot sends are saved (else not kept)
 
 
 class App:
@@ -169,7 +171,11 @@ class App:
             terminal = terminal or Terminal("khach")
             channels = [
                 ConsoleChannel(
-                    dispatcher, user=terminal.user, stdin=terminal.stdin, stdout=terminal.stdout
+                    dispatcher,
+                    user=terminal.user,
+                    stdin=terminal.stdin,
+                    stdout=terminal.stdout,
+                    pictures=terminal.pictures,
                 )
             ]
         worker = None
@@ -567,9 +573,16 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, **opti
     return EXIT_OK
 
 
-async def chat(settings: Settings, terminal: Terminal, *, admin: bool = False) -> int:
+async def chat(
+    settings: Settings,
+    terminal: Terminal,
+    *,
+    admin: bool = False,
+    started: Callable[[bool], None] | None = None,
+) -> int:
     """`khuyenhoc chat`: the conversations in the terminal. Background work (the terminal's own
-    deliveries, the timers) runs only while no other khuyenhoc process holds the database."""
+    deliveries, the timers) runs only while no other khuyenhoc process holds the database;
+    `started` is told which, before the first line is read (the CLI says it to the person)."""
     from bot.catalog import ContentInvalid
     from bot.channels.console import CHANNEL, ConsoleChannel
 
@@ -600,6 +613,8 @@ async def chat(settings: Settings, terminal: Terminal, *, admin: bool = False) -
         return EXIT_FAILED
     try:
         await app.start()
+        if started is not None:
+            started(background)
         console = app.channels[CHANNEL]
         assert isinstance(console, ConsoleChannel)
         await console.run()

@@ -1,6 +1,9 @@
 """The `khuyenhoc` command: run the bot, chat in the terminal, check content, and the staff's
 commands on the installation's data. Every command acts on one home folder (bot/home.py), whatever
-folder it is typed in."""
+folder it is typed in.
+
+What a command prints is said through `bot.say` (Vietnamese, or English with --lang en or an
+English locale); log lines go to stderr, and for staff commands only with -v."""
 
 from __future__ import annotations
 
@@ -10,18 +13,24 @@ import logging
 import os
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import bot.say as saying
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
+from bot.core.dates import Typed
 from bot.core.logs import configure as configure_logging
+from bot.say import number, say, text
 
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_CONFIG = 78  # EX_CONFIG: the installation needs a person (a damaged database file)
 CHAT_DATABASE = "chat.sqlite3"  # `khuyenhoc chat`'s own database, beside the bot's
+CHAT_PICTURES = "chat-pictures"  # where `khuyenhoc chat` saves the pictures the bot sends
+CALENDAR_DAYS = 365  # `events list`: the campaign calendar, twelve months ahead
 
 # Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
 # fresh empty database ("recorded for 0 recipients", and nothing is ever sent).
@@ -29,154 +38,191 @@ DATA_COMMANDS = frozenset(
     {"announce", "announcements", "events", "stats", "export", "admins", "backup", "faq-drafts"}
 )
 
-NO_TOKEN = """\
-TELEGRAM_BOT_TOKEN is not set, so the bot cannot connect to Telegram.
-
-To get a token: open Telegram, talk to @BotFather, send /newbot, choose a name and a username
-ending in "bot", and copy the token it gives you. Then either
-    export TELEGRAM_BOT_TOKEN=123456789:ABC...
-or put the line TELEGRAM_BOT_TOKEN=123456789:ABC... in the .env of the home folder (this one,
-or the one given with --home DIR or KHUYENHOC_HOME; `khuyenhoc init` makes one).
-
-For a Zalo Official Account instead (or as well), set the ZALO_* settings (see README).
-
-To try the conversations without Telegram: khuyenhoc chat   (or: make chat)
-"""
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="khuyenhoc", description="Outreach chatbot of Hội Khuyến học (study promotion)."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The command line, its help in the chosen language (bot.say)."""
+    parser = argparse.ArgumentParser(prog="khuyenhoc", description=text("help.description"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    init = sub.add_parser("init", help="make a home folder: data/, backups/ and a .env")
-    init.add_argument(
-        "--user", help="(as root) the service's user: it gets data/ and backups/, not .env"
-    )
+    init = sub.add_parser("init", help=text("help.init"))
+    init.add_argument("--user", help=text("help.init_user"))
 
-    run = sub.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
-    run.add_argument("--webhook", action="store_true", help="webhook mode (needs WEBHOOK_URL)")
+    run = sub.add_parser("run", help=text("help.run"))
+    run.add_argument("--webhook", action="store_true", help=text("help.run_webhook"))
 
-    backup = sub.add_parser("backup", help="a consistent copy of the database, also while running")
-    backup.add_argument(
-        "--out", type=Path, help="the copy (default: BACKUP_DIR/manual-YYYYMMDD-HHMMSS.sqlite3)"
-    )
-    restore = sub.add_parser("restore", help="replace the database with a backup (bot stopped)")
-    restore.add_argument("file", type=Path)
-    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    backup = sub.add_parser("backup", help=text("help.backup"))
+    backup.add_argument("--out", type=Path, help=text("help.backup_out"))
+    restore = sub.add_parser("restore", help=text("help.restore"))
+    restore.add_argument("file", type=Path, help=text("help.restore_file"))
+    restore.add_argument("--yes", action="store_true", help=text("help.yes"))
 
-    chat = sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
-    chat.add_argument("--as", dest="name", default="khach", help="who you are (a name)")
-    chat.add_argument("--admin", action="store_true", help="chat as an admin")
-    chat.add_argument(
-        "--db",
-        type=Path,
-        help=f"database file (default: {CHAT_DATABASE} beside DATABASE_PATH, not the bot's own)",
-    )
+    chat = sub.add_parser("chat", help=text("help.chat"))
+    chat.add_argument("--as", dest="name", default="khach", help=text("help.chat_as"))
+    chat.add_argument("--admin", action="store_true", help=text("help.chat_admin"))
+    chat.add_argument("--db", type=Path, help=text("help.chat_db", file=CHAT_DATABASE))
 
-    qr = sub.add_parser("qr", help="write a QR code of a deep link (e.g. assess-gia-dinh-hoc-tap)")
-    qr.add_argument("payload", help="what the link opens: plans, assess-<id>, ...")
-    qr.add_argument("--out", type=Path, required=True, help="PNG file to write")
-    qr.add_argument("--bot", help="the bot's username (default: asked from Telegram)")
+    qr = sub.add_parser("qr", help=text("help.qr"))
+    qr.add_argument("payload", help=text("help.qr_payload"))
+    qr.add_argument("--out", type=Path, required=True, help=text("help.qr_out"))
+    qr.add_argument("--bot", help=text("help.qr_bot"))
 
-    announce = sub.add_parser("announce", help="record an announcement; `khuyenhoc run` sends it")
-    announce.add_argument("--text-file", type=Path, required=True, help="the text (Telegram HTML)")
-    announce.add_argument("--photo", type=Path, help="a photo to send with it (caption = text)")
-    announce.add_argument("--at", help='local time "YYYY-MM-DD HH:MM" (default: now)')
-    announce.add_argument("--expires", help="local time after which it is no longer sent")
-    announce.add_argument("--area", action="append", default=[], help="ward/commune code")
-    announce.add_argument("--role", action="append", default=[], help="member role id")
-    announce.add_argument("--lang", help="only members using this language")
-    announce.add_argument("--topic", action="append", default=[], help="followers of this topic")
+    announce = sub.add_parser("announce", help=text("help.announce"))
     announce.add_argument(
-        "--not-met",
-        help="only members whose latest self-check of this title did not meet the criteria",
+        "--text-file", type=Path, required=True, metavar="FILE", help=text("help.text_file")
     )
-    announce.add_argument("--dry-run", action="store_true", help="print audience size and text")
-    announce.add_argument("--wait", action="store_true", help="show progress until delivered")
+    announce.add_argument("--photo", type=Path, metavar="FILE", help=text("help.photo"))
+    announce.add_argument("--at", metavar="DATE", help=text("help.announce_at"))
+    announce.add_argument("--expires", metavar="DATE", help=text("help.announce_expires"))
+    announce.add_argument("--area", action="append", default=[], help=text("help.area"))
+    announce.add_argument("--role", action="append", default=[], help=text("help.role"))
+    # Here --lang picks the members by their language (the output's is chosen before the
+    # subcommand: `khuyenhoc --lang en announce ...`).
+    announce.add_argument("--lang", help=text("help.announce_lang"))
+    announce.add_argument("--topic", action="append", default=[], help=text("help.topic"))
+    announce.add_argument("--not-met", help=text("help.not_met"))
+    announce.add_argument("--dry-run", action="store_true", help=text("help.dry_run"))
+    announce.add_argument("--wait", action="store_true", help=text("help.wait"))
+    announce.add_argument("--yes", action="store_true", help=text("help.announce_yes"))
 
-    announcements = sub.add_parser("announcements", help="list announcements and their status")
+    announcements = sub.add_parser("announcements", help=text("help.announcements"))
     announcements_sub = announcements.add_subparsers(dest="announcements_command")
-    resend = announcements_sub.add_parser(
-        "resend", help="send a finished announcement again to the members it missed"
-    )
-    resend.add_argument("id", type=int, help="the announcement's number (see `announcements`)")
+    resend = announcements_sub.add_parser("resend", help=text("help.resend"))
+    resend.add_argument("id", type=int, help=text("help.announcement_id"))
+    cancel_one = announcements_sub.add_parser("cancel", help=text("help.announcement_cancel"))
+    cancel_one.add_argument("id", type=int, help=text("help.announcement_id"))
 
-    stats = sub.add_parser("stats", help="campaign figures against the targets")
-    stats.add_argument("--chart", type=Path, help="also write the chart to this PNG file")
-    export = sub.add_parser("export", help="CSV exports (UTF-8 with BOM, for Excel)")
-    export.add_argument("what", choices=["assessments", "members"])
-    export.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (local)")
-    export.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (local, included)")
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--force", action="store_true", help="replace --out if it exists")
+    stats = sub.add_parser("stats", help=text("help.stats"))
+    stats.add_argument("--chart", type=Path, help=text("help.stats_chart"))
+    export = sub.add_parser("export", help=text("help.export"))
+    export.add_argument("what", choices=["assessments", "members"], help=text("help.export_what"))
+    export.add_argument("--from", dest="start", metavar="DATE", help=text("help.export_from"))
+    export.add_argument("--to", dest="end", metavar="DATE", help=text("help.export_to"))
+    export.add_argument("--out", type=Path, required=True, help=text("help.export_out"))
+    export.add_argument("--force", action="store_true", help=text("help.export_force"))
 
-    events = sub.add_parser("events", help="the campaign calendar")
-    events_sub = events.add_subparsers(dest="events_command", required=True)
-    listing = events_sub.add_parser("list", help="upcoming occurrences with dates")
-    listing.add_argument("--days", type=int, default=60)
-    add = events_sub.add_parser("add", help="add a one-off event")
-    add.add_argument("--title", required=True)
-    add.add_argument("--at", required=True, help='local "YYYY-MM-DD HH:MM" or "YYYY-MM-DD"')
-    add.add_argument("--place")
-    add.add_argument("--description")
-    cancel = events_sub.add_parser("cancel", help="cancel a one-off event")
-    cancel.add_argument("event_id")
+    events = sub.add_parser("events", help=text("help.events"))
+    events_sub = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
+    listing = events_sub.add_parser("list", help=text("help.events_list"))
+    listing.add_argument("--days", type=int, default=CALENDAR_DAYS, help=text("help.events_days"))
+    add = events_sub.add_parser("add", help=text("help.events_add"))
+    add.add_argument("--title", required=True, help=text("help.event_title"))
+    add.add_argument("--at", required=True, metavar="DATE", help=text("help.event_at"))
+    add.add_argument("--place", help=text("help.event_place"))
+    add.add_argument("--description", help=text("help.event_description"))
+    cancel = events_sub.add_parser("cancel", help=text("help.events_cancel"))
+    cancel.add_argument("event_id", help=text("help.event_id"))
 
-    ask = sub.add_parser("ask", help="how a question is matched (for tuning content/faq.yaml)")
-    ask.add_argument("question")
-    sub.add_parser("faq-drafts", help="FAQ entries drafted from answered questions, as YAML")
+    ask = sub.add_parser("ask", help=text("help.ask"))
+    ask.add_argument("question", help=text("help.ask_question"))
+    sub.add_parser("faq-drafts", help=text("help.faq_drafts"))
 
-    content = sub.add_parser("content", help="content tools")
-    content_sub = content.add_subparsers(dest="content_command", required=True)
-    check = content_sub.add_parser("check", help="validate the content folder")
-    check.add_argument("dir", nargs="?", type=Path, help="content folder (default: CONTENT_DIR)")
-    _add_home_option(parser, default=None)
+    content = sub.add_parser("content", help=text("help.content"))
+    content_sub = content.add_subparsers(dest="content_command", required=True, metavar="COMMAND")
+    check = content_sub.add_parser("check", help=text("help.content_check"))
+    check.add_argument("dir", nargs="?", type=Path, help=text("help.content_dir"))
+    _add_global_options(parser, top=True)
     return parser
 
 
-def _add_home_option(parser: argparse.ArgumentParser, default: Any) -> None:
-    """--home DIR, before or after the subcommand (`khuyenhoc --home D stats`, `khuyenhoc stats
-    --home D`). Below the top, the default is SUPPRESS so a subcommand does not reset a --home
-    given before it."""
+def _add_global_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """--home DIR, --lang and -v, before or after the subcommand (`khuyenhoc --home D stats`,
+    `khuyenhoc stats --home D`). Below the top, the default is SUPPRESS so a subcommand does not
+    reset an option given before it. `announce` keeps its own --lang (the members' language)."""
+    default: Any = None if top else argparse.SUPPRESS
+    parser.add_argument("--home", type=Path, default=default, metavar="DIR", help=text("help.home"))
+    if top or "--lang" not in parser._option_string_actions:
+        parser.add_argument(
+            "--lang",
+            dest="ui_lang",
+            choices=saying.LANGUAGES,
+            default=default,
+            help=text("help.lang"),
+        )
     parser.add_argument(
-        "--home",
-        type=Path,
-        default=default,
-        metavar="DIR",
-        help="the home folder (default: KHUYENHOC_HOME, or the folder of the .env found from here)",
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help=text("help.verbose"),
     )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
-                _add_home_option(child, argparse.SUPPRESS)
+                _add_global_options(child)
+
+
+# argparse's own words (usage, errors, headings) are gettext-marked; those a staffer meets are
+# said in the chosen language, others stay argparse's English.
+_ARGPARSE_WORDS = {
+    "usage: ": "argparse.usage",
+    "positional arguments": "argparse.positionals",
+    "options": "argparse.options",
+    "show this help message and exit": "argparse.help",
+    "the following arguments are required: %s": "argparse.required",
+    "unrecognized arguments: %s": "argparse.unrecognized",
+    "argument %(argument_name)s: %(message)s": "argparse.argument",
+    "%(prog)s: error: %(message)s\n": "argparse.error",
+    "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
+    "invalid %(type)s value: %(value)r": "argparse.invalid_value",
+    "expected one argument": "argparse.expected_one",
+    "ambiguous option: %(option)s could match %(matches)s": "argparse.ambiguous",
+}
+
+
+def _argparse_words(message: str) -> str:
+    key = _ARGPARSE_WORDS.get(message)
+    return text(key) if key else message
+
+
+def _language_asked(argv: list[str]) -> str | None:
+    """--lang before the parser is built (its help is in that language); after `announce`,
+    --lang is that command's own option."""
+    for index, token in enumerate(argv):
+        if token == "announce":
+            break
+        if token == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if token.startswith("--lang="):
+            return token.partition("=")[2]
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    saying.choose(_language_asked(argv))
+    argparse._ = _argparse_words  # type: ignore[attr-defined]
     args = build_parser().parse_args(argv)
+    saying.choose(args.ui_lang)
     if args.command == "init":
         return init_command(args.home, args.user)
     try:
         settings = Settings.load(home=args.home)
     except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        say("config_error", err=True, problem=exc)
         return EXIT_USAGE
-    configure_logging(settings.log_level, settings.log_format, settings.secrets())
+    configure_logging(_log_level(args, settings), settings.log_format, settings.secrets())
     if args.command in DATA_COMMANDS and not settings.database_path.is_file():
-        print(no_database(settings), file=sys.stderr)
+        no_database(settings)
         return EXIT_USAGE
     from bot.store.db import DatabaseUnusable
 
-    problem = _unwritable_out(args)
-    if problem:
-        print(problem, file=sys.stderr)
+    if _unwritable_out(args):
         return EXIT_USAGE
     try:
         return _command(args, settings)
     except DatabaseUnusable as exc:  # one line naming the file, not a traceback
-        print(exc, file=sys.stderr)
+        say("database_unusable", err=True, problem=exc)
         return EXIT_CONFIG
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """The bot logs at LOG_LEVEL. A staff command prints its result, and its log lines (on
+    stderr) only when asked with -v: then at least INFO."""
+    if args.command == "run":
+        return settings.log_level
+    if args.verbose:
+        return "DEBUG" if settings.log_level == "DEBUG" else "INFO"
+    return settings.log_level if settings.log_level in ("ERROR", "CRITICAL") else "WARNING"
 
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,6 +233,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_announce(settings, args))
     if args.command == "announcements" and args.announcements_command == "resend":
         return asyncio.run(_resend(settings, args.id))
+    if args.command == "announcements" and args.announcements_command == "cancel":
+        return asyncio.run(_cancel_announcement(settings, args.id))
     if args.command == "announcements":
         return asyncio.run(_announcements(settings))
     if args.command in ("stats", "export"):
@@ -200,21 +248,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "qr":
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
-        from bot.app import Terminal, chat
-
-        # Its own database unless told otherwise: trying the bot never touches members' data.
-        database = args.db or settings.database_path.with_name(CHAT_DATABASE)
-        settings = settings.with_overrides(database_path=database)
-        return asyncio.run(chat(settings, Terminal(args.name), admin=args.admin))
+        return _chat(settings, args)
     if args.command == "run":
         if not settings.telegram_bot_token and not settings.zalo_enabled:
-            print(NO_TOKEN, file=sys.stderr)
+            say("run.no_token", err=True)
             return EXIT_USAGE
         if args.webhook and not settings.webhook_url:
-            print(
-                "--webhook needs WEBHOOK_URL (the https:// address Telegram should call)",
-                file=sys.stderr,
-            )
+            say("run.no_webhook_url", err=True)
             return EXIT_USAGE
         from bot.app import run_bot
 
@@ -224,13 +264,27 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
-def no_database(settings: Settings) -> str:
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    """`khuyenhoc chat`: on its own database unless told otherwise (trying the bot never touches
+    members' data); pictures the bot sends are saved beside that database."""
+    from bot.app import Terminal, chat
+
+    database = args.db or settings.database_path.with_name(CHAT_DATABASE)
+    settings = settings.with_overrides(database_path=database)
+    pictures = database.parent / CHAT_PICTURES
+
+    def started(background: bool) -> None:
+        say("chat.database", err=True, path=database)
+        say("chat.background" if background else "chat.no_background", err=True)
+        say("chat.pictures", err=True, path=pictures)
+
+    terminal = Terminal(args.name, pictures=pictures)
+    return asyncio.run(chat(settings, terminal, admin=args.admin, started=started))
+
+
+def no_database(settings: Settings) -> None:
     """One line: where the database was looked for, and how to point the command elsewhere."""
-    return (
-        f"no database at {settings.database_path}; give its home with --home DIR or "
-        "KHUYENHOC_HOME=DIR, or the file with DATABASE_PATH=FILE "
-        "(a new home gets one when `khuyenhoc run` first starts)"
-    )
+    say("no_database", err=True, path=settings.database_path)
 
 
 def init_command(given: Path | None, user: str | None) -> int:
@@ -241,41 +295,34 @@ def init_command(given: Path | None, user: str | None) -> int:
     try:
         owner = Owner.parse(user) if user else None
         if owner is not None and os.geteuid() != 0:
-            raise HomeError("--user", "only root can make a home for another user")
+            raise HomeError("--user", text("init.root_only"))
         report = init_home(home, owner)
     except (HomeError, OSError) as exc:
-        print(f"init: {exc}", file=sys.stderr)
+        say("init.failed", err=True, problem=exc)
         return EXIT_USAGE
     home = report.home
-    print(f"Home: {home}")
+    say("init.home", path=home)
     for folder in report.created:
-        print(f"  created {folder}")
-    if report.env_written:
-        print(f"  wrote {report.env_file} (DATABASE_PATH and BACKUP_DIR point into this home)")
-    else:
-        print(f"  kept {report.env_file}: it exists and is not overwritten")
-    print(
-        "Next:\n"
-        f"  1. In {report.env_file}: TELEGRAM_BOT_TOKEN (from @BotFather) and ADMIN_IDS.\n"
-        f"  2. Start the bot: khuyenhoc --home {home} run   (a server: deploy/khuyenhoc.service)\n"
-        f"  3. Staff commands from any folder: khuyenhoc --home {home} stats,\n"
-        f"     or once per session: export {HOME_VARIABLE}={home}"
-    )
+        say("init.created", path=folder)
+    say("init.env_written" if report.env_written else "init.env_kept", path=report.env_file)
+    say("init.next", env=report.env_file, home=home, variable=HOME_VARIABLE)
     return EXIT_OK
 
 
-def _unwritable_out(args: argparse.Namespace) -> str | None:
+def _unwritable_out(args: argparse.Namespace) -> bool:
     """A file a command is asked to write that it must not: a folder, or an export that would
-    silently replace an earlier one (members' data: `--force` says it is meant)."""
+    silently replace an earlier one (members' data: `--force` says it is meant). Says why."""
     for option in ("out", "chart"):
         path = getattr(args, option, None)
         if path is None:
             continue
         if path.is_dir():
-            return f"--{option}: {path} is a folder; give a file name inside it"
+            say("out_is_folder", err=True, option=f"--{option}", path=path)
+            return True
         if path.exists() and args.command == "export" and not args.force:
-            return f"--{option}: {path} exists; give another name, or --force to replace it"
-    return None
+            say("out_exists", err=True, option=f"--{option}", path=path)
+            return True
+    return False
 
 
 def ask_command(settings: Settings, question: str) -> int:
@@ -285,18 +332,20 @@ def ask_command(settings: Settings, question: str) -> int:
     try:
         catalog = load_catalog(settings.content_dir)
     except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+        _content_invalid(exc)
         return EXIT_PROBLEMS
     ranking = Answerer(catalog).rank(question, limit=8)
-    print(f"tokens: {' '.join(tokens(question))}")
+    say("ask.tokens", tokens=" ".join(tokens(question)))
     confident = ranking.confident
     for match in ranking.matches:
         mark = (
-            "answer" if match is confident else ("offer" if match in ranking.suggestions() else "")
+            text("ask.answer")
+            if match is confident
+            else (text("ask.offer") if match in ranking.suggestions() else "")
         )
         print(f"{match.score:7.2f}  {match.key:<40} {mark}")
     if not ranking.matches:
-        print("no match: the member is offered to ask the staff")
+        say("ask.no_match")
     return EXIT_OK
 
 
@@ -319,8 +368,11 @@ async def _faq_drafts(settings: Settings) -> int:
         }
         for d in drafts
     ]
-    print("# Review, translate, then paste under `faq:` in content/faq.yaml")
-    print(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False) if entries else "# none")
+    say("faq_drafts.heading")
+    if entries:
+        print(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False))
+    else:
+        say("faq_drafts.none")
     return EXIT_OK
 
 
@@ -332,16 +384,24 @@ async def _open_app(settings: Settings, **options: Any) -> Any:
     try:
         return await App.create(settings, **options)
     except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+        _content_invalid(exc)
         return None
+
+
+def _content_invalid(exc: Exception) -> None:
+    """The content's problems (each names its file, field and line), under one line of ours."""
+    problems = getattr(exc, "problems", [])
+    say("content.invalid", err=True, count=len(problems))
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def content_check(folder: Path) -> int:
     problems = check_content(folder)
     if not problems:
-        print(f"{folder}: content is sound.")
+        say("content.sound", folder=folder)
         return EXIT_OK
-    print(f"{folder}: {len(problems)} problem(s):")
+    say("content.problems", folder=folder, count=len(problems))
     for problem in problems:
         print(f"  {problem}")
     return EXIT_PROBLEMS
@@ -358,15 +418,15 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
     from bot.catalog.links import link_opens
 
     if not DEEP_LINK_PAYLOAD.match(payload):
-        print(f"not a valid start payload: {payload!r} (A-Z, a-z, 0-9, _ and -)", file=sys.stderr)
+        say("qr.bad_payload", err=True, payload=payload)
         return EXIT_USAGE
     try:
         catalog = load_catalog(settings.content_dir)
     except ContentInvalid as exc:
-        print(exc, file=sys.stderr)
+        _content_invalid(exc)
         return EXIT_PROBLEMS
     if not link_opens(catalog, payload):
-        print(f"{payload!r} opens nothing in {settings.content_dir}", file=sys.stderr)
+        say("qr.opens_nothing", err=True, payload=payload, folder=settings.content_dir)
         return EXIT_PROBLEMS
     username = bot
     if username is None and settings.telegram_bot_token:
@@ -374,71 +434,80 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
 
         username = await bot_username(settings.telegram_bot_token, settings.telegram_api_url)
     if username is None:
-        print("give --bot USERNAME or set TELEGRAM_BOT_TOKEN to ask Telegram", file=sys.stderr)
+        say("qr.no_bot", err=True)
         return EXIT_USAGE
     link = f"https://t.me/{username.lstrip('@')}?start={payload}"
     out.parent.mkdir(parents=True, exist_ok=True)
     segno.make(link, error="m").save(out, kind="png", scale=10, border=4)
-    print(f"{out}: {link}")
+    say("qr.written", path=out, link=link)
     return EXIT_OK
 
 
 async def _announce(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.text import plain
-    from bot.services.outreach import AudienceFilter, parse_when
 
     try:
-        text = args.text_file.read_text(encoding="utf-8").strip()
+        body = args.text_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"--text-file: cannot read {args.text_file}: {exc}", file=sys.stderr)
+        say("announce.unreadable", err=True, path=args.text_file, problem=exc)
         return EXIT_USAGE
-    if not text or len(text) > 4096 or (args.photo and len(text) > 1024):
-        print(
-            "--text-file: empty, or too long (4096 characters, 1024 with a photo)", file=sys.stderr
-        )
+    if not body or len(body) > 4096 or (args.photo and len(body) > 1024):
+        say("announce.bad_length", err=True)
         return EXIT_USAGE
     if args.photo and not args.photo.is_file():
-        print(f"--photo: no such file {args.photo}", file=sys.stderr)
+        say("announce.no_photo", err=True, path=args.photo)
         return EXIT_USAGE
     app = await _open_app(settings)
     if app is None:
         return EXIT_PROBLEMS
     try:
-        problem = _check_audience(app, args)
-        now = app.services.clock()
-        moments = {}
-        for name in ("at", "expires"):
-            value = getattr(args, name)
-            moments[name] = parse_when(value, settings.timezone, now) if value else None
-            if value and moments[name] is None:
-                problem = problem or f'--{name}: expected "YYYY-MM-DD HH:MM", got {value!r}'
-        if problem:
-            print(problem, file=sys.stderr)
+        audience = _audience(app, args)
+        if audience is None:
             return EXIT_USAGE
-        audience = AudienceFilter(
-            areas=tuple(args.area),
-            roles=tuple(args.role),
-            locale=args.lang,
-            topics=tuple(args.topic),
-            not_met=args.not_met,
-        )
+        now = app.services.clock()
+        at = _typed(args.at, "--at", settings, now)
+        expires = _typed(args.expires, "--expires", settings, now)
+        if at is False or expires is False:
+            return EXIT_USAGE
+        if at is not None and not at.has_time:
+            say("dates.needs_time", err=True, option="--at", value=args.at)
+            return EXIT_USAGE
+        start = at.moment if at is not None else None
+        # A day without a time: the announcement may wait until that day is over.
+        end = None
+        if expires is not None:
+            end = expires.moment if expires.has_time else expires.moment + timedelta(days=1)
         count = await app.outreach.audience_size(audience)
         if args.dry_run:
-            print(f"Recipients: {count}")
+            say("announce.recipients", count=number(count))
             print("----")
-            print(plain(text))
+            print(plain(body))
             return EXIT_OK
+        if not args.yes:
+            answer = _confirmed("announce.confirm", count=number(count))
+            if answer is None:
+                say("announce.needs_yes", err=True, count=number(count))
+                return EXIT_USAGE
+            if not answer:
+                say("announce.not_sent", err=True)
+                return EXIT_PROBLEMS
         announcement = await app.outreach.announce(
             "cli",
-            text,
+            body,
             audience,
             photo=str(args.photo.resolve()) if args.photo else None,
-            at=moments["at"],
-            expires=moments["expires"],
+            at=start,
+            expires=end,
         )
-        when = moments["at"].strftime("%Y-%m-%d %H:%M") if moments["at"] else "now"
-        print(f"Announcement #{announcement.id} recorded for {count} recipients, to send {when}.")
-        print("A running `khuyenhoc run` sends it within a few seconds.")
+        if start is not None and start > now:
+            say(
+                "announce.scheduled",
+                id=announcement.id,
+                count=number(count),
+                when=_local(app, start),
+            )
+        else:
+            say("announce.now", id=announcement.id, count=number(count))
         if args.wait:
             return await _wait_for(app, announcement.id)
         return EXIT_OK
@@ -446,19 +515,106 @@ async def _announce(settings: Settings, args: argparse.Namespace) -> int:
         await app.close()
 
 
-def _check_audience(app: Any, args: argparse.Namespace) -> str | None:
+def _typed(value: str | None, option: str, settings: Settings, now: Any) -> Typed | bool | None:
+    """A date typed in one of the accepted forms (bot.core.dates); None when not given; False,
+    after one line saying so, when it is no date."""
+    from bot.core.dates import parse_local
+
+    if value is None:
+        return None
+    typed = parse_local(value, settings.timezone, now)
+    if typed is None:
+        say("dates.invalid", err=True, option=option, value=value)
+        return False
+    return typed
+
+
+def _local(app: Any, moment: Any) -> str:
+    """ "Thứ Bảy, 05/12/2026 08:00": a moment in the installation's time zone."""
+    local = moment.astimezone(app.settings.timezone)
+    return f"{app.services.i18n.date(_locale(app), local)} {local:%H:%M}"
+
+
+def _locale(app: Any) -> str:
+    """The content's language closest to the output's (figures, event titles)."""
+    locales = app.catalog.campaign.locales
+    return (
+        saying.language() if saying.language() in locales else app.catalog.campaign.default_locale
+    )
+
+
+def _confirmed(key: str, **values: Any) -> bool | None:
+    """Ask the person at the terminal; None when nobody can answer (no terminal: a script or a
+    pipe must say --yes instead)."""
+    from bot.core.text import fold
+
+    if sys.stdin is None or not sys.stdin.isatty():
+        return None
+    say(key, end=" ", **values)
+    return fold(sys.stdin.readline()) in YES
+
+
+YES = frozenset({"c", "co", "y", "yes"})  # "có" folds to "co"
+
+
+def _audience(app: Any, args: argparse.Namespace) -> Any:
+    """The announcement's audience from --area (code or name), --role (id or label), --lang,
+    --topic and --not-met; None after saying what is wrong and what is valid."""
+    from bot.services.outreach import AudienceFilter
+
     catalog = app.catalog
-    for code in args.area:
-        if catalog.areas.get(code) is None:
-            return f"--area: unknown ward/commune code {code!r} (see content/areas.csv)"
-    for role in args.role:
-        if catalog.campaign.role(role) is None:
-            return f"--role: unknown role {role!r}"
+    areas = []
+    for value in args.area:
+        found = catalog.areas.resolve(value)
+        if isinstance(found, list):
+            key = "audience.ambiguous_area" if found else "audience.unknown_area"
+            say(key, err=True, value=value, choices=_areas_text(found or catalog.areas.all))
+            return None
+        areas.append(found.code)
+    roles = []
+    for value in args.role:
+        role = catalog.campaign.find_role(value)
+        if role is None:
+            choices = ", ".join(
+                f"{role.label.get(_locale(app))} ({role.id})" for role in catalog.campaign.roles
+            )
+            say("audience.unknown_role", err=True, value=value, choices=choices)
+            return None
+        roles.append(role.id)
     if args.lang and args.lang not in catalog.campaign.locales:
-        return f"--lang: must be one of {', '.join(catalog.campaign.locales)}"
+        say("audience.unknown_lang", err=True, choices=", ".join(catalog.campaign.locales))
+        return None
     if args.not_met and catalog.campaign.title(args.not_met) is None:
-        return f"--not-met: unknown title {args.not_met!r}"
-    return None
+        choices = ", ".join(t.id for t in catalog.campaign.titles)
+        say("audience.unknown_title", err=True, value=args.not_met, choices=choices)
+        return None
+    if areas or roles:
+        named = [_area_name(catalog.areas.get(code)) for code in areas]
+        named += [catalog.campaign.role(r).label.get(_locale(app)) for r in roles]
+        say("announce.audience", who=" · ".join(named))
+    return AudienceFilter(
+        areas=tuple(areas),
+        roles=tuple(roles),
+        locale=args.lang,
+        topics=tuple(args.topic),
+        not_met=args.not_met,
+    )
+
+
+def _area_name(area: Any) -> str:
+    return f"{text(f'area_type.{area.type}')} {area.name} ({area.code})"
+
+
+def _areas_text(areas: Any) -> str:
+    """Areas to choose from, wrapped for a terminal."""
+    import textwrap
+
+    return textwrap.fill(
+        ", ".join(_area_name(a) for a in areas),
+        width=100,
+        initial_indent="  ",
+        subsequent_indent="  ",
+    )
 
 
 async def _wait_for(app: Any, announcement_id: int) -> int:
@@ -472,12 +628,15 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
         if announcement and announcement.status in ("sending", "done") and total:
             width = 30
             filled = int(width * done / total)
-            print(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-                f"sent {counts['sent']} failed {counts['failed']} blocked {counts['blocked']}",
-                end="",
-                flush=True,
+            progress = text(
+                "announce.progress",
+                done=number(done),
+                total=number(total),
+                sent=number(counts["sent"]),
+                failed=number(counts["failed"]),
+                blocked=number(counts["blocked"]),
             )
+            print(f"\r[{'#' * filled}{'.' * (width - filled)}] {progress}", end="", flush=True)
         if announcement is None or announcement.status in ("done", "cancelled"):
             print()
             return EXIT_OK
@@ -499,40 +658,35 @@ async def _backup(settings: Settings, out: Path | None) -> int:
     now = datetime.now(settings.timezone)
     if out is None:
         if settings.backup_dir is None:
-            print("give --out FILE, or set BACKUP_DIR (khuyenhoc init does)", file=sys.stderr)
+            say("backup.no_folder", err=True)
             return EXIT_USAGE
         # Not named like the daily backups: BACKUP_KEEP's rotation never removes these.
         out = settings.backup_dir / f"manual-{now:%Y%m%d-%H%M%S}.sqlite3"
     try:
         out = await maintenance.backup(database, out, now)
     except maintenance.BackupFailed as exc:
-        print(exc, file=sys.stderr)
+        say("backup.failed", err=True, problem=exc)
         return EXIT_PROBLEMS
-    print(f"{out}: backup of {database} (integrity ok)")
+    say("backup.done", path=out, database=database)
     return EXIT_OK
-
-
-RESTORE_QUESTION = (
-    "Khôi phục sẽ thay toàn bộ dữ liệu hiện tại bằng bản sao lưu lúc {when} ; gõ 'co' để tiếp tục: "
-)
 
 
 async def _restore(settings: Settings, file: Path, yes: bool) -> int:
     """Replace the database with a backup, after the checks and the question (maintenance.restore
     says in which order); every refusal is one line and changes nothing."""
-    import unicodedata
     from datetime import datetime
 
+    from bot.core.text import fold
     from bot.services import maintenance
     from bot.store.files import FileFacts, NotOurDatabase
 
     database = settings.database_path
     # A fresh home (data/ made by `init`) may receive a backup; a folder that is no home may not.
     if not database.is_file() and not database.parent.is_dir():
-        print(no_database(settings), file=sys.stderr)
+        no_database(settings)
         return EXIT_USAGE
     if not file.is_file():
-        print(f"no such file {file}", file=sys.stderr)
+        say("restore.no_file", err=True, path=file)
         return EXIT_USAGE
 
     def taken(facts: FileFacts) -> str:
@@ -541,39 +695,31 @@ async def _restore(settings: Settings, file: Path, yes: bool) -> int:
     def confirm(facts: FileFacts) -> bool:
         if yes:
             return True
-        print(RESTORE_QUESTION.format(when=taken(facts)), end="", flush=True)
-        answer = unicodedata.normalize("NFC", sys.stdin.readline().strip().lower())
+        say("restore.question", end="", when=taken(facts))
+        answer = fold(sys.stdin.readline())
         print()
-        return answer in ("co", "có")
+        return answer == "co"  # "có" folded; a destructive step takes the whole word
 
     try:
         restored = await maintenance.restore(
             file, database, confirm=confirm, now=datetime.now(settings.timezone)
         )
     except NotOurDatabase as exc:
-        print(f"refused: {file} cannot be restored: {exc}", file=sys.stderr)
+        say("restore.not_ours", err=True, path=file, problem=exc)
         return EXIT_PROBLEMS
     except maintenance.DatabaseInUse:
-        print(
-            f"refused: {database} is in use by a running khuyenhoc (run or chat); stop it first",
-            file=sys.stderr,
-        )
+        say("restore.in_use", err=True, path=database)
         return EXIT_PROBLEMS
     except maintenance.RestoreCancelled:
-        print("cancelled: nothing changed (answer co to go ahead, or give --yes)", file=sys.stderr)
+        say("restore.cancelled", err=True)
         return EXIT_PROBLEMS
     if restored.safety_copy is not None:
-        print(f"The database it replaced is kept as {restored.safety_copy}")
-    print(
-        f"{database} restored from {file} (backup of {taken(restored.backup)}); "
-        "migrations run when the bot starts"
-    )
+        say("restore.safety_copy", path=restored.safety_copy)
+    say("restore.done", path=database, file=file, when=taken(restored.backup))
     return EXIT_OK
 
 
 async def _reports(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime, timedelta
-
     from bot.core.text import plain
     from bot.services.reports import figures_text, titles_chart
     from bot.store import private
@@ -584,42 +730,34 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
     try:
         now = app.services.clock()
         reports, i18n = app.services.reports, app.services.i18n
-        locale = app.catalog.campaign.default_locale
+        locale = _locale(app)
         if args.command == "stats":
             figures = await reports.figures(now)
-            print(
-                plain(
-                    figures_text(
-                        i18n, locale, figures, app.catalog, now.astimezone(settings.timezone)
-                    )
-                )
-            )
+            local_now = now.astimezone(settings.timezone)
+            print(plain(figures_text(i18n, locale, figures, app.catalog, local_now)))
             if args.chart:
-                chart = titles_chart(i18n, locale, figures)
+                chart = titles_chart(i18n, locale, figures, local_now)
                 if chart is None:
-                    print("No chart: no title has 5 answers yet.", file=sys.stderr)
+                    say("stats.no_chart", err=True)
                     return EXIT_PROBLEMS
                 private.write(args.chart, chart)
-                print(f"Chart written: {args.chart}")
+                say("stats.chart_written", path=args.chart)
             return EXIT_OK
         if args.what == "members":
             data = await reports.export_members(now)
         else:
-            bounds = []
-            for name, value, shift in (("--from", args.start, 0), ("--to", args.end, 1)):
-                if value is None:
-                    bounds.append(None)
-                    continue
-                try:
-                    day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=settings.timezone)
-                except ValueError:
-                    print(f"{name}: expected YYYY-MM-DD, got {value!r}", file=sys.stderr)
-                    return EXIT_USAGE
-                bounds.append(day + timedelta(days=shift))
-            data = await reports.export_assessments(*bounds)
+            start = _typed(args.start, "--from", settings, now)
+            end = _typed(args.end, "--to", settings, now)
+            if start is False or end is False:
+                return EXIT_USAGE
+            # A day given alone is the whole of it: --to 31/12/2026 includes that day.
+            until = None
+            if end is not None:
+                until = end.moment if end.has_time else end.moment + timedelta(days=1)
+            data = await reports.export_assessments(start.moment if start else None, until)
         private.write(args.out, data)  # members' data: readable by the bot's user only
         rows = data.decode("utf-8-sig").count("\n") - 1
-        print(f"{args.out}: {rows} rows")
+        say("export.written", path=args.out, rows=number(rows))
         return EXIT_OK
     finally:
         await app.close()
@@ -627,13 +765,12 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _events(settings: Settings, args: argparse.Namespace) -> int:
     from bot.core.text import plain
-    from bot.services.outreach import parse_when
 
     app = await _open_app(settings)
     if app is None:
         return EXIT_PROBLEMS
     reminders = app.services.reminders
-    locale = app.catalog.campaign.default_locale
+    locale = _locale(app)
     try:
         await reminders.load_custom()
         if args.events_command == "list":
@@ -644,23 +781,24 @@ async def _events(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_OK
         if args.events_command == "cancel":
             if not await app.store.calendar.cancel_event(args.event_id):
-                print(f"no active one-off event {args.event_id!r}", file=sys.stderr)
+                say("events.no_such", err=True, id=args.event_id)
                 return EXIT_PROBLEMS
             await app.store.staff.audit("cli", "event_cancel", event=args.event_id)
-            print(f"Cancelled {args.event_id}.")
+            say("events.cancelled", id=args.event_id)
             return EXIT_OK
         now = app.services.clock()
-        moment = parse_when(args.at, settings.timezone, now)
-        if moment is not None:
-            start = f"{moment:%Y-%m-%d %H:%M}"
-        elif re.match(r"^\d{4}-\d{2}-\d{2}$", args.at):
-            start = args.at
-        else:
-            print(
-                f'--at: expected "YYYY-MM-DD HH:MM" or "YYYY-MM-DD", got {args.at!r}',
-                file=sys.stderr,
-            )
+        typed = _typed(args.at, "--at", settings, now)
+        if typed is False:
             return EXIT_USAGE
+        local_now = now.astimezone(settings.timezone)
+        if (
+            (typed.moment < local_now)
+            if typed.has_time
+            else (typed.moment.date() < local_now.date())
+        ):
+            say("events.past", err=True, value=args.at, now=_local(app, now))
+            return EXIT_USAGE
+        start = f"{typed.moment:%Y-%m-%d %H:%M}" if typed.has_time else f"{typed.moment:%Y-%m-%d}"
         locales = app.catalog.campaign.locales
         body: dict[str, Any] = {
             "recurrence": "once",
@@ -674,16 +812,19 @@ async def _events(settings: Settings, args: argparse.Namespace) -> int:
             body["description"] = dict.fromkeys(locales, args.description)
         event_id = await app.store.calendar.add_event(body, "cli")
         await app.store.staff.audit("cli", "event_add", event=event_id, start=start)
-        print(
-            f"Added {event_id}: {args.title} ({start}). A running bot plans its reminders "
-            "within a day; restart it to plan them now."
+        when = (
+            _local(app, typed.moment)
+            if typed.has_time
+            else app.services.i18n.date(locale, typed.moment)
         )
+        say("events.added", id=event_id, title=args.title, when=when)
         return EXIT_OK
     finally:
         await app.close()
 
 
 async def _announcements(settings: Settings) -> int:
+    """Every announcement, its status and when it goes (or went) out, in local time."""
     from bot.store import Store
 
     store = await Store.open(settings.database_path)
@@ -691,36 +832,78 @@ async def _announcements(settings: Settings) -> int:
         rows = await store.announcements.listing(
             ["draft", "scheduled", "sending", "done", "cancelled"], limit=1000
         )
-        print(f"{'id':>5}  {'status':<10} {'when (UTC)':<17} {'total':>7} {'sent':>7}  text")
+        print(
+            f"{text('announcements.id'):>5}  {text('announcements.status'):<14} "
+            f"{text('announcements.when'):<17} {text('announcements.total'):>7} "
+            f"{text('announcements.sent'):>7}  {text('announcements.text')}"
+        )
         for a in rows:
             counts = await store.announcements.counts(a.id)
-            when = (a.scheduled_at or a.created_at).strftime("%Y-%m-%d %H:%M")
+            moment = (a.scheduled_at or a.created_at).astimezone(settings.timezone)
             first = " ".join(a.text.split())[:40]
-            print(f"{a.id:>5}  {a.status:<10} {when:<17} {a.total:>7} {counts['sent']:>7}  {first}")
+            status = text(f"status.{a.status}")
+            print(
+                f"{a.id:>5}  {status:<14} {moment:%d/%m/%Y %H:%M} "
+                f"{number(a.total):>7} {number(counts['sent']):>7}  {first}"
+            )
+        say("announcements.zone", zone=settings.timezone.key)
     finally:
         await store.close()
     return EXIT_OK
 
 
-async def _resend(settings: Settings, announcement_id: int) -> int:
-    """`khuyenhoc announcements resend ID`: a new announcement for those ID missed."""
+async def _cancel_announcement(settings: Settings, announcement_id: int) -> int:
+    """`khuyenhoc announcements cancel ID`: call off one still waiting for its time."""
     app = await _open_app(settings)
     if app is None:
         return EXIT_PROBLEMS
     try:
+        found = await app.outreach.get(announcement_id)
+        if found is None:
+            say("cancel.no_such", err=True, id=announcement_id)
+            return EXIT_USAGE
+        if await app.outreach.cancel(announcement_id) is None:
+            say(
+                "cancel.too_late",
+                err=True,
+                id=announcement_id,
+                status=text(f"status.{found.status}"),
+            )
+            return EXIT_PROBLEMS
+        await app.store.staff.audit("cli", "announcement_cancel", announcement=announcement_id)
+    finally:
+        await app.close()
+    say("cancel.done", id=announcement_id)
+    return EXIT_OK
+
+
+async def _resend(settings: Settings, announcement_id: int) -> int:
+    """`khuyenhoc announcements resend ID`: a new announcement for those ID missed."""
+    from bot.records import DONE
+
+    app = await _open_app(settings)
+    if app is None:
+        return EXIT_PROBLEMS
+    try:
+        found = await app.outreach.get(announcement_id)
+        if found is None:
+            say("cancel.no_such", err=True, id=announcement_id)
+            return EXIT_USAGE
+        if found.status != DONE:
+            say(
+                "resend.not_done",
+                err=True,
+                id=announcement_id,
+                status=text(f"status.{found.status}"),
+            )
+            return EXIT_USAGE
         again = await app.outreach.resend_missed(announcement_id, "cli")
-    except (LookupError, ValueError) as exc:
-        print(f"resend: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         await app.close()
     if again is None:
-        print(f"Announcement #{announcement_id} missed nobody: nothing to resend.")
+        say("resend.nobody", id=announcement_id)
         return EXIT_OK
-    print(
-        f"Announcement #{again.id} recorded for those #{announcement_id} missed; "
-        "a running `khuyenhoc run` sends it within a few seconds."
-    )
+    say("resend.recorded", id=again.id, original=announcement_id)
     return EXIT_OK
 
 

@@ -61,10 +61,11 @@ async def stats(ctx: Context) -> None:
         await stats_for_title(ctx, StatsTitle(arg))
         return
     now = ctx.services.clock()
+    local_now = now.astimezone(ctx.services.settings.timezone)
     figures = await ctx.services.reports.figures(now)
-    chart = titles_chart(ctx.services.i18n, ctx.locale, figures)
+    chart = titles_chart(ctx.services.i18n, ctx.locale, figures, local_now)
     if chart is not None:
-        ctx.reply(ctx.t("stats.chart_caption"), image=chart, image_name="tien-do.png")
+        ctx.reply(ctx.t("chart.caption"), image=chart, image_name="tien-do.png")
     i18n = ctx.services.i18n
     rows = [
         [
@@ -82,13 +83,7 @@ async def stats(ctx: Context) -> None:
         ]
     )
     rows.append([home_button(ctx)])
-    text = figures_text(
-        ctx.services.i18n,
-        ctx.locale,
-        figures,
-        ctx.services.catalog,
-        now.astimezone(ctx.services.settings.timezone),
-    )
+    text = figures_text(ctx.services.i18n, ctx.locale, figures, ctx.services.catalog, local_now)
     ctx.reply(text, rows)
 
 
@@ -102,25 +97,39 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
     rows = await reports.by_area(title.id)
     shown = sorted((r for r in rows if r[3] is not None), key=lambda r: -r[1])[:15]
     if shown:
-        bars = [
+        targets = tuple(
+            (str(ctx.t("stats.chart_target", year=y)), v) for y, v in sorted(title.targets.items())
+        )
+        bars = tuple(
             charts.Bar(
                 area_label(ctx, code),
                 value or 0.0,
-                tuple(
-                    (str(ctx.t("stats.chart_target", year=y)), v)
-                    for y, v in sorted(title.targets.items())
+                targets,
+                str(
+                    ctx.t(
+                        "chart.people",
+                        part=i18n.number(ctx.locale, met),
+                        whole=i18n.number(ctx.locale, n),
+                    )
                 ),
             )
-            for code, _, _, value in shown
-        ]
+            for code, n, met, value in shown
+        )
+        hidden = len(rows) - len(shown)
+        note = str(ctx.t("chart.note"))
+        if hidden:
+            note = str(ctx.t("chart.areas_left_out", count=hidden, small=SMALL)) + " " + note
+        local_now = ctx.services.clock().astimezone(ctx.services.settings.timezone)
+        chart = charts.Chart(
+            title=name,
+            subtitle=str(ctx.t("chart.subtitle", date=i18n.date(ctx.locale, local_now))),
+            groups=(charts.Group(str(ctx.t("chart.areas_heading")), bars),),
+            note=note,
+            axis=str(ctx.t("chart.axis")),
+        )
         ctx.reply(
             ctx.t("stats.area_caption", name=name),
-            image=charts.percent_chart(
-                str(ctx.t("stats.area_chart", name=name)),
-                bars,
-                note=str(ctx.t("stats.chart_note", small=SMALL)),
-                axis=str(ctx.t("stats.chart_axis")),
-            ),
+            image=charts.percent_chart(chart),
             image_name="theo-xa-phuong.png",
         )
     weekly = await reports.weekly(title.id, ctx.services.clock())

@@ -27,6 +27,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.g
 # ... and start in a fraction of the time when they may reuse compiled bytecode (some shells
 # forbid writing it, which makes every `python -m bot` compile the whole bot again).
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+# Commands speak the staffer's language (bot/say.py): the tests read them as a Vietnamese staffer
+# would, whatever the locale of the machine they run on.
+for _variable in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_variable, None)
+os.environ["LANG"] = "C.UTF-8"
 
 
 class FakeClock:

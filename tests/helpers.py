@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from html import escape
+from typing import Any
 
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.text import plain
@@ -99,9 +100,16 @@ class Member:
         return await self.app.store.users.find(self.channel, self.user_id)
 
 
-async def khuyenhoc(*args: str, env: dict[str, str], cwd) -> asyncio.subprocess.Process:
+async def khuyenhoc(
+    *args: str,
+    env: dict[str, str],
+    cwd,
+    stdin: Any = None,
+    stdout: int = asyncio.subprocess.DEVNULL,
+) -> asyncio.subprocess.Process:
     """`python -m bot ARGS` as its own process, as an operator or systemd starts it; stderr is
-    piped for the test to read (stdout is not wanted)."""
+    piped for the test to read. stdout only when wanted (`stdout=PIPE`); `stdin` is what the
+    command reads (a pipe, a file, or a terminal: `pty.openpty()`), else the test's own."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -109,6 +117,7 @@ async def khuyenhoc(*args: str, env: dict[str, str], cwd) -> asyncio.subprocess.
         *args,
         cwd=cwd,
         env=env,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdin=stdin,
+        stdout=stdout,
         stderr=asyncio.subprocess.PIPE,
     )

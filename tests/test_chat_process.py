@@ -50,7 +50,7 @@ async def test_a_chat_on_the_bots_database_leaves_telegram_deliveries_to_the_bot
     code, out, err = await chat(settings.database_path, tmp_path, "/start\n/help\n")
     assert code == 0, err
     assert "Kính chào" in out
-    assert str(settings.database_path) in err and "sent here" in err
+    assert str(settings.database_path) in err and "hiện ngay tại đây" in err
 
     # ... and leaves the Telegram member's delivery alone: still waiting, counted once.
     app = await App.create(settings, clock=utc_now, catalog=shared_catalog())
@@ -81,7 +81,7 @@ async def test_a_chat_beside_a_running_bot_runs_no_background_work(settings, tmp
         code, out, err = await chat(settings.database_path, tmp_path, "/start\n")
     assert code == 0, err
     assert "Kính chào" in out
-    assert "runs no background work" in err
+    assert "không tự gửi thông báo" in err
     app = await App.create(settings, clock=utc_now, catalog=shared_catalog())
     try:
         assert (await app.outreach.get(announcement.id)).status == "scheduled"  # not started

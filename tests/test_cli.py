@@ -107,7 +107,7 @@ def test_staff_commands_never_create_a_database(tmp_path, args):
     assert str(expected) in message
     assert "--home" in message and "KHUYENHOC_HOME" in message and "DATABASE_PATH" in message
     assert not (tmp_path / "data").exists()
-    assert "recorded" not in result.stdout
+    assert "Đã ghi" not in result.stdout
 
 
 def test_init_makes_a_home_and_commands_find_it_from_anywhere(tmp_path):
@@ -126,9 +126,9 @@ def test_init_makes_a_home_and_commands_find_it_from_anywhere(tmp_path):
     open_database(home / "data" / "khuyenhoc.sqlite3")
     (elsewhere / "note.txt").write_text("Họp chi hội tối thứ Sáu.")
     for args, env in (
-        (["--home", str(home), "announce", "--text-file", "note.txt"], {}),
-        (["announce", "--text-file", "note.txt", "--home", str(home)], {}),
-        (["announce", "--text-file", "note.txt"], {"KHUYENHOC_HOME": str(home)}),
+        (["--home", str(home), "announce", "--text-file", "note.txt", "--yes"], {}),
+        (["announce", "--text-file", "note.txt", "--home", str(home), "--yes"], {}),
+        (["announce", "--text-file", "note.txt", "--yes"], {"KHUYENHOC_HOME": str(home)}),
     ):
         result = staff(args, elsewhere, **env)
         assert result.returncode == 0, result.stderr
@@ -148,7 +148,7 @@ def test_init_never_overwrites_a_settings_file(tmp_path):
     result = staff(["init"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / ".env").read_text() == "TELEGRAM_BOT_TOKEN=123:abc\n"
-    assert "not overwritten" in result.stdout
+    assert "không ghi đè" in result.stdout
     assert (tmp_path / "data").is_dir() and (tmp_path / "backups").is_dir()
 
 
@@ -190,7 +190,7 @@ def test_out_must_be_a_file_and_an_export_is_never_replaced_unasked(tmp_path):
     open_database(database)
     env = {"DATABASE_PATH": str(database), "CONTENT_DIR": str(CONTENT)}
     folder = staff(["export", "members", "--out", str(tmp_path)], tmp_path, **env)
-    assert folder.returncode == 2 and "is a folder" in folder.stderr
+    assert folder.returncode == 2 and "là một thư mục" in folder.stderr
     assert "Traceback" not in folder.stderr
     out = tmp_path / "members.csv"
     out.write_text("last week's export")
@@ -234,7 +234,7 @@ def test_announcements_resend_records_one_for_those_it_missed(tmp_path):
     first = asyncio.run(broadcast_that_missed_one())
     result = run(["announcements", "resend", str(first)], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"for those #{first} missed" in result.stdout
+    assert f"cho những người #{first} bị lỡ" in result.stdout
     [(audience, text)] = (
         sqlite3.connect(database)
         .execute("SELECT audience, text FROM announcements WHERE id != ?", (first,))
@@ -244,4 +244,4 @@ def test_announcements_resend_records_one_for_those_it_missed(tmp_path):
     assert text == "Họp chi hội"
 
     unknown = run(["announcements", "resend", "99"], tmp_path)
-    assert unknown.returncode == 2 and "99 does not exist" in unknown.stderr
+    assert unknown.returncode == 2 and "Không có thông báo #99" in unknown.stderr

@@ -6,13 +6,16 @@ import csv
 import io
 import struct
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.reports import titles_chart
+from bot.services.reports import progress_chart, titles_chart
 from tests.handlers.test_admin import staff
 from tests.helpers import Member
 from tests.outreach.conftest import seed
+
+LOCAL_NOW = datetime(2026, 9, 28, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
 async def complete(app, user, definition_id, passed, when):
@@ -141,11 +144,40 @@ async def test_assessment_export_columns_bom_and_date_window(app, dataset):
 
 async def test_chart_is_a_valid_png_of_the_intended_size(app, dataset):
     figures = await app.services.reports.figures(app.services.clock())
-    png = titles_chart(app.services.i18n, "vi", figures)
+    png = titles_chart(app.services.i18n, "vi", figures, LOCAL_NOW)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
-    assert width == 1080 and 400 <= height <= 1200
-    assert titles_chart(app.services.i18n, "vi", figures) is not None
+    assert width == 1080 and 400 <= height <= 1800
+
+
+async def test_the_chart_says_what_each_row_measures_for_how_many_and_when(app, dataset):
+    figures = await app.services.reports.figures(app.services.clock())
+    chart = progress_chart(app.services.i18n, "vi", figures, LOCAL_NOW)
+    titles, plans = chart.groups
+    # Titles and plans are measured differently, and each panel says how.
+    assert "đáp ứng tiêu chí" in titles.heading and "đáp ứng tiêu chí" not in plans.heading
+    assert "đạt bài kiểm tra" in plans.heading
+    assert "tiêu chí" not in chart.title and "tiêu chí" not in chart.axis
+    family = next(b for b in titles.bars if b.label == "Gia đình học tập")
+    assert family.detail == "7/11 người"  # the people behind the bar
+    qd387 = next(b for b in plans.bars if b.label.startswith("QĐ 387"))
+    assert qd387.detail == "5/13 người" and qd387.targets == (("Mục tiêu 2025", 100),)
+    assert chart.subtitle == "Số liệu đến Thứ Hai, 28/09/2026"
+    # The titles left out for having fewer than 5 answers are named, not just hinted at.
+    assert "Dòng họ học tập" not in [b.label for b in titles.bars]
+    assert "Chưa đủ 5 người trả lời nên chưa vẽ: Dòng họ học tập, Cộng đồng học tập" in chart.note
+
+
+async def test_a_target_at_100_percent_is_drawn_whole():
+    from bot.services.charts import Bar, Chart, Group, figure
+
+    bar = Bar("QĐ 387", 40.0, (("Mục tiêu 2025", 100.0),), "5/13 người")
+    drawn = figure(Chart("Tiến độ", (Group("Tìm hiểu kế hoạch", (bar,)),)))
+    [ax] = drawn.axes
+    [mark] = [line for line in ax.lines if line.get_marker() == "|"]
+    assert not mark.get_clip_on()  # on the frame at 100%, not cut in half by it
+    labels = [t.get_text() for t in ax.texts]
+    assert "40% · 5/13 người" in labels
 
 
 async def test_cli_stats_and_export(app, dataset, settings, tmp_path):

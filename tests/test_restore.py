@@ -100,7 +100,7 @@ def test_accepts_the_answer_with_its_accent(home):
 def test_anything_but_co_changes_nothing(home, answer):
     result = restore(home, backup_of(home), stdin=answer)
     assert result.returncode == 1
-    assert "nothing changed" in result.stderr and "Traceback" not in result.stderr
+    assert "không thay đổi gì" in result.stderr and "Traceback" not in result.stderr
     assert marker(home / "data" / "khuyenhoc.sqlite3") == "today"
     assert safety_copies(home) == []
 
@@ -153,7 +153,7 @@ def test_refuses_a_file_that_is_not_a_usable_backup(home, tmp_path, make, says):
     result = restore(home, wrong, "--yes")
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("refused:") and str(wrong) in result.stderr
+    assert result.stderr.startswith("từ chối:") and str(wrong) in result.stderr
     assert says in result.stderr
     assert marker(home / "data" / "khuyenhoc.sqlite3") == "today"
     assert safety_copies(home) == []
@@ -179,7 +179,7 @@ def test_refused_while_a_khuyenhoc_process_holds_the_database(home):
     finally:
         holder.communicate("", timeout=30)
     assert result.returncode == 1
-    assert result.stderr.startswith("refused:") and "in use" in result.stderr
+    assert result.stderr.startswith("từ chối:") and "đang được" in result.stderr
     assert PROMPT not in result.stdout  # refused before asking
     assert marker(database) == "today" and safety_copies(home) == []
 

@@ -40,6 +40,15 @@ class Campaign:
     def title(self, title_id: str | None) -> Title | None:
         return next((t for t in self.titles if t.id == title_id), None)
 
+    def find_role(self, value: str) -> Role | None:
+        """The role `value` names: its id ("ho-gia-dinh") or its label in any language, typed
+        without accents or capitals ("ho gia dinh", "Household")."""
+        wanted = fold(value)
+        for role in self.roles:
+            if role.id == value or any(fold(label) == wanted for label in role.label.all()):
+                return role
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -74,6 +83,9 @@ class Area:
     folded: str = field(compare=False, default="")
 
 
+_TYPE_WORDS = ("phuong", "p", "p.", "xa", "x", "x.")  # a leading "phường"/"xã" as people type it
+
+
 class Areas:
     """Cần Thơ's wards and communes, in the official order, searchable the way people type."""
 
@@ -87,6 +99,28 @@ class Areas:
     def get(self, code: str | None) -> Area | None:
         return self._by_code.get(code or "")
 
+    def resolve(self, value: str) -> Area | list[Area]:
+        """The one area `value` names, or the candidates when it names several or none.
+
+        `value` is a code ("31393") or a name typed the way people type it ("Hòa An", "hoa an",
+        "xã Hòa An"). A name that is exactly one area's, or matches only one, is that area;
+        otherwise the list holds every area it could mean (empty: nothing like it), for the
+        person to choose from. Used wherever staff name an area (the CLI's --area, branches).
+        """
+        found = self.get(value.strip())
+        if found is not None:
+            return found
+        candidates = self.search(value, limit=len(self.all))
+        words = fold(value).replace("-", " ").split()
+        if words and words[0] in _TYPE_WORDS:
+            words = words[1:]
+        exact = [area for area in candidates if area.folded == " ".join(words)]
+        if len(exact) == 1:
+            return exact[0]
+        if len(candidates) == 1:
+            return candidates[0]
+        return exact or candidates
+
     def search(self, query: str, limit: int = 8) -> list[Area]:
         """Areas whose name matches `query`, accent- and case-insensitive, best first.
 
@@ -95,7 +129,7 @@ class Areas:
         """
         words = fold(query).replace("-", " ").split()
         wanted_type = None
-        if words and words[0] in ("phuong", "p", "p.", "xa", "x", "x."):
+        if words and words[0] in _TYPE_WORDS:
             wanted_type = "phuong" if words[0].startswith("p") else "xa"
             words = words[1:]
         needle = " ".join(words)

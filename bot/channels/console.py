@@ -2,14 +2,17 @@
 
 Buttons are listed with numbers and chosen by typing the number; commands and free text are typed
 as in a messenger. It reads stdin line by line, so a conversation can be replayed from a pipe:
-`printf '/start\\n1\\n' | khuyenhoc chat`.
+`printf '/start\\n1\\n' | khuyenhoc chat`. Pictures the bot sends (charts) are saved into a folder
+given at construction and their path printed, so they can be opened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core.channel import Route, Sent
@@ -40,8 +43,10 @@ class ConsoleChannel:
         user: str = DEFAULT_USER,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
+        pictures: Path | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.pictures = pictures  # a folder for the pictures the bot sends, made when needed
         self.user = user
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -98,7 +103,7 @@ class ConsoleChannel:
         numbered: list[Button] = []
         for reply in replies:
             if reply.image is not None:
-                self._print(f"[ảnh / image: {reply.image_name}, {len(reply.image)} bytes]")
+                self._print(f"[ảnh / image: {self._keep(reply.image, reply.image_name)}]")
             if reply.photo_id:
                 self._print(f"[ảnh / image: {reply.photo_id}]")
             if reply.document is not None:
@@ -117,6 +122,21 @@ class ConsoleChannel:
             self._print("")
         if replies:
             self.buttons = numbered
+
+    def _keep(self, image: bytes, name: str | None) -> str:
+        """Save a picture the bot sent into the pictures folder; its path (or, without a
+        folder, its name and size) for the person to open. Numbered, so none replaces another;
+        the folder and files are the user's alone (a chart holds members' figures)."""
+        if self.pictures is None:
+            return f"{name}, {len(image)} bytes"
+        self.pictures.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stem, dot, suffix = (name or "image.png").rpartition(".")
+        number = 1 + sum(1 for _ in self.pictures.glob(f"*-{stem}.{suffix}"))
+        path = self.pictures / f"{number:03d}-{stem}{dot}{suffix}"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(image)
+        return str(path.resolve())
 
     def _print(self, text: str) -> None:
         self.stdout.write(text + "\n")

@@ -20,6 +20,7 @@ from bot.catalog.reader import Text
 if TYPE_CHECKING:
     from bot.catalog import Catalog
     from bot.catalog.i18n import Translator
+    from bot.services.charts import Chart
     from bot.store import Store
 
 SMALL = 5  # smallest group whose figures are shown
@@ -322,9 +323,15 @@ def figures_text(
     return "\n".join(lines)
 
 
-def titles_chart(i18n: Translator, locale: str, figures: Figures) -> bytes | None:
-    """One bar per title (and per plan studied) with its targets marked; small groups left out."""
-    from bot.services import charts
+def progress_chart(
+    i18n: Translator, locale: str, figures: Figures, local_now: datetime
+) -> Chart | None:
+    """What the progress chart shows: one panel of titles (the share of respondents whose latest
+    self-assessment met the criteria) and one of plans (the share of members who passed the
+    plan's quiz), each bar with the people behind it and its targets; the date of the figures;
+    and, in the footnote, what is left out for having fewer than `SMALL` answers. None when
+    nothing can be shown."""
+    from bot.services.charts import Bar, Chart, Group
 
     def marks(targets: dict[int, float]) -> tuple[tuple[str, float], ...]:
         return tuple(
@@ -332,26 +339,57 @@ def titles_chart(i18n: Translator, locale: str, figures: Figures) -> bytes | Non
             for year, value in sorted(targets.items())
         )
 
-    bars = [
-        charts.Bar(str(i18n.text(locale, t.name)), t.share, marks(t.targets))
+    def people(part: int, whole: int) -> str:
+        return str(
+            i18n.t(
+                locale,
+                "chart.people",
+                part=i18n.number(locale, part),
+                whole=i18n.number(locale, whole),
+            )
+        )
+
+    titles = tuple(
+        Bar(str(i18n.text(locale, t.name)), t.share, marks(t.targets), people(t.met, t.respondents))
         for t in figures.titles
         if t.share is not None
-    ]
+    )
     briefed_targets = {2025: figures.briefed_target} if figures.briefed_target else {}
-    bars += [
-        charts.Bar(
-            str(i18n.t(locale, "stats.chart_briefed", name=i18n.text(locale, p.name))),
+    briefed = tuple(
+        Bar(
+            str(i18n.text(locale, p.name)),
             p.share,
             marks(briefed_targets),
+            people(p.passed, p.members),
         )
         for p in figures.briefed
         if p.share is not None
-    ]
-    if not bars:
-        return None
-    return charts.percent_chart(
-        str(i18n.t(locale, "stats.chart_title")),
-        bars,
-        note=str(i18n.t(locale, "stats.chart_note", small=SMALL)),
-        axis=str(i18n.t(locale, "stats.chart_axis")),
     )
+    if not titles and not briefed:
+        return None
+    left_out = [str(i18n.text(locale, t.name)) for t in figures.titles if t.share is None]
+    left_out += [str(i18n.text(locale, p.name)) for p in figures.briefed if p.share is None]
+    note = str(i18n.t(locale, "chart.note"))
+    if left_out:
+        names = ", ".join(left_out)
+        note = str(i18n.t(locale, "chart.left_out", small=SMALL, names=names)) + " " + note
+    return Chart(
+        title=str(i18n.t(locale, "chart.title")),
+        subtitle=str(i18n.t(locale, "chart.subtitle", date=i18n.date(locale, local_now))),
+        groups=(
+            Group(str(i18n.t(locale, "chart.titles_heading")), titles),
+            Group(str(i18n.t(locale, "chart.briefed_heading")), briefed),
+        ),
+        note=note,
+        axis=str(i18n.t(locale, "chart.axis")),
+    )
+
+
+def titles_chart(
+    i18n: Translator, locale: str, figures: Figures, local_now: datetime
+) -> bytes | None:
+    """The progress chart (`progress_chart`) as a PNG; None when nothing can be shown."""
+    from bot.services.charts import percent_chart
+
+    chart = progress_chart(i18n, locale, figures, local_now)
+    return percent_chart(chart) if chart is not None else None

@@ -55,6 +55,7 @@ async def test_sigkill_mid_broadcast_loses_no_one(tmp_path):
             "announce",
             "--text-file",
             str(text),
+            "--yes",  # a script: nobody at a terminal to answer the question
             env=env,
             cwd=tmp_path,
             stdout=asyncio.subprocess.DEVNULL,

@@ -9,12 +9,12 @@ writer of announcement rows (with its delivery worker, which records progress).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.core.dates import parse_local
 from bot.records import (
     CANCELLED,
     DONE,
@@ -38,38 +38,13 @@ WAITING = (DRAFT, SCHEDULED)
 # What /report lists: everything that was or will be sent, and what was called off.
 REPORTED = (SENDING_A, DONE, SCHEDULED, CANCELLED)
 
-_WHEN = re.compile(
-    r"^\s*(?:(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})"
-    r"|(?P<d2>\d{1,2})/(?P<m2>\d{1,2})(?:/(?P<y2>\d{4}))?)"
-    r"\s+(?:lúc\s+|at\s+)?(?P<h>\d{1,2})[:hg.](?P<mi>\d{2})\s*$",
-    re.IGNORECASE,
-)
-
 
 def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
-    """ "01/10 07:30", "01/10/2026 07:30" or "2026-10-01 07:30", local time -> aware datetime.
-
-    Without a year, the next such date from `now`. None when the text is not a valid time.
-    """
-    match = _WHEN.match(text)
-    if match is None:
-        return None
-    parts = match.groupdict()
-    day = int(parts["d1"] or parts["d2"])
-    month = int(parts["m1"] or parts["m2"])
-    year_text = parts["y1"] or parts["y2"]
-    local_now = now.astimezone(tz)
-    year = int(year_text) if year_text else local_now.year
-    try:
-        moment = datetime(year, month, day, int(parts["h"]), int(parts["mi"]), tzinfo=tz)
-    except ValueError:
-        return None
-    if not year_text and moment < local_now:
-        try:
-            moment = moment.replace(year=year + 1)
-        except ValueError:
-            return None
-    return moment
+    """ "01/10 07:30", "01/10/2026 07:30" or "2026-10-01 07:30", local time -> aware datetime
+    (bot.core.dates reads it). Without a year, the next such date from `now`. None when the text
+    is not a valid date with a time."""
+    typed = parse_local(text, tz, now)
+    return typed.moment if typed is not None and typed.has_time else None
 
 
 class OutreachService:
@@ -214,8 +189,14 @@ class OutreachService:
         """Change who a waiting announcement goes to; None when it is no longer waiting."""
         return await self.store.announcements.update_if(announcement_id, WAITING, audience=audience)
 
-    async def cancel(self, announcement_id: int) -> Announcement:
-        announcement = await self.store.announcements.update(announcement_id, status=CANCELLED)
+    async def cancel(self, announcement_id: int) -> Announcement | None:
+        """Call off a draft or an announcement waiting for its time; None when it is no longer
+        waiting (being sent, sent or cancelled: a worker that started it meanwhile wins)."""
+        announcement = await self.store.announcements.update_if(
+            announcement_id, WAITING, status=CANCELLED
+        )
+        if announcement is None:
+            return None
         await self.store.deliveries.skip_cancelled(announcement_id)
         if self.scheduler is not None:
             self.scheduler.cancel(f"announce:{announcement_id}")
