@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
+from bot.store.console import Console
 from bot.store.db import Clock, Database, utc_now
 from bot.store.meta import Meta
 from bot.store.outreach import Announcements, Deliveries, Staff
@@ -33,6 +34,7 @@ class Store:
         self.reports = Reports(db)
         self.meta = Meta(db)
         self.tickets = Tickets(db)
+        self.console = Console(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:
