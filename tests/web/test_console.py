@@ -150,3 +150,27 @@ async def test_sign_in_attempts_are_rate_limited(console_app, client):
     for _ in range(LOGIN_ATTEMPTS):
         assert (await client.post("/console/login", data={"t": "guess"})).status == 403
     assert (await client.post("/console/login", data={"t": "guess"})).status == 429
+
+
+def test_public_base_url_is_checked_and_session_hours_read(tmp_path):
+    from bot.config import ConfigError, Settings
+
+    settings = Settings.from_mapping(
+        {"PUBLIC_BASE_URL": "https://hoi.example/", "CONSOLE_SESSION_HOURS": "8"}, home=tmp_path
+    )
+    assert settings.public_base_url == "https://hoi.example"
+    assert settings.console_session_hours == 8
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        Settings.from_mapping({"PUBLIC_BASE_URL": "hoi.example"}, home=tmp_path)
+    with pytest.raises(ConfigError, match="CONSOLE_SESSION_HOURS"):
+        Settings.from_mapping({"CONSOLE_SESSION_HOURS": "0"}, home=tmp_path)
+
+
+async def test_pages_speak_the_staff_members_language(console_app, client):
+    admin = await staff(console_app, "999", None)
+    await console_app.store.users.update((await admin.user()).id, locale="en")  # chose English
+    cookies = {COOKIE: await signed_in(client, admin)}
+    client.session.cookie_jar.clear()
+    page = await (await client.get("/console", cookies=cookies)).text()
+    assert "Overview" in page and "Sign out" in page and 'lang="en"' in page
+    assert "Tổng quan" not in page
