@@ -5,7 +5,7 @@ Staff have no password: `/console` in the chat gives a link that works once, for
 `LOGIN_MINUTES`; opening it starts a session kept in the database (the cookie holds only a random
 secret, and the database only its hash). Every request reads the member's staff role again, so a
 role taken away closes the console at once; the staff service's `changed` signal also ends the
-member's sessions. Sign-in attempts are rate-limited per client address.
+member's sessions. Failed sign-in attempts are rate-limited per client address.
 
 `permitted()` is THE permission check of the console: every page and every action asks it, and
 nothing else decides. It knows the city-wide roles today; branch scopes plug in there.
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.store import Store
 
 LOGIN_MINUTES = 10
-LOGIN_ATTEMPTS = 10  # sign-in attempts one client address may make ...
+LOGIN_ATTEMPTS = 10  # failed sign-in attempts one client address may make ...
 LOGIN_WINDOW_S = 600.0  # ... in this many seconds
 MAX_TRACKED_CLIENTS = 10_000
 
@@ -103,7 +103,7 @@ class ConsoleService:
         self.base_url = base_url  # PUBLIC_BASE_URL; None: the console has no address to give
         self.session_hours = session_hours
         self._monotonic = monotonic
-        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()  # client -> times
         staff.changed.connect(self._role_changed)
 
     @property
@@ -123,17 +123,21 @@ class ConsoleService:
 
     async def link_works(self, token: str, client: str) -> bool:
         """Whether a link can still sign in (shown before the staff member confirms)."""
-        self._count_attempt(client)
-        return await self._console.login_valid(_hash(token), self._clock())
+        self._check(client)
+        works = await self._console.login_valid(_hash(token), self._clock())
+        if not works:
+            self._failed(client)
+        return works
 
     async def sign_in(self, token: str, client: str) -> str | None:
         """Use a link: the new session's cookie secret, or None when the link is unknown, used,
         expired, or its member no longer holds a staff role. Raises LoginRefused when `client`
-        tried too often."""
-        self._count_attempt(client)
+        failed too often."""
+        self._check(client)
         now = self._clock()
         user_id = await self._console.use_login(_hash(token), now)
         if user_id is None:
+            self._failed(client)
             return None
         user = await self._users.get(user_id)
         if user is None or await self._staff.role_of(user) is None:
@@ -144,17 +148,24 @@ class ConsoleService:
         await self._staff.audit(f"{user.channel}:{user.external_id}", "console_login")
         return secret
 
-    def _count_attempt(self, client: str) -> None:
+    def _check(self, client: str) -> None:
+        """Refuse a client that failed LOGIN_ATTEMPTS times within the window. Only failures
+        count: staff behind one proxy address sign in freely, a guesser is stopped."""
+        recent = self._failures.get(client)
+        if recent is None:
+            return
         now = self._monotonic()
-        recent = self._attempts.pop(client, deque())
         while recent and now - recent[0] > LOGIN_WINDOW_S:
             recent.popleft()
-        self._attempts[client] = recent
-        while len(self._attempts) > MAX_TRACKED_CLIENTS:
-            self._attempts.popitem(last=False)
         if len(recent) >= LOGIN_ATTEMPTS:
             raise LoginRefused(client)
-        recent.append(now)
+
+    def _failed(self, client: str) -> None:
+        recent = self._failures.pop(client, deque())
+        recent.append(self._monotonic())
+        self._failures[client] = recent  # the most recent last: the oldest are dropped first
+        while len(self._failures) > MAX_TRACKED_CLIENTS:
+            self._failures.popitem(last=False)
 
     # -- sessions ---------------------------------------------------------------------------------
     async def viewer(self, secret: str | None) -> Viewer | None:

@@ -279,6 +279,50 @@ async def test_an_announcement_shows_why_it_failed_and_resends_to_those_it_misse
     assert "announcement_resend" in trail and "console_login" in trail
 
 
+async def test_staff_compose_schedule_cancel_and_answer_a_question(bot, fake, context, tmp_path):
+    neighbours = await seed(bot, 3, start=300, area_code="31135")
+    await seed(bot, 2, start=400)
+    await bot.services.inbox.ask(neighbours[0], "Khi nào họp chi hội?")
+    admin = Phone(fake, ADMIN)
+    await onboard(admin)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    async with photographed(page, tmp_path, "compose"):
+        await sign_in(page, await login_link(fake, admin))
+        await page.goto(page.url + "/announcements/new")
+        count = page.locator("#audience-count")
+        assert await count.inner_text() == "Số người nhận hiện nay: 6"  # the admin too
+        await page.select_option("select[name=area]", "31135")
+        await page.wait_for_function(
+            "document.getElementById('audience-count').textContent.endsWith(': 3')"
+        )
+        tomorrow = datetime.now(bot.settings.timezone) + timedelta(days=1)
+        await page.fill("textarea[name=text]", "Họp tổ tối mai")
+        await page.fill("input[name=at]", f"{tomorrow:%Y-%m-%dT19:30}")
+        await page.click("#compose button[type=submit]")
+        await page.wait_for_url(re.compile(r"notice=scheduled"))
+        assert await page.inner_text("#status") == "chờ gửi"
+        scheduled = int(re.search(r"/announcements/(\d+)", page.url).group(1))
+        item = await bot.outreach.get(scheduled)
+        assert item.audience.areas == ("31135",) and item.scheduled_at is not None
+        await page.click("#cancel")
+        await page.wait_for_url(re.compile(r"notice=cancelled"))
+        assert await page.inner_text("#status") == "đã hủy"
+        assert (await bot.outreach.get(scheduled)).status == "cancelled"
+
+    async with photographed(page, tmp_path, "question"):
+        await page.click("text=Hỏi đáp")
+        await page.click("text=Khi nào họp chi hội?")
+        await page.fill("textarea[name=answer]", "Tối thứ Sáu, 19 giờ.")
+        await page.click("text=Gửi câu trả lời")
+        await page.wait_for_url(re.compile(r"notice=answered"))
+        assert await page.inner_text("#ticket-status") == "đã trả lời"
+    chat = int(neighbours[0].chat_id)
+    await fake.wait_for(lambda: fake.messages(chat) != [])
+    [answer] = [m.visible_text() for m in fake.messages(chat)]
+    assert "Khi nào họp chi hội?" in answer and "Tối thứ Sáu, 19 giờ." in answer
+
+
 async def test_members_get_nothing_from_console(bot, fake):
     member = Phone(fake, MEMBER)
     await onboard(member)
