@@ -2,7 +2,7 @@
 
 Every page goes through `ConsoleSite.page` (a valid session and `permitted(viewer, action)`),
 every form through `ConsoleSite.action` (the same, and the session's CSRF token), so no view can
-forget a check. Views (`views`) get the viewer and return what to show.
+forget a check. Views (figures, announcements, desk) get the viewer and return what to show.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from aiohttp import web
 
 from bot.core.channel import Route
 from bot.services.console import ConsoleService, LoginRefused, Viewer, permitted
-from bot.web.console.views import Views
+from bot.web.console.announcements import Announcements
+from bot.web.console.desk import Desk
+from bot.web.console.figures import Figures
 
 if TYPE_CHECKING:
     from bot.core.context import Services
@@ -188,13 +190,14 @@ class ConsoleSite:
 
     # -- routes -----------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        pages = Views(self)
         return [
             Route("GET", "/console/login", self.login_page),
             Route("POST", "/console/login", self.login),
             Route("POST", "/console/logout", self.action("view", self.logout)),
             Route("GET", "/console/static/{name}", self.static),
-            *pages.routes(),
+            *Figures(self).routes(),
+            *Announcements(self).routes(),
+            *Desk(self).routes(),
         ]
 
 
