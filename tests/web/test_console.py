@@ -180,3 +180,44 @@ async def test_staff_sign_in_freely_from_one_address(console_app, client):
     admin = await staff(console_app, "999", None)
     for _ in range(LOGIN_ATTEMPTS + 2):  # all behind one proxy: successes are not counted
         await signed_in(client, admin)
+
+
+async def test_every_page_answers_a_super_admin(console_app, client):
+    admin = await staff(console_app, "999", None)
+    cookies = {COOKIE: await signed_in(client, admin)}
+    client.session.cookie_jar.clear()
+    for path in (
+        "/console",
+        "/console/announcements",
+        "/console/announcements/new",
+        "/console/questions",
+        "/console/events",
+        "/console/audit",
+        "/console/static/console.css",
+        "/console/static/console.js",
+    ):
+        answer = await client.get(path, cookies=cookies)
+        assert answer.status == 200, path
+    audit = await (await client.get("/console/audit", cookies=cookies)).text()
+    assert "console_login" in audit
+    assert (await client.get("/console/static/secrets.txt", cookies=cookies)).status == 404
+    weekly = await client.get("/console/charts/weekly.png", cookies=cookies)
+    assert weekly.status == 404  # no assessment yet, no chart
+    count = await client.get("/console/announcements/audience?area=31135", cookies=cookies)
+    assert (await count.json())["count"] == 1  # the admin, who lives in Ninh Kiều
+
+
+def test_each_failure_has_its_reason():
+    from bot.services.outreach.funnel import funnel, reason_of
+
+    assert reason_of("blocked", "Forbidden: bot was blocked by the user") == "blocked"
+    assert reason_of("failed", "Chat not found") == "not_found"
+    assert reason_of("skipped", "outside_window: zalo -213: user not followed") == "outside_window"
+    assert reason_of("failed", "zalo -1: daily quota exceeded") == "quota"
+    assert reason_of("failed", "Bad Request: message is too long") == "error"
+    assert reason_of("skipped", "expired after: channel down") == "skipped"
+    assert reason_of("sending", None) == "pending"
+    # Rows pruned: only the totals are left, a failure is "error".
+    pruned = funnel([], {"sent": 5, "failed": 2, "pending": 0}, 7)
+    assert (pruned.recipients, pruned.stage("sent"), pruned.failed) == (7, 5, 2)
+    assert pruned.by_reason["error"] == 2
