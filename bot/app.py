@@ -43,6 +43,7 @@ from bot.services import maintenance
 from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
 from bot.services.calendar import CalendarService
+from bot.services.console import ConsoleService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
@@ -185,12 +186,16 @@ class App:
         health = Health(store, scheduler, channels, metrics, worker)
         web = None
         if role is Role.BOT:
+            from bot.web.console.site import ConsoleSite
+
+            console = ConsoleSite(services, services.console)  # the staff console, /console
             web = WebServer(
                 settings.http_host,
                 settings.http_port,
                 metrics=metrics,
                 health=health,
                 routes=[route for channel in channels for route in channel.routes()],
+                pages=console.routes(),
             )
         log.info(
             "ready (%s): %d plans, %d assessments, %d areas, database %s",
@@ -275,6 +280,7 @@ class App:
 
         async def prune() -> None:
             await maintenance.prune(self.store, clock(), settings.delivery_retention_days)
+            await self.services.console.prune()  # ended console sessions, spent login links
 
         scheduler.daily("maintenance:prune", 3, 0, prune)
 
@@ -433,6 +439,13 @@ def _services(
             timezone=settings.timezone,
             quiet_hours=reminders.in_quiet_hours,  # the members' quiet hours are staff's too
             staff_chat=settings.staff_chat_id,
+        ),
+        console=ConsoleService(
+            store,
+            staff,
+            clock=clock,
+            base_url=settings.public_base_url,
+            session_hours=settings.console_session_hours,
         ),
     )
 

@@ -70,6 +70,8 @@ class Settings:
     zalo_rate_per_min: float = 4000.0
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
+    public_base_url: str | None = None  # where staff reach the web console (/console links)
+    console_session_hours: int = 12  # how long a console sign-in lasts
     home: Path | None = None  # the folder relative paths were resolved against
 
     def secrets(self) -> list[str]:
@@ -213,6 +215,11 @@ class Settings:
             if value is not None and not value.startswith(("http://", "https://")):
                 raise ConfigError(name, "must start with http:// or https://")
 
+        public_url = get("PUBLIC_BASE_URL")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            raise ConfigError("PUBLIC_BASE_URL", "must start with https:// (or http:// on a LAN)")
+        session_hours = _whole(get("CONSOLE_SESSION_HOURS"), "CONSOLE_SESSION_HOURS", 12)
+
         db = home / Path(get("DATABASE_PATH") or "data/khuyenhoc.sqlite3").expanduser()
         content_path = _content_dir(get("CONTENT_DIR"), home)
 
@@ -250,6 +257,8 @@ class Settings:
             zalo_rate_per_min=_number(get("ZALO_RATE_PER_MIN"), "ZALO_RATE_PER_MIN", 4000.0),
             quiet_start=quiet_start,
             quiet_end=quiet_end,
+            public_base_url=public_url.rstrip("/") if public_url else None,
+            console_session_hours=session_hours,
             home=home,
         )
 

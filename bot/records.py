@@ -295,3 +295,24 @@ class CompletedRun:
     passed: bool | None
     started_at: datetime
     finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A staff member signed in to the web console (the cookie holds its secret, not this)."""
+
+    user_id: int
+    csrf: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientOutcome:
+    """Where one recipient of an announcement stands: its delivery's status and last error."""
+
+    user_id: int | None
+    channel: str
+    display_name: str
+    status: str
+    error: str | None
+    updated_at: datetime | None

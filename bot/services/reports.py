@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -141,6 +141,11 @@ class ReportService:
             else [d.id for d in self.catalog.assessments()]
         )
         return await self.store.reports.weekly(ids, now - timedelta(weeks=weeks))
+
+    async def pseudonyms(self) -> Callable[[int], str]:
+        """Each member's stable pseudonym, as in the exports (for staff who may not see names)."""
+        salt = await self.store.reports.salt()
+        return lambda user_id: pseudonym(salt, user_id)
 
     # -- exports ----------------------------------------------------------------------------------
     async def export_assessments(

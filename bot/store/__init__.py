@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
+from bot.store.console import Console
 from bot.store.db import Clock, Database, utc_now
 from bot.store.inbound import InboundLog
 from bot.store.meta import Meta
@@ -35,6 +36,7 @@ class Store:
         self.meta = Meta(db)
         self.tickets = Tickets(db)
         self.inbound = InboundLog(db)
+        self.console = Console(db)
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:

@@ -19,6 +19,7 @@ from bot.records import (
     AuditEntry,
     Delivery,
     Outcome,
+    RecipientOutcome,
     StaffMember,
 )
 from bot.store.db import Database, from_db_time, to_db_time
@@ -386,6 +387,35 @@ class Announcements:
             (announcement_id,),
         )
         return int(row[0]) if row else 0
+
+    async def outcomes(self, announcement_id: int) -> list[tuple[str, str | None, int]]:
+        """(status, last error, how many) of its deliveries, for the console's funnel."""
+        rows = await self._db.fetchall(
+            "SELECT status, last_error, count(*) AS n FROM deliveries WHERE announcement_id = ?"
+            " GROUP BY status, last_error",
+            (announcement_id,),
+        )
+        return [(r["status"], r["last_error"], r["n"]) for r in rows]
+
+    async def recipients(self, announcement_id: int, limit: int = 500) -> list[RecipientOutcome]:
+        """Its deliveries with who they were for, failures first (the console lists them)."""
+        rows = await self._db.fetchall(
+            "SELECT d.user_id, d.channel, coalesce(u.display_name, '') AS name, d.status,"
+            " d.last_error, d.updated_at FROM deliveries d LEFT JOIN users u ON u.id = d.user_id"
+            " WHERE d.announcement_id = ? ORDER BY d.status = 'sent', d.id LIMIT ?",
+            (announcement_id, limit),
+        )
+        return [
+            RecipientOutcome(
+                r["user_id"],
+                r["channel"],
+                r["name"],
+                r["status"],
+                r["last_error"],
+                from_db_time(r["updated_at"]),
+            )
+            for r in rows
+        ]
 
     async def finish_if_done(self, announcement_id: int) -> bool:
         """Mark a sending announcement done once no delivery is left to do."""

@@ -1,4 +1,5 @@
-"""The one HTTP server (aiohttp): the channels' webhooks, /healthz and /metrics.
+"""The one HTTP server (aiohttp): the channels' webhooks, /healthz, /metrics and the staff
+console's pages (bot/web/console).
 
 Channels declare their webhook routes (`bot.core.channel.Route`) and check their own secrets;
 this server only mounts them. /healthz says whether the database answers, the scheduler runs,
@@ -32,6 +33,7 @@ class WebServer:
         metrics: Metrics,
         health: HealthCheck,
         routes: Iterable[Route] = (),
+        pages: Iterable[Route] = (),
     ) -> None:
         self.host = host
         self.port = port
@@ -44,6 +46,8 @@ class WebServer:
         self.routes = list(routes)
         for route in self.routes:
             self.web.router.add_route(route.method, route.path, route.handler)
+        for page in pages:  # not in `routes`: the server may run without them (no webhook)
+            self.web.router.add_route(page.method, page.path, page.handler)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.web, access_log=None)

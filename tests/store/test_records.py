@@ -132,6 +132,9 @@ CALLS = {
     "announcements.listing": lambda s, x: s.announcements.listing((SCHEDULED,)),
     "announcements.due": lambda s, x: s.announcements.due(NOW),
     "announcements.counts": lambda s, x: s.announcements.counts(x.sending.id),
+    "announcements.outcomes": lambda s, x: s.announcements.outcomes(x.sending.id),
+    "announcements.recipients": lambda s, x: s.announcements.recipients(x.sending.id),
+    "console.session": lambda s, x: s.console.session("s", NOW),
     "deliveries.prune": lambda s, x: s.deliveries.prune(NOW),
     "deliveries.claim": lambda s, x: s.deliveries.claim(NOW, 10, ("telegram",)),
     "deliveries.sending_announcements": lambda s, x: s.deliveries.sending_announcements(),
@@ -212,6 +215,7 @@ async def seeded(store: Store) -> SimpleNamespace:
     await store.tickets.draft_faq(answered, "cli")
     to_answer = await store.tickets.create(member.id, "Hỏi nữa?", "31135", None)
     await store.inbound.keep("telegram", [(41, "{\"update_id\": 41}")])
+    await store.console.open_session("s", member.id, "csrf", NOW + timedelta(hours=1))
     return SimpleNamespace(
         member=member,
         stopped=stopped,

@@ -23,7 +23,9 @@ from bot.records import (
     SENDING_A,
     Announcement,
     AudienceFilter,
+    RecipientOutcome,
 )
+from bot.services.outreach.funnel import Funnel, funnel
 
 if TYPE_CHECKING:
     from bot.catalog import Catalog
@@ -214,6 +216,21 @@ class OutreachService:
         """The latest announcements sent, being sent, scheduled or cancelled, oldest of them
         first (/report without a number)."""
         return await self.store.announcements.listing(REPORTED, limit, newest=True)
+
+    async def every(self, limit: int = 100) -> list[Announcement]:
+        """The latest announcements whatever their status, newest first (the web console)."""
+        statuses = (DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED)
+        return (await self.store.announcements.listing(statuses, limit, newest=True))[::-1]
+
+    async def funnel(self, announcement: Announcement) -> Funnel:
+        """Where its deliveries ended: sent, failed by reason, skipped, pending."""
+        store = self.store.announcements
+        rows = await store.outcomes(announcement.id)
+        return funnel(rows, await store.counts(announcement.id), announcement.total)
+
+    async def recipients(self, announcement_id: int, limit: int = 500) -> list[RecipientOutcome]:
+        """Its deliveries, one per recipient, failures first."""
+        return await self.store.announcements.recipients(announcement_id, limit)
 
     async def status_report(self, announcement: Announcement, locale: str) -> str:
         """Where its deliveries stand now, in the words of the progress and final reports."""
