@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot import cli_staff
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
 from bot.core.logs import configure as configure_logging
@@ -26,7 +27,17 @@ CHAT_DATABASE = "chat.sqlite3"  # `khuyenhoc chat`'s own database, beside the bo
 # Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
 # fresh empty database ("recorded for 0 recipients", and nothing is ever sent).
 DATA_COMMANDS = frozenset(
-    {"announce", "announcements", "events", "stats", "export", "admins", "backup", "faq-drafts"}
+    {
+        "announce",
+        "announcements",
+        "events",
+        "stats",
+        "export",
+        "admins",
+        "audit",
+        "backup",
+        "faq-drafts",
+    }
 )
 
 NO_TOKEN = """\
@@ -124,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = events_sub.add_parser("cancel", help="cancel a one-off event")
     cancel.add_argument("event_id")
 
+    cli_staff.add_parsers(sub)
+
     ask = sub.add_parser("ask", help="how a question is matched (for tuning content/faq.yaml)")
     ask.add_argument("question")
     sub.add_parser("faq-drafts", help="FAQ entries drafted from answered questions, as YAML")
@@ -193,6 +206,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_reports(settings, args))
     if args.command == "events":
         return asyncio.run(_events(settings, args))
+    if args.command == "admins":
+        return asyncio.run(cli_staff.admins_command(settings, args, _open_app))
+    if args.command == "audit":
+        return asyncio.run(cli_staff.audit_command(settings, args, _open_app))
     if args.command == "ask":
         return ask_command(settings, args.question)
     if args.command == "faq-drafts":

@@ -211,6 +211,7 @@ class StaffMember:
     chat_id: str
     display_name: str
     locale: str
+    areas: tuple[str, ...] = ()  # area codes of their scope; () = the whole city
 
     @property
     def name(self) -> str:
@@ -232,6 +233,7 @@ class AuditEntry:
     actor: str
     action: str
     detail: dict[str, Any]
+    scope: tuple[str, ...] = ()  # the areas the actor acted in; () = the whole city
 
 
 @dataclass(frozen=True, slots=True)

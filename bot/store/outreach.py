@@ -109,30 +109,47 @@ def _audience_sql(
 
 
 class Staff:
-    """Admin and editor roles granted in chat (super admins come from ADMIN_IDS).
+    """Officer, editor and admin roles granted in chat or on the command line, each for the whole
+    city or some areas (super admins come from ADMIN_IDS).
 
-    Asked on every update, so the few roles are kept in memory; they change only here.
+    Asked on every update, so the few roles are kept in memory. They change here, or in another
+    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version tells when
+    another connection wrote, and the roles are read again.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._roles: dict[int, str] | None = None
+        self._roles: dict[int, tuple[str, tuple[str, ...]]] | None = None
+        self._version: int | None = None
 
     def invalidate(self) -> None:
         self._roles = None
 
-    async def role_of(self, user_id: int) -> str | None:
+    async def _loaded(self) -> dict[int, tuple[str, tuple[str, ...]]]:
+        row = await self._db.fetchone("PRAGMA data_version")
+        version = int(row[0]) if row else None
+        if version != self._version:
+            self._roles, self._version = None, version
         if self._roles is None:
-            rows = await self._db.fetchall("SELECT user_id, role FROM staff")
-            self._roles = {r["user_id"]: r["role"] for r in rows}
-        return self._roles.get(user_id)
+            rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
+            self._roles = {r["user_id"]: (r["role"], _codes(r["areas"])) for r in rows}
+        return self._roles
 
-    async def grant(self, user_id: int, role: str, by: str) -> None:
+    async def role_of(self, user_id: int) -> str | None:
+        held = (await self._loaded()).get(user_id)
+        return held[0] if held else None
+
+    async def held(self, user_id: int) -> tuple[str, tuple[str, ...]] | None:
+        """(role, area codes) granted to this member; () areas: the whole city."""
+        return (await self._loaded()).get(user_id)
+
+    async def grant(self, user_id: int, role: str, by: str, areas: Sequence[str] = ()) -> None:
         await self._db.execute(
-            "INSERT INTO staff (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
+            "INSERT INTO staff (user_id, role, areas, granted_by, granted_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, areas = excluded.areas,"
             " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-            (user_id, role, by, self._db.now()),
+            (user_id, role, ",".join(areas), by, self._db.now()),
         )
         self._roles = None
 
@@ -142,7 +159,7 @@ class Staff:
 
     async def members(self) -> list[StaffMember]:
         rows = await self._db.fetchall(
-            "SELECT s.role, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
+            "SELECT s.role, s.areas, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
             " u.external_id, u.chat_id, u.display_name, u.locale"
             " FROM staff s JOIN users u ON u.id = s.user_id ORDER BY s.granted_at"
         )
@@ -157,19 +174,40 @@ class Staff:
                 chat_id=r["chat_id"],
                 display_name=r["display_name"],
                 locale=r["locale"],
+                areas=_codes(r["areas"]),
             )
             for r in rows
         ]
 
-    async def audit(self, actor: str, action: str, **detail: Any) -> None:
+    async def audit(
+        self, actor: str, action: str, *, scope: Sequence[str] = (), **detail: Any
+    ) -> None:
         await self._db.execute(
-            "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-            (self._db.now(), actor, action, json.dumps(detail, ensure_ascii=False)),
+            "INSERT INTO audit_log (at, actor, action, detail, scope) VALUES (?, ?, ?, ?, ?)",
+            (
+                self._db.now(),
+                actor,
+                action,
+                json.dumps(detail, ensure_ascii=False),
+                ",".join(scope),
+            ),
         )
 
-    async def audit_trail(self, limit: int = 50) -> list[AuditEntry]:
-        """The latest entries, newest first."""
-        rows = await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+    async def audit_trail(
+        self, limit: int = 50, *, since: datetime | None = None, who: str | None = None
+    ) -> list[AuditEntry]:
+        """The latest entries, newest first; `since` and `who` (an actor) narrow them."""
+        where, params = [], []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db_time(since))
+        if who is not None:
+            where.append("actor = ?")
+            params.append(who)
+        sql = "SELECT * FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._db.fetchall(f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit))
         return [
             AuditEntry(
                 id=r["id"],
@@ -177,9 +215,15 @@ class Staff:
                 actor=r["actor"],
                 action=r["action"],
                 detail=json.loads(r["detail"]),
+                scope=_codes(r["scope"]),
             )
             for r in rows
         ]
+
+
+def _codes(text: str | None) -> tuple[str, ...]:
+    """Area codes kept comma-separated in one column ('' = the whole city)."""
+    return tuple(code for code in (text or "").split(",") if code)
 
 
 _EDITABLE_COLUMNS = frozenset(

@@ -120,6 +120,7 @@ CALLS = {
     "calendar.firings": lambda s, x: s.calendar.firings(x.event_id),
     "calendar.topics_of": lambda s, x: s.calendar.topics_of(x.member.id),
     "staff.members": lambda s, x: s.staff.members(),
+    "staff.held": lambda s, x: s.staff.held(x.member.id),
     "staff.audit_trail": lambda s, x: s.staff.audit_trail(),
     "announcements.create": lambda s, x: s.announcements.create(
         created_by="cli", text="Tin", audience=AudienceFilter()
