@@ -26,6 +26,8 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 )
 FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
 DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+# A branch broadcast over APPROVAL_THRESHOLD: its approval, while it stays a draft.
+WAITING_APPROVAL, APPROVED, RETURNED = "waiting", "approved", "returned"
 # Member questions (tickets)
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 
@@ -161,6 +163,10 @@ class Announcement:
     report_channel: str | None
     report_message: str | None
     report_locale: str | None
+    approval: str | None = None  # None | WAITING_APPROVAL | APPROVED | RETURNED (branch broadcasts)
+    approval_by: str | None = None  # the city admin who decided
+    approval_note: str | None = None  # why it was returned
+    wanted_at: datetime | None = None  # the time its author asked for, while it waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,3 +303,4 @@ class CompletedRun:
     passed: bool | None
     started_at: datetime
     finished_at: datetime | None
+    entered_by: str | None = None  # the officer who filled it in for the member (helper mode)

@@ -1,5 +1,8 @@
 """Campaign progress: /stats and /export for admins (charts and CSV), /progress for members
-(city-wide figures, and their own area when enough people answered)."""
+(city-wide figures, and their own area when enough people answered).
+
+A branch's admin sees the figures, charts and exports of their own areas only (the staff
+service's `Scope`); the rule that hides groups of fewer than 5 answers holds inside a scope too."""
 
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ async def stats(ctx: Context) -> None:
         await stats_for_title(ctx, StatsTitle(arg))
         return
     now = ctx.services.clock()
-    figures = await ctx.services.reports.figures(now)
+    figures = await ctx.services.reports.figures(now, ctx.scope.areas)
     chart = titles_chart(ctx.services.i18n, ctx.locale, figures)
     if chart is not None:
         ctx.reply(ctx.t("stats.chart_caption"), image=chart, image_name="tien-do.png")
@@ -89,7 +92,15 @@ async def stats(ctx: Context) -> None:
         ctx.services.catalog,
         now.astimezone(ctx.services.settings.timezone),
     )
-    ctx.reply(text, rows)
+    ctx.reply(_scope_line(ctx) + text, rows)
+
+
+def _scope_line(ctx: Context) -> str:
+    """For a branch: which areas the figures are of."""
+    if not ctx.scope.branch:
+        return ""
+    areas = ", ".join(area_label(ctx, code) for code in ctx.scope.codes)
+    return str(ctx.t("branches.figures_of", areas=areas)) + "\n\n"
 
 
 @router.action(StatsTitle, role="admin")
@@ -99,7 +110,7 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
         raise StaleButton(f"unknown title {act.title_id}")
     reports, i18n = ctx.services.reports, ctx.services.i18n
     name = str(i18n.text(ctx.locale, title.name))
-    rows = await reports.by_area(title.id)
+    rows = await reports.by_area(title.id, ctx.scope.areas)
     shown = sorted((r for r in rows if r[3] is not None), key=lambda r: -r[1])[:15]
     if shown:
         bars = [
@@ -123,7 +134,7 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
             ),
             image_name="theo-xa-phuong.png",
         )
-    weekly = await reports.weekly(title.id, ctx.services.clock())
+    weekly = await reports.weekly(title.id, ctx.services.clock(), areas=ctx.scope.areas)
     if weekly:
         ctx.reply(
             ctx.t("stats.weekly_caption", name=name),
@@ -162,11 +173,12 @@ async def export_pressed(ctx: Context, act: Export) -> None:
     reports = ctx.services.reports
     now = ctx.services.clock()
     stamp = f"{now.astimezone(ctx.services.settings.timezone):%Y%m%d}"
+    areas = ctx.scope.areas
     if act.what == "assessments":
-        data = await reports.export_assessments()
+        data = await reports.export_assessments(areas=areas)
         name = f"tu-danh-gia-{stamp}.csv"
     elif act.what == "members":
-        data = await reports.export_members(now)
+        data = await reports.export_members(now, areas)
         name = f"thanh-vien-theo-xa-{stamp}.csv"
     else:
         raise StaleButton(f"unknown export {act.what!r}")

@@ -79,6 +79,10 @@ class Scope:
         inside = tuple(a for a in areas if a in self.areas)
         return inside or self.codes
 
+    def covers_audience(self, areas: Sequence[str]) -> bool:
+        """Whether an announcement to `areas` (none: everyone) is within this scope."""
+        return self.areas is None or (bool(areas) and set(areas) <= self.areas)
+
     def may_send(self) -> bool:
         """Sends announcements (rather than saving drafts for an admin): admins, and a branch's
         editors and admins (to their own areas; large ones wait for approval)."""
@@ -92,12 +96,23 @@ class Scope:
         """Approves or returns a branch's broadcast: city admins and super admins."""
         return self.city and self.may(ADMIN)
 
-    def may_add_event(self, area_code: str | None) -> bool:
-        """Adds an event: city admins for the city (None) or any area; a branch admin for one of
-        its own areas only."""
-        if not self.may(ADMIN):
-            return False
-        return self.city or (area_code is not None and self.covers(area_code))
+    def may_add_event(self) -> bool:
+        """Adds one-off events: city admins (for the city), and a branch's editors and admins
+        (for their own areas: `cut(())` gives the event's areas)."""
+        return self.may(ADMIN) if self.city else self.branch and self.may(EDITOR)
+
+    def may_change_event(self, event_areas: Sequence[str]) -> bool:
+        """Cancels a one-off event: the city's admins any; a branch only its own areas' events."""
+        return self.may_add_event() and self.covers_audience(event_areas)
+
+    def sees_event(self, event_areas: Sequence[str], own_area: str | None) -> bool:
+        """Members see the city's events and those of their own area; staff also those of
+        their scope."""
+        return (
+            not event_areas
+            or own_area in event_areas
+            or any(self.covers(code) for code in event_areas)
+        )
 
     def may_assign(self) -> bool:
         """Hands a member's question to a branch: city staff only."""
@@ -105,6 +120,11 @@ class Scope:
 
 
 MEMBER_SCOPE = Scope(None, frozenset())
+
+
+def held_scope(member: StaffMember) -> Scope:
+    """The scope of a granted role as listed (who may take a question of an area)."""
+    return Scope(member.role, frozenset(member.areas) if member.areas else None)
 
 
 class StaffService:
@@ -226,6 +246,20 @@ class StaffService:
     ) -> list[AuditEntry]:
         """The latest audit entries, newest first; `since` a moment, `who` an actor."""
         return await self._staff.audit_trail(limit, since=since, who=who)
+
+    async def approvers(self) -> list[User]:
+        """Who approves a branch's broadcast: the city admins and the super admins."""
+        found: dict[int, User] = {}
+        for member in await self._staff.members():
+            if held_scope(member).may_approve():
+                user = await self._users.get(member.user_id)
+                if user is not None:
+                    found[user.id] = user
+        for channel, external_id in self.super_admins:
+            user = await self._users.find(channel, external_id)
+            if user is not None:
+                found[user.id] = user
+        return list(found.values())
 
     async def on_channel(self, channel: str) -> list[tuple[User, str]]:
         """Every staff member known on a channel with their role, super admins included (the

@@ -44,6 +44,10 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
         report_channel=row["report_channel"],
         report_message=row["report_message"],
         report_locale=row["report_locale"],
+        approval=row["approval"],
+        approval_by=row["approval_by"],
+        approval_note=row["approval_note"],
+        wanted_at=from_db_time(row["wanted_at"]),
     )
 
 
@@ -239,6 +243,7 @@ _EDITABLE_COLUMNS = frozenset(
         "report_chat",
         "report_channel",
         "report_locale",
+        "wanted_at",
     }
 )
 
@@ -319,6 +324,47 @@ class Announcements:
             (*values, announcement_id, *statuses),
         )
         return _announcement(row) if row else None
+
+    async def ask_approval(
+        self, announcement_id: int, wanted_at: datetime | None, report_to: tuple[str, str, str]
+    ) -> Announcement | None:
+        """A draft waits for approval (to go at `wanted_at`, or as soon as approved); None when
+        it is no longer a draft."""
+        channel, chat, locale = report_to
+        row = await self._db.fetchone(
+            "UPDATE announcements SET approval = 'waiting', approval_by = NULL,"
+            " approval_note = NULL, wanted_at = ?, report_channel = ?, report_chat = ?,"
+            " report_locale = ? WHERE id = ? AND status = 'draft' RETURNING *",
+            (
+                to_db_time(wanted_at) if wanted_at else None,
+                channel,
+                chat,
+                locale,
+                announcement_id,
+            ),
+        )
+        return _announcement(row) if row else None
+
+    async def decide(
+        self, announcement_id: int, approval: str, by: str, note: str | None = None
+    ) -> Announcement | None:
+        """Approve or return a waiting draft, in one statement: of two admins pressing at once
+        (or one pressing twice), one decides; the other gets None."""
+        row = await self._db.fetchone(
+            "UPDATE announcements SET approval = ?, approval_by = ?, approval_note = ?"
+            " WHERE id = ? AND status = 'draft' AND approval = 'waiting' RETURNING *",
+            (approval, by, note, announcement_id),
+        )
+        return _announcement(row) if row else None
+
+    async def awaiting_approval(self, limit: int = 30) -> list[Announcement]:
+        """Drafts waiting for a city admin's approval, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM announcements WHERE approval = 'waiting' AND status = 'draft'"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_announcement(r) for r in rows]
 
     async def listing(
         self, statuses: Iterable[str], limit: int = 30, *, newest: bool = False

@@ -126,6 +126,11 @@ CALLS = {
         created_by="cli", text="Tin", audience=AudienceFilter()
     ),
     "announcements.get": lambda s, x: s.announcements.get(x.scheduled.id),
+    "announcements.ask_approval": lambda s, x: s.announcements.ask_approval(
+        x.draft.id, None, ("telegram", "1", "vi")
+    ),
+    "announcements.awaiting_approval": lambda s, x: s.announcements.awaiting_approval(),
+    "announcements.decide": lambda s, x: s.announcements.decide(x.draft.id, "approved", "cli"),
     "announcements.update": lambda s, x: s.announcements.update(x.scheduled.id, text="Tin mới"),
     "announcements.update_if": lambda s, x: s.announcements.update_if(
         x.scheduled.id, (SCHEDULED,), text="Tin mới hơn"
@@ -204,6 +209,9 @@ async def seeded(store: Store) -> SimpleNamespace:
     sending = await store.announcements.create(
         created_by="cli", text="Tin gửi", audience=AudienceFilter(), status=SCHEDULED
     )
+    draft = await store.announcements.create(
+        created_by="cli", text="Nháp", audience=AudienceFilter()
+    )
     assert await store.announcements.start_sending(sending, (), None) == 1
 
     answered = await store.tickets.create(member.id, "Hỏi gì?", "31135", None)
@@ -221,6 +229,7 @@ async def seeded(store: Store) -> SimpleNamespace:
         event_id=event_id,
         scheduled=scheduled,
         sending=sending,
+        draft=draft,
         answered=answered,
         to_answer=to_answer,
     )
