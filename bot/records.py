@@ -26,6 +26,9 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 )
 FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
 DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+# The channel of a member an officer registered (helper mode): no chat account, never messaged.
+# A later link to their own Telegram or Zalo account (the link-code service) makes the row theirs.
+ASSISTED = "assisted"
 # A branch broadcast over APPROVAL_THRESHOLD: its approval, while it stays a draft.
 WAITING_APPROVAL, APPROVED, RETURNED = "waiting", "approved", "returned"
 # Member questions (tickets)
@@ -89,6 +92,7 @@ class Run:
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    entered_by: str | None = None  # the officer who filled it in for the member (helper mode)
 
 
 @dataclass(frozen=True, slots=True)

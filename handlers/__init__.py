@@ -13,6 +13,7 @@ def build_root_router() -> Router:
         assessment,
         events,
         fallback,
+        helper,
         inbox,
         menu,
         plans,
@@ -37,6 +38,7 @@ def build_root_router() -> Router:
         staff,
         ask,
         inbox,
+        helper,
         fallback,
     ):
         root.include(module.router)

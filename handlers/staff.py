@@ -10,15 +10,16 @@ command menu follows their role), so this module only asks and shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
-from bot.core.roles import ADMIN, EDITOR, GRANTABLE, SUPER, allowed
+from bot.core.roles import ADMIN, EDITOR, GRANTABLE, OFFICER, SUPER, allowed
 from bot.core.router import Router
 from bot.records import User
 from bot.services.staff import find_area
-from handlers import announce
+from handlers import announce, helper, inbox
 from handlers.menu import home_button
 from handlers.profile import area_label
 
@@ -57,10 +58,18 @@ class Revoke:
 @action("xm")
 @dataclass(frozen=True)
 class StaffGo:
-    what: str  # announce | scheduled | report | admins
+    what: str  # one of STAFF_ITEMS
 
 
-STAFF_ITEMS = (("announce", EDITOR), ("scheduled", EDITOR), ("report", ADMIN), ("admins", SUPER))
+STAFF_ITEMS = (
+    ("inbox", OFFICER),
+    ("helper", OFFICER),
+    ("announce", EDITOR),
+    ("scheduled", EDITOR),
+    ("report", ADMIN),
+    ("approvals", ADMIN),
+    ("admins", SUPER),
+)
 
 
 def _name(user: User) -> str:
@@ -68,12 +77,12 @@ def _name(user: User) -> str:
 
 
 # -- the staff menu ---------------------------------------------------------------------------
-@router.section("staff", "menu.staff", order=70, role=EDITOR)
+@router.section("staff", "menu.staff", order=70, role=OFFICER)
 async def staff_section(ctx: Context) -> None:
     buttons = [
-        ctx.button(f"admin.buttons.go_{what}", StaffGo(what))
+        ctx.button(_go_label(what), StaffGo(what))
         for what, role in STAFF_ITEMS
-        if allowed(ctx.staff_role, role)
+        if allowed(ctx.staff_role, role) and (what != "approvals" or ctx.scope.may_approve())
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)] + [[home_button(ctx)]]
     ctx.reply(
@@ -83,7 +92,12 @@ async def staff_section(ctx: Context) -> None:
     )
 
 
-@router.action(StaffGo, role=EDITOR)
+def _go_label(what: str) -> str:
+    new = ("inbox", "helper", "approvals")  # the branches' items, in their own section
+    return f"branches.buttons.go_{what}" if what in new else f"admin.buttons.go_{what}"
+
+
+@router.action(StaffGo, role=OFFICER)
 async def staff_go(ctx: Context, act: StaffGo) -> None:
     needed = dict(STAFF_ITEMS).get(act.what)
     if needed is None or not allowed(ctx.staff_role, needed):
@@ -92,6 +106,9 @@ async def staff_go(ctx: Context, act: StaffGo) -> None:
         "announce": announce.announce,
         "scheduled": announce.scheduled,
         "report": announce.report,
+        "approvals": announce.approvals,
+        "inbox": inbox.inbox,
+        "helper": helper.helper,
         "admins": admins,
     }
     await handlers[act.what](ctx)
@@ -267,3 +284,41 @@ async def revoke(ctx: Context, act: Revoke) -> None:
     if target is None or not await ctx.services.staff.revoke(target, ctx.actor):
         raise StaleButton(f"{act.user} has no staff role")
     await show_staff(ctx, intro=ctx.t("admin.revoked", name=_name(target)))
+
+
+# -- the audit log (super admins) -------------------------------------------------------------
+AUDIT_LINES = 20
+
+
+@router.command("audit", role=SUPER)
+async def audit(ctx: Context) -> None:
+    """The latest staff actions: "/audit", "/audit 3003" (one actor, by their id on this
+    channel, or "cli"), "/audit 2026-10-01" (since that day)."""
+    since, who = None, None
+    for word in ctx.inbound.args.split()[:2]:
+        try:
+            day = datetime.strptime(word, "%Y-%m-%d")
+            since = day.replace(tzinfo=ctx.services.settings.timezone)
+        except ValueError:
+            who = word if ":" in word or word == "cli" else f"{ctx.user.channel}:{word}"
+    entries = await ctx.services.staff.audit_trail(AUDIT_LINES, since=since, who=who)
+    tz = ctx.services.settings.timezone
+    lines = [ctx.t("branches.audit_title", count=len(entries))]
+    for entry in entries:
+        lines.append(
+            ctx.t(
+                "branches.audit_line",
+                when=f"{entry.at.astimezone(tz):%d/%m %H:%M}",
+                who=entry.actor,
+                what=entry.action,
+                scope=scope_words(ctx, entry.scope),
+                detail=", ".join(f"{k}={_flat(v)}" for k, v in entry.detail.items())[:200],
+            )
+        )
+    if not entries:
+        lines.append(ctx.t("branches.audit_none"))
+    ctx.reply("\n".join(str(line) for line in lines), [[home_button(ctx)]])
+
+
+def _flat(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from bot.records import (
+    ASSISTED,
     DRAFT,
     FINAL,
     PENDING,
@@ -65,7 +66,8 @@ def _audience_sql(
     not_met_definitions: Sequence[str],
     super_admins: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, list]:
-    where = ["u.status = 'active'", "u.consent_at IS NOT NULL"]
+    # A member an officer registered has no chat to send to (helper mode).
+    where = ["u.status = 'active'", "u.consent_at IS NOT NULL", f"u.channel <> '{ASSISTED}'"]
     params: list[Any] = []
     if audience.areas:
         where.append(f"u.area_code IN ({', '.join('?' * len(audience.areas))})")

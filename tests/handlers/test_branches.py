@@ -11,9 +11,9 @@ import sys
 from bot.core.roles import RANK as ROLE_RANK
 from bot.records import AudienceFilter, Session
 from bot.services.staff import Scope
-from tests.outreach.conftest import seed
 from tests.handlers.test_admin import SUPER_ID, staff
 from tests.helpers import Member
+from tests.outreach.conftest import seed
 
 NINH_KIEU, HOA_AN, CAI_KHE = "31135", "31393", "31120"
 
@@ -348,3 +348,94 @@ async def test_a_scheduled_branch_broadcast_waits_too_and_a_return_tells_the_aut
     # The author may send it again: it waits once more.
     await editor.press("Gửi ngay")
     assert (await app.store.announcements.get(waiting.id)).approval == "waiting"
+
+
+# -- 4. the audit log --------------------------------------------------------------------------
+async def test_super_admins_read_the_audit_log_and_a_forgotten_member_leaves_only_the_action(app):
+    boss = await staff(app, SUPER_ID, None, name="Chủ tịch")
+    helper = await resident(app, "3003", "hoa an", "xã Hòa An", name="Thư ký")
+    await boss.command("/admins grant 3003 officer Hòa An")
+    await helper.command("/admins")  # refused: audited with the officer's scope
+    await boss.command("/audit")
+    assert "telegram:999 · grant · toàn thành phố" in boss.text
+    assert "user=telegram:3003, role=officer, areas=31393" in boss.text
+    assert "telegram:3003 · refused · xã Hòa An" in boss.text
+    await boss.command("/audit 3003")
+    assert "grant" not in boss.text and "refused" in boss.text
+    await helper.command("/audit")
+    assert "Hội chưa có lệnh /audit." in helper.text
+
+    await helper.command("/forget")
+    await helper.press("Xóa hết")
+    trail = await app.services.staff.audit_trail()
+    assert [e.action for e in trail][-2:] == ["refused", "grant"]  # the actions stay
+    assert all("3003" not in e.actor and "3003" not in str(e.detail) for e in trail)
+
+
+# -- 5. helper mode ----------------------------------------------------------------------------
+async def test_an_officer_registers_and_assesses_someone_who_does_not_chat(app):
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN)
+    before = await app.services.reports.figures(app.services.clock())
+
+    await officer.command("/helper")
+    assert "Chưa có ai." in officer.text
+    await officer.press("Đăng ký người mới")
+    await officer.say("Bà Sáu")
+    await officer.press("Hộ gia đình")
+    # One area in scope: no question about where; the notice to read aloud, then the consent.
+    assert "Anh/Chị đọc to cho Bà Sáu (Hộ gia đình, xã Hòa An)" in officer.text
+    assert "Thông tin Hội lưu lại" in officer.text
+    await officer.press("Tôi đã đọc và người này đồng ý")
+    assert "Đã đăng ký Bà Sáu." in officer.text
+    await officer.press("Tự đánh giá: Bà Sáu")
+    await officer.press("Tự đánh giá Gia đình học tập")
+    for _ in range(9):
+        assert "Nhập hộ cho Bà Sáu" in officer.text
+        await officer.press(officer.labels()[0])
+    assert "Đã lưu kết quả “Tự đánh giá Gia đình học tập” của Bà Sáu (nhập hộ)" in officer.text
+
+    [person] = await app.services.members.registered_by("telegram:3200")
+    assert (person.channel, person.area_code, person.role) == ("assisted", HOA_AN, "ho-gia-dinh")
+    assert person.consented and person.chat_id == ""  # a member without a chat account
+    # Counted in the figures ...
+    after = await app.services.reports.figures(app.services.clock())
+    assert after.members == before.members + 1
+    family = next(t for t in after.titles if t.title_id == "gia-dinh-hoc-tap")
+    assert family.respondents == 1
+    # ... marked in the export ...
+    export = (await app.services.reports.export_assessments()).decode("utf-8-sig")
+    header, row = export.splitlines()
+    assert header.endswith(",entered") and row.endswith(",nhập hộ")
+    # ... never messaged ...
+    assert await app.services.outreach.audience_size(AudienceFilter(areas=(HOA_AN,))) == 1
+    assert await app.services.outreach.audience_size(AudienceFilter(user_ids=(person.id,))) == 0
+    # ... and in the officer's list of the people they helped.
+    await officer.command("/helper")
+    assert "Bà Sáu · Hộ gia đình · xã Hòa An · đăng ký 28/09/2026" in officer.text
+    actions = {e.action: e for e in await app.services.staff.audit_trail()}
+    assert actions["assisted_register"].scope == (HOA_AN,)
+    assert actions["assisted_assessment"].detail["member"] == f"assisted:{person.external_id}"
+
+
+async def test_an_officer_helps_nobody_outside_their_area(app):
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN, CAI_KHE)
+    stranger = await app.services.members.register_assisted(
+        "Ông Bảy", "ho-gia-dinh", NINH_KIEU, "vi", "telegram:999"
+    )
+    await officer.press_data(f"hs:{stranger.id}")
+    assert "nằm ngoài phạm vi" in officer.text
+    await officer.press_data(f"hd:{stranger.id}:gia-dinh-hoc-tap")
+    assert "nằm ngoài phạm vi" in officer.text
+    assert not await app.store.assessments.history(stranger.id)
+    # Two areas in scope: the officer types where; another ward is not offered.
+    await officer.command("/helper")
+    await officer.press("Đăng ký người mới")
+    await officer.say("Bà Tám")
+    await officer.press("Hộ gia đình")
+    await officer.say("ninh kieu")
+    assert "Không có xã, phường “ninh kieu” trong phạm vi" in officer.text
+    await officer.press_data(f"hz:{NINH_KIEU}")
+    assert "nằm ngoài phạm vi" in officer.text
+    assert not await app.services.members.registered_by("telegram:3200")

@@ -119,6 +119,10 @@ CALLS = {
     "calendar.upcoming": lambda s, x: s.calendar.upcoming(NOW, NOW + timedelta(days=2)),
     "calendar.firings": lambda s, x: s.calendar.firings(x.event_id),
     "calendar.topics_of": lambda s, x: s.calendar.topics_of(x.member.id),
+    "users.register_assisted": lambda s, x: s.users.register_assisted(
+        "Bà Ba", "ho-gia-dinh", "31135", "vi", "telegram:1"
+    ),
+    "users.registered_by": lambda s, x: s.users.registered_by("telegram:1"),
     "staff.members": lambda s, x: s.staff.members(),
     "staff.held": lambda s, x: s.staff.held(x.member.id),
     "staff.audit_trail": lambda s, x: s.staff.audit_trail(),
