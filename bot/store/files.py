@@ -19,6 +19,8 @@ from bot.store.db import from_db_time, migrations, to_db_time
 BACKUP_TAKEN_AT = "backup_taken_at"  # meta key: when `khuyenhoc backup` took the copy (UTC)
 _CREATED = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _DROPPED = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+# A table rebuilt to change a constraint is created under a new name, then renamed.
+_RENAMED = re.compile(r"ALTER\s+TABLE\s+(\w+)\s+RENAME\s+TO\s+(\w+)", re.IGNORECASE)
 
 
 DatabaseError = sqlite3.DatabaseError  # what a damaged or foreign file raises
@@ -65,6 +67,8 @@ def expected_tables(schema: int) -> set[str]:
         if number <= schema:
             tables |= set(_CREATED.findall(sql))
             tables -= set(_DROPPED.findall(sql))
+            for old, new in _RENAMED.findall(sql):
+                tables = (tables - {old}) | {new}
     return tables
 
 
