@@ -108,6 +108,7 @@ class AudienceFilter:
     user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
     chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
     missed_from: int | None = None  # those this earlier announcement missed (a resend)
+    city_staff: bool = False  # with staff_only: only staff of the whole city, not a branch's
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -120,6 +121,7 @@ class AudienceFilter:
             "user_ids": list(self.user_ids),
             "chats": list(self.chats),
             "missed_from": self.missed_from,
+            "city_staff": self.city_staff,
         }
         return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
 
@@ -136,6 +138,7 @@ class AudienceFilter:
             user_ids=tuple(data.get("user_ids", ())),
             chats=tuple(data.get("chats", ())),
             missed_from=data.get("missed_from"),
+            city_staff=bool(data.get("city_staff", False)),
         )
 
     def is_everyone(self) -> bool:

@@ -98,7 +98,8 @@ def _audience_sql(
             if supers
             else ""
         )
-        where.append(f"(u.id IN (SELECT user_id FROM staff){in_supers})")
+        city = " WHERE areas = ''" if audience.city_staff else ""
+        where.append(f"(u.id IN (SELECT user_id FROM staff{city}){in_supers})")
         params += supers
     if audience.not_met:
         if not not_met_definitions:

@@ -133,7 +133,15 @@ async def test_an_area_editor_reaches_nothing_outside_the_area_whatever_the_path
     event_id = await app.services.calendar.add_event(
         "Họp phường Ninh Kiều", "2026-10-05", "telegram:999", areas=(NINH_KIEU,)
     )
-    secrets = ("Tin riêng Ninh Kiều", "Câu hỏi bí mật Ninh Kiều", "Họp phường Ninh Kiều")
+    helped = await app.services.members.register_assisted(
+        "Cụ Chín", "ho-gia-dinh", NINH_KIEU, "vi", "telegram:999"
+    )
+    secrets = (
+        "Tin riêng Ninh Kiều",
+        "Câu hỏi bí mật Ninh Kiều",
+        "Họp phường Ninh Kiều",
+        "Cụ Chín",
+    )
 
     async def nothing_outside_changed(what):
         kept = await outreach.get(draft.id)
@@ -141,6 +149,7 @@ async def test_an_area_editor_reaches_nothing_outside_the_area_whatever_the_path
         ticket = await app.services.inbox.get(question.id)
         assert (ticket.status, ticket.assigned_to, ticket.answer) == ("open", None, None), what
         assert app.services.reminders.event(event_id) is not None, what
+        assert not await app.store.assessments.in_progress(helped.id), what
         assert not any(s in editor.text for s in secrets), what
         others = await app.store.announcements.listing(["scheduled", "sending", "done"])
         assert all(not set(a.audience.areas) - {HOA_AN} for a in others), what
@@ -165,6 +174,7 @@ async def test_an_area_editor_reaches_nothing_outside_the_area_whatever_the_path
         "code": NINH_KIEU,
         "event_id": event_id,
         "user": (await outsider.user()).id,
+        "member": helped.id,
         "to": (await outsider.user()).id,
         "int": draft.id,
         "at": int(app.services.clock().timestamp()) + 86400,
@@ -439,3 +449,23 @@ async def test_an_officer_helps_nobody_outside_their_area(app):
     await officer.press_data(f"hz:{NINH_KIEU}")
     assert "nằm ngoài phạm vi" in officer.text
     assert not await app.services.members.registered_by("telegram:3200")
+
+
+async def test_a_branch_hears_of_its_own_areas_questions_only(app, clock):
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN)
+    city = await staff(app, "3004", "editor", name="Biên tập TP")
+    far = await resident(app, "5001", "ninh kieu", "phường Ninh Kiều")
+    near = await resident(app, "5002", "hoa an", "xã Hòa An")
+    await app.services.inbox.ask(await far.user(), "Câu hỏi ở Ninh Kiều")
+    await app.services.inbox.ask(await near.user(), "Câu hỏi ở Hòa An")
+    clock.advance(hours=3)  # out of the quiet hours
+    assert await app.services.inbox.notify_staff() == 2
+    digests = await app.store.announcements.listing(["scheduled"])
+    [to_city] = [d for d in digests if d.audience.staff_only]
+    [to_branch] = [d for d in digests if d.audience.user_ids == ((await officer.user()).id,)]
+    assert "Ninh Kiều" in to_city.text and "Hòa An" in to_city.text
+    assert "Ninh Kiều" not in to_branch.text and "Câu hỏi ở Hòa An" in to_branch.text
+    # The city digest reaches the city's staff, not the branch's officer.
+    assert await app.services.outreach.audience_size(to_city.audience) == 1
+    assert city
