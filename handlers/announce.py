@@ -164,9 +164,10 @@ async def _visible(ctx: Context, announcement_id: int) -> Announcement:
 
 async def _editable(ctx: Context, announcement_id: int) -> Announcement:
     """A draft, or (for those who send) a still-waiting announcement, within the scope; one
-    waiting for approval changes no more (but may be cancelled); anything else is stale."""
+    waiting for approval changes no more (it is approved, returned or cancelled); anything else
+    is stale."""
     announcement = await _visible(ctx, announcement_id)
-    if announcement.approval == WAITING_APPROVAL and not ctx.scope.may_approve():
+    if announcement.approval == WAITING_APPROVAL:  # decided with "Duyệt" / "Trả lại" only
         raise StaleButton(f"announcement {announcement_id} waits for approval")
     if announcement.status == DRAFT or (announcement.status == SCHEDULED and ctx.scope.may_send()):
         return announcement
@@ -420,13 +421,26 @@ async def choose_not_met(ctx: Context, act: ChooseNotMet) -> None:
 # -- preview, send, schedule ------------------------------------------------------------------
 @router.action(Preview, role=EDITOR)
 async def preview(ctx: Context, act: Preview) -> None:
-    announcement = await _editable(ctx, act.announcement)
+    # Its author still sees one waiting for approval (and may cancel it), not change it.
+    announcement = await _visible(ctx, act.announcement)
+    if announcement.approval != WAITING_APPROVAL:
+        announcement = await _editable(ctx, act.announcement)
+    elif announcement.status != DRAFT:
+        raise StaleButton(f"announcement {announcement.id} is {announcement.status}")
     count = await ctx.services.outreach.audience_size(announcement.audience)
     # Exactly what recipients will see, then the controls in a message of their own.
     ctx.reply(announcement.text, photo_id=announcement.photo)
     a = announcement.id
-    if announcement.approval == WAITING_APPROVAL and not ctx.scope.may_approve():
+    if announcement.approval == WAITING_APPROVAL:
         rows = [[ctx.button("admin.buttons.cancel", CancelAnnouncement(a))]]
+        if ctx.scope.may_approve():
+            rows.insert(
+                0,
+                [
+                    ctx.button("branches.buttons.approve", Approve(a)),
+                    ctx.button("branches.buttons.send_back", SendBack(a)),
+                ],
+            )
     elif ctx.scope.may_send():
         rows = [
             [

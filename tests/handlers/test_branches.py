@@ -280,6 +280,9 @@ async def test_a_large_branch_broadcast_waits_for_a_city_admin_and_goes_out_once
     assert f"#{waiting.id} · chờ duyệt" in editor.text
     await editor.press_data(f"xa:{waiting.id}:all")
     assert "Nút này đã cũ" in editor.text
+    await editor.press_data(f"xv:{waiting.id}")
+    assert "Đang chờ Hội (quản trị viên thành phố) duyệt." in editor.text
+    assert editor.labels() == ["Hủy thông báo"]
     # A branch's admin does not approve, whatever the path.
     await branch_admin.command("/approvals")
     assert "nằm ngoài phạm vi" in branch_admin.text
