@@ -43,3 +43,33 @@ def test_admins_grant_list_revoke_and_audit_in_vietnamese(tmp_path):
     lines = audit.stdout.splitlines()
     assert len(lines) == 2 and "revoke" in lines[0] and "grant" in lines[1]
     assert "areas=31393,31135" in lines[1] and "role=editor" in lines[1]
+
+
+def test_roles_granted_before_branches_stay_city_wide(tmp_path):
+    """Upgrading: the staff table is rebuilt for the officer role; every role kept, city-wide."""
+    import sqlite3
+
+    from bot.store.db import migrations
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for number, _, sql in migrations():
+        if number <= 9:
+            conn.executescript(f"{sql}\nPRAGMA user_version = {number};")
+    conn.execute(
+        "INSERT INTO users (id, channel, external_id, chat_id, created_at, last_seen_at)"
+        " VALUES (7, 'telegram', '3003', '3003', 'x', 'x')"
+    )
+    conn.execute("INSERT INTO staff VALUES (7, 'editor', 'telegram:999', 'x')")
+    conn.commit()
+    conn.close()
+
+    async def upgraded():
+        store = await Store.open(path)
+        try:
+            return await store.staff.held(7), await store.db.schema_version()
+        finally:
+            await store.close()
+
+    held, version = asyncio.run(upgraded())
+    assert held == ("editor", ()) and version >= 10

@@ -25,13 +25,13 @@ def forged(action_type):
 async def staff(app, user_id: str, role: str | None, name: str = "Cán bộ") -> Member:
     member = Member(app, user_id=user_id, name=name)
     await onboard(member)
-    if role in ("admin", "editor"):
+    if role in ("admin", "editor", "officer"):
         user = await member.user()
         await app.store.staff.grant(user.id, role, "test")
     return member
 
 
-@pytest.mark.parametrize("role", [None, "editor", "admin"])
+@pytest.mark.parametrize("role", [None, "officer", "editor", "admin"])
 async def test_every_staff_command_and_button_is_refused_below_its_role(app, role):
     root = app.dispatcher.root
     member = await staff(app, "4242", role)
