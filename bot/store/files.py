@@ -7,6 +7,7 @@ thread, never on the event loop.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -121,6 +122,23 @@ def stamp_backup(path: Path, moment: datetime) -> None:
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (BACKUP_TAKEN_AT, to_db_time(moment)),
+                )
+    finally:
+        conn.close()
+
+
+def note_restore(path: Path, moment: datetime, backup_name: str) -> None:
+    """Write into a database being restored that it was restored, from which file, in its own
+    audit log (the one the bot keeps from now on), as an action of the operator ("cli")."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "audit_log" in tables:
+            with conn:
+                conn.execute(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 'cli',"
+                    " 'restore', ?)",
+                    (to_db_time(moment), json.dumps({"file": backup_name}, ensure_ascii=False)),
                 )
     finally:
         conn.close()
