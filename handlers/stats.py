@@ -204,8 +204,8 @@ async def progress(ctx: Context) -> None:
         )
     if not shown:
         lines.append(ctx.t("progress.too_few", small=SMALL))
-    area = ctx.user.area_code
-    if area:
+    # The member's own area; for a branch's staff, also each area of their scope.
+    for area in dict.fromkeys(a for a in (ctx.user.area_code, *ctx.scope.codes) if a):
         local = []
         for title in figures.titles:
             n, value = await ctx.services.reports.area_figure(title.title_id, area)

@@ -472,3 +472,23 @@ async def test_a_branch_hears_of_its_own_areas_questions_only(app, clock):
     # The city digest reaches the city's staff, not the branch's officer.
     assert await app.services.outreach.audience_size(to_city.audience) == 1
     assert city
+
+
+async def test_progress_of_a_branch_shows_each_of_its_areas_with_enough_answers(app):
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN, CAI_KHE)
+    family = app.catalog.definition("gia-dinh-hoc-tap")
+    for member in await seed(app, 5, start=300, area_code=CAI_KHE, role="ho-gia-dinh"):
+        run = await app.services.assessments.start(member, family)
+        for index in range(len(family.questions)):
+            run, _ = await app.services.assessments.answer(run, family, index, 0)
+    for member in await seed(app, 4, start=400, area_code=NINH_KIEU, role="ho-gia-dinh"):
+        run = await app.services.assessments.start(member, family)
+        for index in range(len(family.questions)):
+            run, _ = await app.services.assessments.answer(run, family, index, 0)
+    await officer.command("/progress")
+    assert "phường Cái Khế" in officer.text  # five answers: shown
+    assert "phường Ninh Kiều" not in officer.text  # not theirs (and under five)
+    member = await resident(app, "5003", "cai khe", "phường Cái Khế")
+    await member.command("/progress")
+    assert "phường Cái Khế" in member.text  # a member sees their own area, as before
