@@ -72,6 +72,13 @@ class HelpAssess:
     member: int
 
 
+@action("hf")
+@dataclass(frozen=True)
+class HelpForget:
+    member: int
+    sure: int  # 0: ask first; 1: confirmed
+
+
 @action("hd")
 @dataclass(frozen=True)
 class HelpStart:
@@ -242,11 +249,34 @@ async def choose_assessment(ctx: Context, act: HelpAssess) -> None:
         [Button(_text(ctx, d.title), action=HelpStart(person.id, d.id).pack())]
         for d in ctx.services.catalog.assessments()
     ]
+    forget = ctx.button("branches.buttons.helper_forget", HelpForget(person.id, 0))
     ctx.reply(
         ctx.t("branches.helper_which_assessment", name=person.display_name),
-        [*rows, [home_button(ctx)]],
+        [*rows, [forget], [home_button(ctx)]],
         edit=ctx.pressed,
     )
+
+
+@router.action(HelpForget, role=OFFICER)
+async def forget_person(ctx: Context, act: HelpForget) -> None:
+    """The person asks to be forgotten (they cannot type /forget themselves): with them present,
+    the officer deletes everything the bot keeps of them."""
+    person = await _helped(ctx, act.member)
+    if not act.sure:
+        ctx.reply(
+            ctx.t("branches.helper_forget_sure", name=person.display_name),
+            [
+                [ctx.button("buttons.forget_yes", HelpForget(person.id, 1))],
+                [ctx.button("branches.buttons.helper_list", HelperList())],
+            ],
+            edit=True,
+        )
+        return
+    area = person.area_code
+    await ctx.services.members.forget(person)
+    # Who they were leaves with them; the action stays on the audit trail.
+    await ctx.services.staff.audit(ctx.actor, "assisted_forget", area=area)
+    await helper(ctx, intro=ctx.t("branches.helper_forgotten"))
 
 
 @router.action(HelpStart, role=OFFICER)

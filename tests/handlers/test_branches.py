@@ -492,3 +492,23 @@ async def test_progress_of_a_branch_shows_each_of_its_areas_with_enough_answers(
     member = await resident(app, "5003", "cai khe", "phường Cái Khế")
     await member.command("/progress")
     assert "phường Cái Khế" in member.text  # a member sees their own area, as before
+
+
+async def test_an_officer_deletes_the_data_of_someone_they_registered_when_asked(app):
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN)
+    person = await app.services.members.register_assisted(
+        "Bà Mười", "ho-gia-dinh", HOA_AN, "vi", "telegram:3200"
+    )
+    await app.services.staff.audit(
+        "telegram:3200", "assisted_register", member=f"assisted:{person.external_id}"
+    )
+    await officer.press_data(f"hs:{person.id}")
+    await officer.press("Xóa dữ liệu người này")
+    assert "Chỉ làm khi người đó yêu cầu." in officer.text
+    await officer.press("Xóa hết")
+    assert "Đã xóa thông tin của người đó." in officer.text
+    assert await app.store.users.get(person.id) is None
+    trail = await app.services.staff.audit_trail()
+    assert [e.action for e in trail] == ["assisted_forget", "assisted_register", "grant"]
+    assert person.external_id not in str([e.detail for e in trail])
