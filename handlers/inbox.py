@@ -57,7 +57,7 @@ async def _ticket(ctx: Context, ticket_id: int, *, open_only: bool = True) -> Ti
     ticket = await ctx.services.inbox.get(ticket_id)
     if ticket is None or (open_only and ticket.status != OPEN):
         raise StaleButton(f"ticket {ticket_id} is not open")
-    if ctx.scope is not None and not ctx.scope.covers(ticket.area_code):
+    if not ctx.scope.covers(ticket.area_code):
         raise OutOfScope(f"ticket {ticket_id} is from area {ticket.area_code}")
     return ticket
 
@@ -73,7 +73,7 @@ async def inbox(ctx: Context, *, intro: str = "") -> None:
     areas = None
     if query:  # "/inbox ninh kieu": one area's questions
         areas = {a.code for a in ctx.services.catalog.areas.search(query, limit=3)}
-    if ctx.scope is not None and ctx.scope.branch:  # a branch sees its own areas' questions
+    if ctx.scope.branch:  # a branch sees its own areas' questions
         areas = set(ctx.scope.cut(sorted(areas or ())))
     tickets = await ctx.services.inbox.open(areas)
     if not tickets:
@@ -94,7 +94,7 @@ async def inbox(ctx: Context, *, intro: str = "") -> None:
             )
         )
         row = [ctx.button("inbox.buttons.answer", AnswerTicket(ticket.id), id=ticket.id)]
-        if ctx.scope is None or ctx.scope.may_assign():
+        if ctx.scope.may_assign():
             row.append(ctx.button("inbox.buttons.assign", AssignTicket(ticket.id, 0), id=ticket.id))
         row.append(ctx.button("inbox.buttons.close", CloseTicket(ticket.id), id=ticket.id))
         rows.append(row)
@@ -132,7 +132,7 @@ async def close_ticket(ctx: Context, act: CloseTicket) -> None:
 
 @router.action(AssignTicket, role=EDITOR)
 async def assign_ticket(ctx: Context, act: AssignTicket) -> None:
-    if ctx.scope is not None and not ctx.scope.may_assign():
+    if not ctx.scope.may_assign():
         raise OutOfScope("only city staff hand questions to a branch")
     ticket = await _ticket(ctx, act.ticket)
     # Whoever may take it: city staff, and the branch staff of the question's area.

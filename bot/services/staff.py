@@ -5,8 +5,9 @@ changed (the Telegram channel shows staff commands in that person's menu).
 
 **Scope is decided here, and only here.** `scope_of(user)` gives a `Scope`: the person's role and
 the areas it covers. Every question of the form "may this staff member do X for area Y / see Z"
-is a method of `Scope` (`covers`, `may`, `allows`, `cut`, `may_send`, `needs_approval`,
-`may_approve`, `may_add_event`, `may_assign`). The chat handlers, the CLI and (later) the web
+is a method of `Scope` (`covers`, `may`, `cut`, `covers_audience`, `may_send`,
+`needs_approval`, `may_approve`, `may_add_event`, `may_change_event`, `sees_event`,
+`may_assign`). The chat handlers, the CLI and (later) the web
 console ask it rather than compare roles and areas themselves.
 
 It owns the `staff` and `audit_log` rows; a role changes only through `grant` and `revoke`, which
@@ -66,10 +67,6 @@ class Scope:
     def may(self, needed: str | None) -> bool:
         """Whether the role reaches what needs `needed` (anywhere in the scope)."""
         return allowed(self.role, needed)
-
-    def allows(self, needed: str | None, area_code: str | None) -> bool:
-        """May do what needs role `needed` for area `area_code`."""
-        return self.may(needed) and self.covers(area_code)
 
     def cut(self, areas: Sequence[str]) -> tuple[str, ...]:
         """Audience or figure areas limited to the scope: for a branch, the chosen areas it
@@ -161,19 +158,16 @@ class StaffService:
         return Scope(role, frozenset(areas) if areas else None)
 
     async def scope_of_actor(self, actor: str) -> Scope:
-        """The scope of someone named as in the audit log ("telegram:42"); "cli" is the
-        operator at the machine, city-wide."""
+        """The scope of someone named as in the audit log ("telegram:42"). An actor that is no
+        person ("cli", the operator at the machine; "inbox", "approval", the bot itself) acts
+        for the whole city."""
         channel, _, external_id = actor.partition(":")
         if not external_id:
             return Scope(SUPER, None)
         user = await self._users.find(channel, external_id)
-        if user is None:
-            return (
-                Scope(SUPER, None)
-                if (channel, external_id) in self.super_admins
-                else (MEMBER_SCOPE)
-            )
-        return await self.scope_of(user)
+        if user is not None:
+            return await self.scope_of(user)
+        return Scope(SUPER, None) if (channel, external_id) in self.super_admins else MEMBER_SCOPE
 
     async def members(self) -> list[StaffMember]:
         """Everyone granted a role in the chat, longest-serving first (not the super admins)."""
