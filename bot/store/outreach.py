@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -23,6 +23,8 @@ from bot.records import (
     StaffMember,
 )
 from bot.store.db import Database, from_db_time, to_db_time
+
+RECHECK_S = 1.0  # how stale a role changed by another process may be
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -120,23 +122,28 @@ class Staff:
     city or some areas (super admins come from ADMIN_IDS).
 
     Asked on every update, so the few roles are kept in memory. They change here, or in another
-    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version tells when
-    another connection wrote, and the roles are read again.
+    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version, looked at
+    once a second at most, tells when another connection wrote, and the roles are read again.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._roles: dict[int, tuple[str, tuple[str, ...]]] | None = None
         self._version: int | None = None
+        self._checked_at = datetime.min.replace(tzinfo=UTC)
 
     def invalidate(self) -> None:
         self._roles = None
 
     async def _loaded(self) -> dict[int, tuple[str, tuple[str, ...]]]:
-        row = await self._db.fetchone("PRAGMA data_version")
-        version = int(row[0]) if row else None
-        if version != self._version:
-            self._roles, self._version = None, version
+        # At most once a second (this runs for every update): has another process written?
+        now = self._db.clock()  # the injected clock: tests move it instead of sleeping
+        if self._roles is None or abs((now - self._checked_at).total_seconds()) >= RECHECK_S:
+            self._checked_at = now
+            row = await self._db.fetchone("PRAGMA data_version")
+            version = int(row[0]) if row else None
+            if version != self._version:
+                self._roles, self._version = None, version
         if self._roles is None:
             rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
             self._roles = {r["user_id"]: (r["role"], _codes(r["areas"])) for r in rows}
