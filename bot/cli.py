@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import bot.say as saying
+from bot import cli_staff
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
 from bot.core.dates import Typed
@@ -35,7 +36,17 @@ CALENDAR_DAYS = 365  # `events list`: the campaign calendar, twelve months ahead
 # Commands that act on existing data: from the wrong folder they must stop, not quietly work on a
 # fresh empty database ("recorded for 0 recipients", and nothing is ever sent).
 DATA_COMMANDS = frozenset(
-    {"announce", "announcements", "events", "stats", "export", "admins", "backup", "faq-drafts"}
+    {
+        "announce",
+        "announcements",
+        "events",
+        "stats",
+        "export",
+        "admins",
+        "audit",
+        "backup",
+        "faq-drafts",
+    }
 )
 
 
@@ -111,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--description", help=text("help.event_description"))
     cancel = events_sub.add_parser("cancel", help=text("help.events_cancel"))
     cancel.add_argument("event_id", help=text("help.event_id"))
+
+    cli_staff.add_parsers(sub)
 
     ask = sub.add_parser("ask", help=text("help.ask"))
     ask.add_argument("question", help=text("help.ask_question"))
@@ -241,6 +254,10 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_reports(settings, args))
     if args.command == "events":
         return asyncio.run(_events(settings, args))
+    if args.command == "admins":
+        return asyncio.run(cli_staff.admins_command(settings, args, _open_app))
+    if args.command == "audit":
+        return asyncio.run(cli_staff.audit_command(settings, args, _open_app))
     if args.command == "ask":
         return ask_command(settings, args.question)
     if args.command == "faq-drafts":

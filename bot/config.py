@@ -51,6 +51,7 @@ class Settings:
     group_per_minute: float = 20.0  # messages a minute to one group or channel
     announce_chat_id: str | None = None  # a channel/group that receives public announcements
     staff_chat_id: str | None = None  # a Telegram group where staff get new-question digests
+    approval_threshold: int = 200  # a branch broadcast to more members waits for a city admin
     webhook_url: str | None = None  # set: Telegram webhook mode instead of polling
     webhook_secret: str | None = None  # default: generated once and kept in the database
     http_host: str = "127.0.0.1"  # the HTTP server (webhooks, /healthz, /metrics)
@@ -238,6 +239,7 @@ class Settings:
             group_per_minute=group_per_minute,
             announce_chat_id=announce_chat,
             staff_chat_id=_chat_id(get("STAFF_CHAT_ID"), "STAFF_CHAT_ID"),
+            approval_threshold=_whole(get("APPROVAL_THRESHOLD"), "APPROVAL_THRESHOLD", 200),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
             http_host=get("WEBHOOK_HOST") or "127.0.0.1",

@@ -26,6 +26,11 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, SKIPPED = (
 )
 FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
 DRAFT, SCHEDULED, SENDING_A, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+# The channel of a member an officer registered (helper mode): no chat account, never messaged.
+# A later link to their own Telegram or Zalo account (the link-code service) makes the row theirs.
+ASSISTED = "assisted"
+# A branch broadcast over APPROVAL_THRESHOLD: its approval, while it stays a draft.
+WAITING_APPROVAL, APPROVED, RETURNED = "waiting", "approved", "returned"
 # Member questions (tickets)
 OPEN, ANSWERED, CLOSED = "open", "answered", "closed"
 
@@ -87,6 +92,7 @@ class Run:
     started_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    entered_by: str | None = None  # the officer who filled it in for the member (helper mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class AudienceFilter:
     user_ids: tuple[int, ...] = ()  # exactly these members (personal reminders)
     chats: tuple[str, ...] = ()  # only these Telegram chats (a staff group), no members
     missed_from: int | None = None  # those this earlier announcement missed (a resend)
+    city_staff: bool = False  # with staff_only: only staff of the whole city, not a branch's
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -114,6 +121,7 @@ class AudienceFilter:
             "user_ids": list(self.user_ids),
             "chats": list(self.chats),
             "missed_from": self.missed_from,
+            "city_staff": self.city_staff,
         }
         return json.dumps({k: v for k, v in data.items() if v}, ensure_ascii=False)
 
@@ -130,6 +138,7 @@ class AudienceFilter:
             user_ids=tuple(data.get("user_ids", ())),
             chats=tuple(data.get("chats", ())),
             missed_from=data.get("missed_from"),
+            city_staff=bool(data.get("city_staff", False)),
         )
 
     def is_everyone(self) -> bool:
@@ -161,6 +170,10 @@ class Announcement:
     report_channel: str | None
     report_message: str | None
     report_locale: str | None
+    approval: str | None = None  # None | WAITING_APPROVAL | APPROVED | RETURNED (branch broadcasts)
+    approval_by: str | None = None  # the city admin who decided
+    approval_note: str | None = None  # why it was returned
+    wanted_at: datetime | None = None  # the time its author asked for, while it waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +224,7 @@ class StaffMember:
     chat_id: str
     display_name: str
     locale: str
+    areas: tuple[str, ...] = ()  # area codes of their scope; () = the whole city
 
     @property
     def name(self) -> str:
@@ -232,6 +246,7 @@ class AuditEntry:
     actor: str
     action: str
     detail: dict[str, Any]
+    scope: tuple[str, ...] = ()  # the areas the actor acted in; () = the whole city
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +310,7 @@ class CompletedRun:
     passed: bool | None
     started_at: datetime
     finished_at: datetime | None
+    entered_by: str | None = None  # the officer who filled it in for the member (helper mode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ def build_root_router() -> Router:
         console,
         events,
         fallback,
+        helper,
         inbox,
         menu,
         plans,
@@ -39,6 +40,7 @@ def build_root_router() -> Router:
         console,
         ask,
         inbox,
+        helper,
         fallback,
     ):
         root.include(module.router)

@@ -1,10 +1,14 @@
 """Announcements from staff in chat: composing (/announce), choosing the audience, previewing,
 sending now or at a time, what is waiting (/scheduled) and delivery reports (/report).
 
-Editors draft; admins send. Every command, button and conversation state here carries its least
-role, and the dispatcher refuses (and audits) anything below it, so a forged button is as powerless
-as a typed command. The announcement rows are the outreach service's: this module asks it to read
-and change them, and turns "no longer waiting" into a stale button.
+City editors draft; admins send. A branch's staff (editors and admins of some wards/communes)
+write only to members of their areas: the audience is cut to their scope and the preview says so;
+they send small broadcasts themselves, and one to more than APPROVAL_THRESHOLD members waits for
+a city admin's approval (/approvals: "Duyệt" or "Trả lại" with a reason). Every command, button
+and conversation state here carries its least role, and the dispatcher refuses (and audits)
+anything below it; what is outside a scope is refused the same way (`OutOfScope`), so a forged
+button is as powerless as a typed command. The announcement rows are the outreach service's:
+this module asks it to read and change them, and turns "no longer waiting" into a stale button.
 """
 
 from __future__ import annotations
@@ -14,12 +18,19 @@ from datetime import UTC, datetime
 
 from bot.catalog.i18n import Markup, escape
 from bot.core.actions import action
-from bot.core.context import Context, StaleButton
+from bot.core.context import Context, OutOfScope, StaleButton
 from bot.core.messages import Button
 from bot.core.roles import ADMIN, EDITOR
 from bot.core.router import Router
 from bot.core.text import plain
-from bot.records import DRAFT, SCHEDULED, Announcement, AudienceFilter
+from bot.records import (
+    DRAFT,
+    RETURNED,
+    SCHEDULED,
+    WAITING_APPROVAL,
+    Announcement,
+    AudienceFilter,
+)
 from bot.services.outreach import parse_when
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
@@ -30,6 +41,7 @@ router = Router("announce")
 COMPOSE_STATE = "admin.compose"
 AREA_STATE = "admin.area"
 TIME_STATE = "admin.time"
+RETURN_STATE = "branches.return"
 
 
 # -- actions ----------------------------------------------------------------------------------
@@ -111,6 +123,24 @@ class ViewAnnouncement:
     announcement: int
 
 
+@action("ya")
+@dataclass(frozen=True)
+class Approve:
+    announcement: int
+
+
+@action("yr")
+@dataclass(frozen=True)
+class SendBack:
+    announcement: int
+
+
+@action("yv")
+@dataclass(frozen=True)
+class Review:
+    announcement: int
+
+
 # -- helpers ----------------------------------------------------------------------------------
 def _num(ctx: Context, value: float) -> str:
     return ctx.services.i18n.number(ctx.locale, value)
@@ -122,14 +152,34 @@ def _when(ctx: Context, moment: datetime) -> Markup:
     return ctx.t("admin.when", date=i18n.date(ctx.locale, local), time=i18n.time(local))
 
 
-async def _editable(ctx: Context, announcement_id: int) -> Announcement:
-    """A draft, or (for admins) a still-waiting announcement; anything else is stale."""
+async def _visible(ctx: Context, announcement_id: int) -> Announcement:
+    """An announcement within the staff member's scope (a branch's: to its own areas only)."""
     announcement = await ctx.services.outreach.get(announcement_id)
     if announcement is None:
         raise StaleButton(f"no announcement {announcement_id}")
-    if announcement.status == DRAFT or (announcement.status == SCHEDULED and ctx.is_admin):
+    if not ctx.scope.covers_audience(announcement.audience.areas):
+        raise OutOfScope(f"announcement {announcement_id} reaches beyond the scope")
+    return announcement
+
+
+async def _editable(ctx: Context, announcement_id: int) -> Announcement:
+    """A draft, or (for those who send) a still-waiting announcement, within the scope; one
+    waiting for approval changes no more (it is approved, returned or cancelled); anything else
+    is stale."""
+    announcement = await _visible(ctx, announcement_id)
+    if announcement.approval == WAITING_APPROVAL:  # decided with "Duyệt" / "Trả lại" only
+        raise StaleButton(f"announcement {announcement_id} waits for approval")
+    if announcement.status == DRAFT or (announcement.status == SCHEDULED and ctx.scope.may_send()):
         return announcement
     raise StaleButton(f"announcement {announcement_id} is {announcement.status}")
+
+
+async def _may_send(ctx: Context) -> None:
+    """Only those who send reach the sending buttons; a city editor's forged press is refused
+    (and audited) like any button below its role."""
+    if not ctx.scope.may_send():
+        await ctx.services.staff.refused(ctx.actor, ctx.inbound.text)
+        raise StaleButton(f"{ctx.staff_role} of {ctx.scope.codes or 'the city'} does not send")
 
 
 def describe(ctx: Context, audience: AudienceFilter) -> Markup:
@@ -158,6 +208,8 @@ def describe(ctx: Context, audience: AudienceFilter) -> Markup:
 async def _set_audience(
     ctx: Context, announcement_id: int, audience: AudienceFilter
 ) -> Announcement:
+    # A branch writes to its own areas: none chosen means all of them, never the whole city.
+    audience = replace(audience, areas=ctx.scope.cut(audience.areas))
     changed = await ctx.services.outreach.set_audience(announcement_id, audience)
     if changed is None:  # sent or cancelled between showing the button and pressing it
         raise StaleButton(f"announcement {announcement_id} is no longer waiting")
@@ -192,6 +244,8 @@ async def composed(ctx: Context, _: str) -> None:
     draft = await ctx.services.outreach.draft(
         ctx.actor, html, photo=inbound.media_id or None, report_to=_report_to(ctx)
     )
+    if ctx.scope.branch:
+        draft = await _set_audience(ctx, draft.id, draft.audience)
     await _audit(ctx, "draft", announcement=draft.id)
     await show_audience(ctx, draft)
 
@@ -203,7 +257,7 @@ async def show_audience(ctx: Context, announcement: Announcement, *, intro: str 
         id=announcement.id,
         audience=describe(ctx, announcement.audience),
         count=_num(ctx, count),
-    )
+    ) + _in_scope(ctx, count)
     a = announcement.id
     rows = [
         [
@@ -268,6 +322,14 @@ async def edit_audience(ctx: Context, act: EditAudience) -> None:
         raise StaleButton(f"unknown audience edit {act.what!r}")
 
 
+def _in_scope(ctx: Context, count: int) -> str:
+    """For a branch: "\nTrong phạm vi: phường Ninh Kiều, 1.204 người"."""
+    if not ctx.scope.branch:
+        return ""
+    areas = ", ".join(area_label(ctx, code) for code in ctx.scope.codes)
+    return "\n" + str(ctx.t("branches.in_scope", areas=areas, count=_num(ctx, count)))
+
+
 async def _area_picker(ctx: Context, announcement: Announcement, found: list) -> None:
     chosen = announcement.audience.areas
     a = announcement.id
@@ -293,6 +355,7 @@ async def _area_picker(ctx: Context, announcement: Announcement, found: list) ->
 async def area_typed(ctx: Context, text: str) -> None:
     announcement = await _editable(ctx, int(ctx.session.data.get("announcement", 0)))
     found = ctx.services.catalog.areas.search(text[:64])
+    found = [area for area in found if ctx.scope.covers(area.code)]
     ctx.set_state(AREA_STATE, announcement=announcement.id)
     if not found:
         ctx.reply(
@@ -313,6 +376,8 @@ async def toggle_area(ctx: Context, act: ToggleArea) -> None:
     announcement = await _editable(ctx, act.announcement)
     if ctx.services.catalog.areas.get(act.code) is None:
         raise StaleButton(f"unknown area {act.code}")
+    if not ctx.scope.covers(act.code):
+        raise OutOfScope(f"area {act.code}")
     areas = _toggled(announcement.audience.areas, act.code)
     audience = replace(announcement.audience, areas=areas)
     announcement = await _set_audience(ctx, act.announcement, audience)
@@ -356,12 +421,27 @@ async def choose_not_met(ctx: Context, act: ChooseNotMet) -> None:
 # -- preview, send, schedule ------------------------------------------------------------------
 @router.action(Preview, role=EDITOR)
 async def preview(ctx: Context, act: Preview) -> None:
-    announcement = await _editable(ctx, act.announcement)
+    # Its author still sees one waiting for approval (and may cancel it), not change it.
+    announcement = await _visible(ctx, act.announcement)
+    if announcement.approval != WAITING_APPROVAL:
+        announcement = await _editable(ctx, act.announcement)
+    elif announcement.status != DRAFT:
+        raise StaleButton(f"announcement {announcement.id} is {announcement.status}")
     count = await ctx.services.outreach.audience_size(announcement.audience)
     # Exactly what recipients will see, then the controls in a message of their own.
     ctx.reply(announcement.text, photo_id=announcement.photo)
     a = announcement.id
-    if ctx.is_admin:
+    if announcement.approval == WAITING_APPROVAL:
+        rows = [[ctx.button("admin.buttons.cancel", CancelAnnouncement(a))]]
+        if ctx.scope.may_approve():
+            rows.insert(
+                0,
+                [
+                    ctx.button("branches.buttons.approve", Approve(a)),
+                    ctx.button("branches.buttons.send_back", SendBack(a)),
+                ],
+            )
+    elif ctx.scope.may_send():
         rows = [
             [
                 ctx.button("admin.buttons.send_now", SendNow(a)),
@@ -380,15 +460,20 @@ async def preview(ctx: Context, act: Preview) -> None:
                 ctx.button("admin.buttons.cancel", CancelAnnouncement(a)),
             ],
         ]
-    ctx.reply(
-        ctx.t(
-            "admin.preview",
-            id=a,
-            count=_num(ctx, count),
-            audience=describe(ctx, announcement.audience),
-        ),
-        rows,
+    text = ctx.t(
+        "admin.preview", id=a, count=_num(ctx, count), audience=describe(ctx, announcement.audience)
     )
+    ctx.reply(text + _in_scope(ctx, count) + _approval_state(ctx, announcement), rows)
+
+
+def _approval_state(ctx: Context, announcement: Announcement) -> str:
+    """What became of a branch broadcast's approval, for its author."""
+    if announcement.approval == WAITING_APPROVAL:
+        return "\n" + str(ctx.t("branches.state_waiting"))
+    if announcement.approval == RETURNED and announcement.status == DRAFT:
+        note = announcement.approval_note or ""
+        return "\n" + str(ctx.t("branches.state_returned", reason=note))
+    return ""
 
 
 def _report_to(ctx: Context) -> tuple[str, str, str]:
@@ -404,10 +489,45 @@ async def _schedule(ctx: Context, announcement_id: int, at: datetime | None) -> 
         raise StaleButton(f"announcement {announcement_id} is no longer waiting")
 
 
-@router.action(SendNow, role=ADMIN)
+async def _held_for_approval(
+    ctx: Context, announcement: Announcement, count: int, at: datetime | None
+) -> bool:
+    """A branch broadcast over the threshold waits for a city admin, who is told; True then."""
+    if not ctx.scope.needs_approval(count, ctx.services.settings.approval_threshold):
+        return False
+    outreach = ctx.services.outreach
+    if await outreach.ask_approval(announcement.id, at, _report_to(ctx)) is None:
+        raise StaleButton(f"announcement {announcement.id} is no longer a draft")
+    await _audit(ctx, "approval_asked", announcement=announcement.id, recipients=count)
+    author = ctx.user.display_name or ctx.user.external_id
+    areas = ", ".join(area_label(ctx, code) for code in ctx.scope.codes)
+    for admin in await ctx.services.staff.approvers():
+        message = ctx.services.i18n.t(
+            admin.locale,
+            "branches.approval_request",
+            id=announcement.id,
+            author=author,
+            areas=areas,
+            count=ctx.services.i18n.number(admin.locale, count),
+            text=_snippet(announcement),
+        )
+        await outreach.announce("approval", message, AudienceFilter(user_ids=(admin.id,)))
+    ctx.clear_state()
+    ctx.reply(
+        ctx.t("branches.waiting_for_approval", id=announcement.id, count=_num(ctx, count)),
+        [[home_button(ctx)]],
+        edit=ctx.pressed,
+    )
+    return True
+
+
+@router.action(SendNow, role=EDITOR)
 async def send_now(ctx: Context, act: SendNow) -> None:
+    await _may_send(ctx)
     announcement = await _editable(ctx, act.announcement)
     count = await ctx.services.outreach.audience_size(announcement.audience)
+    if await _held_for_approval(ctx, announcement, count, None):
+        return
     await _schedule(ctx, announcement.id, None)
     await _audit(ctx, "send", announcement=announcement.id, recipients=count)
     ctx.reply(
@@ -417,8 +537,9 @@ async def send_now(ctx: Context, act: SendNow) -> None:
     )
 
 
-@router.action(AskTime, role=ADMIN)
+@router.action(AskTime, role=EDITOR)
 async def ask_time(ctx: Context, act: AskTime) -> None:
+    await _may_send(ctx)
     announcement = await _editable(ctx, act.announcement)
     ctx.set_state(TIME_STATE, announcement=announcement.id)
     ctx.reply(
@@ -428,8 +549,9 @@ async def ask_time(ctx: Context, act: AskTime) -> None:
     )
 
 
-@router.state(TIME_STATE, role=ADMIN)
+@router.state(TIME_STATE, role=EDITOR)
 async def time_typed(ctx: Context, text: str) -> None:
+    await _may_send(ctx)
     announcement = await _editable(ctx, int(ctx.session.data.get("announcement", 0)))
     now = ctx.services.clock()
     moment = parse_when(text, ctx.services.settings.timezone, now)
@@ -452,8 +574,9 @@ async def time_typed(ctx: Context, text: str) -> None:
     )
 
 
-@router.action(ConfirmTime, role=ADMIN)
+@router.action(ConfirmTime, role=EDITOR)
 async def confirm_time(ctx: Context, act: ConfirmTime) -> None:
+    await _may_send(ctx)
     announcement = await _editable(ctx, act.announcement)
     moment = datetime.fromtimestamp(act.at, UTC)
     if moment <= ctx.services.clock():
@@ -462,6 +585,9 @@ async def confirm_time(ctx: Context, act: ConfirmTime) -> None:
             [[ctx.button("admin.buttons.change_time", AskTime(announcement.id))]],
             edit=True,
         )
+        return
+    count = await ctx.services.outreach.audience_size(announcement.audience)
+    if await _held_for_approval(ctx, announcement, count, moment):
         return
     await _schedule(ctx, announcement.id, moment)
     ctx.clear_state()
@@ -482,7 +608,11 @@ async def save_draft(ctx: Context, act: SaveDraft) -> None:
 
 @router.action(CancelAnnouncement, role=EDITOR)
 async def cancel_announcement(ctx: Context, act: CancelAnnouncement) -> None:
-    announcement = await _editable(ctx, act.announcement)
+    announcement = await _visible(ctx, act.announcement)
+    if announcement.status not in (DRAFT, SCHEDULED) or (
+        announcement.status == SCHEDULED and not ctx.scope.may_send()
+    ):
+        raise StaleButton(f"announcement {announcement.id} is {announcement.status}")
     await ctx.services.outreach.cancel(announcement.id)
     await _audit(ctx, "cancel", announcement=announcement.id)
     ctx.clear_state()
@@ -497,7 +627,11 @@ def _snippet(announcement: Announcement) -> str:
 
 @router.command("scheduled", role=EDITOR)
 async def scheduled(ctx: Context) -> None:
-    waiting = await ctx.services.outreach.waiting()
+    waiting = [
+        a
+        for a in await ctx.services.outreach.waiting()
+        if ctx.scope.covers_audience(a.audience.areas)
+    ]
     if not waiting:
         ctx.reply(ctx.t("admin.nothing_waiting"), [[home_button(ctx)]])
         return
@@ -507,6 +641,10 @@ async def scheduled(ctx: Context) -> None:
         when = (
             _when(ctx, announcement.scheduled_at)
             if announcement.scheduled_at
+            else ctx.t("branches.status_waiting")
+            if announcement.approval == WAITING_APPROVAL
+            else ctx.t("branches.status_returned")
+            if announcement.approval == RETURNED
             else ctx.t("admin.status." + announcement.status)
         )
         lines.append(
@@ -548,6 +686,7 @@ async def report(ctx: Context) -> None:
                 text=_snippet(a),
             )
             for a in await outreach.recent(10)
+            if ctx.scope.covers_audience(a.audience.areas)
         ]
         ctx.reply("\n".join(lines), [[home_button(ctx)]])
         return
@@ -555,6 +694,7 @@ async def report(ctx: Context) -> None:
     if announcement is None:
         ctx.reply(ctx.t("admin.no_such_announcement", id=arg[:12]), [[home_button(ctx)]])
         return
+    announcement = await _visible(ctx, announcement.id)
     text = await outreach.status_report(announcement, ctx.locale)
     details = ctx.t(
         "admin.report_details",
@@ -563,3 +703,109 @@ async def report(ctx: Context) -> None:
         created=_when(ctx, announcement.created_at),
     )
     ctx.reply(f"{text}\n\n{details}", [[home_button(ctx)]])
+
+
+# -- approval of branch broadcasts (city admins) ----------------------------------------------
+def _approver(ctx: Context) -> None:
+    if not ctx.scope.may_approve():
+        raise OutOfScope("only city admins approve a branch's broadcast")
+
+
+@router.command("approvals", role=ADMIN)
+async def approvals(ctx: Context) -> None:
+    _approver(ctx)
+    waiting = await ctx.services.outreach.awaiting_approval()
+    if not waiting:
+        ctx.reply(ctx.t("branches.none_waiting"), [[home_button(ctx)]])
+        return
+    lines = [ctx.t("branches.approvals_title")]
+    rows = []
+    for announcement in waiting:
+        count = await ctx.services.outreach.audience_size(announcement.audience)
+        lines.append(
+            ctx.t(
+                "branches.approvals_line",
+                id=announcement.id,
+                audience=describe(ctx, announcement.audience),
+                count=_num(ctx, count),
+                text=_snippet(announcement),
+            )
+        )
+        rows.append([ctx.button("admin.buttons.view", Review(announcement.id), id=announcement.id)])
+    rows.append([home_button(ctx)])
+    ctx.reply("\n".join(str(line) for line in lines), rows)
+
+
+async def _waiting(ctx: Context, announcement_id: int) -> Announcement:
+    _approver(ctx)
+    announcement = await ctx.services.outreach.get(announcement_id)
+    if announcement is None or announcement.approval != WAITING_APPROVAL:
+        raise StaleButton(f"announcement {announcement_id} does not wait for approval")
+    return announcement
+
+
+@router.action(Review, role=ADMIN)
+async def review(ctx: Context, act: Review) -> None:
+    """The admin sees exactly what would go out, to whom, then decides."""
+    announcement = await _waiting(ctx, act.announcement)
+    count = await ctx.services.outreach.audience_size(announcement.audience)
+    ctx.reply(announcement.text, photo_id=announcement.photo)
+    when = _when(ctx, announcement.wanted_at) if announcement.wanted_at else ctx.t("branches.asap")
+    ctx.reply(
+        ctx.t(
+            "branches.review",
+            id=announcement.id,
+            count=_num(ctx, count),
+            audience=describe(ctx, announcement.audience),
+            when=when,
+        ),
+        [
+            [
+                ctx.button("branches.buttons.approve", Approve(announcement.id)),
+                ctx.button("branches.buttons.send_back", SendBack(announcement.id)),
+            ],
+            [home_button(ctx)],
+        ],
+    )
+
+
+async def _tell_author(ctx: Context, announcement: Announcement, key: str, **params: str) -> None:
+    channel, _, external_id = announcement.created_by.partition(":")
+    author = await ctx.services.staff.find(channel, external_id)
+    if author is None:  # the CLI, or an author who deleted their data
+        return
+    message = ctx.services.i18n.t(author.locale, key, id=announcement.id, **params)
+    await ctx.services.outreach.announce("approval", message, AudienceFilter(user_ids=(author.id,)))
+
+
+@router.action(Approve, role=ADMIN)
+async def approve(ctx: Context, act: Approve) -> None:
+    announcement = await _waiting(ctx, act.announcement)
+    approved = await ctx.services.outreach.approve(announcement.id, ctx.actor)
+    if approved is None:  # another admin decided first, or it was cancelled: nothing twice
+        raise StaleButton(f"announcement {announcement.id} was decided meanwhile")
+    await _audit(ctx, "approve", announcement=announcement.id)
+    await _tell_author(ctx, announcement, "branches.approved_to_author")
+    ctx.reply(ctx.t("branches.approved", id=announcement.id), [[home_button(ctx)]], edit=True)
+
+
+@router.action(SendBack, role=ADMIN)
+async def send_back(ctx: Context, act: SendBack) -> None:
+    announcement = await _waiting(ctx, act.announcement)
+    ctx.set_state(RETURN_STATE, announcement=announcement.id)
+    ctx.reply(ctx.t("branches.ask_reason", id=announcement.id), [[home_button(ctx)]], edit=True)
+
+
+@router.state(RETURN_STATE, role=ADMIN)
+async def reason_typed(ctx: Context, text: str) -> None:
+    announcement = await _waiting(ctx, int(ctx.session.data.get("announcement", 0)))
+    reason = " ".join(text.split())[:500]
+    if not reason:
+        ctx.reply(ctx.t("branches.ask_reason", id=announcement.id))
+        return
+    if await ctx.services.outreach.send_back(announcement.id, ctx.actor, reason) is None:
+        raise StaleButton(f"announcement {announcement.id} was decided meanwhile")
+    ctx.clear_state()
+    await _audit(ctx, "return", announcement=announcement.id)
+    await _tell_author(ctx, announcement, "branches.returned_to_author", reason=reason)
+    ctx.reply(ctx.t("branches.returned", id=announcement.id), [[home_button(ctx)]])

@@ -1,17 +1,19 @@
 """The campaign calendar in chat: what is coming in the next 60 days, an event's details,
-"remind me", "I'll attend", following every event or a weekly learning tip, and (for admins)
-adding and cancelling one-off events."""
+"remind me", "I'll attend", following every event or a weekly learning tip, and (for city admins,
+and a branch's editors and admins for their own areas) adding and cancelling one-off events.
+Members see the city's events and those of their own area."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.catalog.events import Occurrence
+from bot.catalog.events import Event, Occurrence
 from bot.catalog.i18n import Markup
 from bot.core.actions import action
-from bot.core.context import Context, StaleButton
+from bot.core.context import Context, OutOfScope, StaleButton
 from bot.core.messages import Button
+from bot.core.roles import EDITOR
 from bot.core.router import Router
 from bot.services.outreach import parse_when
 from bot.services.reminders import ALL_EVENTS, WEEKLY_TIP, event_topic
@@ -94,8 +96,12 @@ async def list_pressed(ctx: Context, _: ListEvents) -> None:
     await list_events(ctx)
 
 
+def _sees(ctx: Context, event: Event) -> bool:
+    return ctx.scope.sees_event(event.areas, ctx.user.area_code)
+
+
 async def list_events(ctx: Context, *, intro: str = "") -> None:
-    upcoming = ctx.services.reminders.upcoming(LIST_DAYS)
+    upcoming = [o for o in ctx.services.reminders.upcoming(LIST_DAYS) if _sees(ctx, o.event)]
     lines = [ctx.t("events.list_title", days=LIST_DAYS)]
     lines += [_line(ctx, o) for o in upcoming] or [ctx.t("events.none")]
     rows = [
@@ -122,7 +128,7 @@ async def list_events(ctx: Context, *, intro: str = "") -> None:
             ),
         ]
     )
-    if ctx.is_admin:
+    if ctx.scope.may_add_event():
         rows.append([ctx.button("events.buttons.new", NewEvent())])
     rows.append([home_button(ctx)])
     text = "\n".join(lines)
@@ -132,8 +138,8 @@ async def list_events(ctx: Context, *, intro: str = "") -> None:
 @router.action(ShowEvent)
 async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
     occurrence = ctx.services.reminders.occurrence(act.event_id, act.occurrence)
-    if occurrence is None:
-        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    if occurrence is None or not _sees(ctx, occurrence.event):
+        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence} for this member")
     event, i18n = occurrence.event, ctx.services.i18n
     lines = [
         f"<b>{i18n.text(ctx.locale, event.title)}</b>",
@@ -175,7 +181,7 @@ async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
     ]
     if event.link:
         rows.append([Button(ctx.t("events.buttons.link"), url=event.link)])
-    if ctx.is_admin and event.custom:
+    if event.custom and ctx.scope.may_change_event(event.areas):
         rows.append([ctx.button("events.buttons.cancel", CancelEvent(event.id))])
     rows.append([ctx.button("buttons.back", ListEvents()), home_button(ctx)])
     text = Markup("\n".join(lines))
@@ -226,15 +232,26 @@ async def follow_topic(ctx: Context, act: FollowTopic) -> None:
     await list_events(ctx, intro=ctx.t(f"events.{act.topic}_{'on' if on else 'off'}"))
 
 
-# -- admins: one-off events -------------------------------------------------------------------
-@router.action(NewEvent, role="admin")
+# -- admins and branches: one-off events --------------------------------------------------------
+async def _may_add(ctx: Context) -> None:
+    """City editors do not add events (city admins and a branch's editors do): refused and
+    audited like any button below its role."""
+    if not ctx.scope.may_add_event():
+        await ctx.services.staff.refused(ctx.actor, ctx.inbound.text or ctx.session.state)
+        ctx.clear_state()
+        raise StaleButton(f"{ctx.staff_role} of the city does not add events")
+
+
+@router.action(NewEvent, role=EDITOR)
 async def new_event(ctx: Context, _: NewEvent) -> None:
+    await _may_add(ctx)
     ctx.set_state(TITLE_STATE)
     ctx.reply(ctx.t("events.ask_title"), [[ctx.button("buttons.back", ListEvents())]])
 
 
-@router.state(TITLE_STATE, role="admin")
+@router.state(TITLE_STATE, role=EDITOR)
 async def title_typed(ctx: Context, text: str) -> None:
+    await _may_add(ctx)
     title = " ".join(text.split())[:120]
     if not title:
         ctx.reply(ctx.t("events.ask_title"))
@@ -243,8 +260,9 @@ async def title_typed(ctx: Context, text: str) -> None:
     ctx.reply(ctx.t("events.ask_when", title=title))
 
 
-@router.state(WHEN_STATE, role="admin")
+@router.state(WHEN_STATE, role=EDITOR)
 async def when_typed(ctx: Context, text: str) -> None:
+    await _may_add(ctx)
     now = ctx.services.clock()
     tz = ctx.services.settings.timezone
     moment = parse_when(text, tz, now)
@@ -271,13 +289,15 @@ def _parse_day(text: str) -> date | None:
     return None
 
 
-@router.state(PLACE_STATE, role="admin")
+@router.state(PLACE_STATE, role=EDITOR)
 async def place_typed(ctx: Context, text: str) -> None:
+    await _may_add(ctx)
     await _create(ctx, " ".join(text.split())[:200])
 
 
-@router.action(SkipPlace, role="admin")
+@router.action(SkipPlace, role=EDITOR)
 async def skip_place(ctx: Context, _: SkipPlace) -> None:
+    await _may_add(ctx)
     if ctx.session.state != PLACE_STATE:
         raise StaleButton("not adding an event")
     await _create(ctx, "")
@@ -287,19 +307,24 @@ async def _create(ctx: Context, place: str) -> None:
     data = ctx.session.data
     if not data.get("title") or not data.get("start"):
         raise StaleButton("event draft lost")
+    # A branch's event is its own areas' (the city's has none: everyone's).
+    areas = ctx.scope.cut(())
     event_id = await ctx.services.calendar.add_event(
-        data["title"], data["start"], ctx.actor, place=place
+        data["title"], data["start"], ctx.actor, place=place, areas=areas
     )
     await ctx.services.staff.audit(ctx.actor, "event_add", event=event_id, start=data["start"])
     ctx.clear_state()
     await show_event(ctx, ShowEvent(event_id, data["start"][:10]), intro=ctx.t("events.added"))
 
 
-@router.action(CancelEvent, role="admin")
+@router.action(CancelEvent, role=EDITOR)
 async def cancel_event(ctx: Context, act: CancelEvent) -> None:
+    await _may_add(ctx)
     event = ctx.services.reminders.event(act.event_id)
     if event is None or not event.custom:
         raise StaleButton(f"no custom event {act.event_id}")
+    if not ctx.scope.may_change_event(event.areas):
+        raise OutOfScope(f"event {event.id} of areas {event.areas}")
     await ctx.services.calendar.cancel_event(event.id)
     await ctx.services.staff.audit(ctx.actor, "event_cancel", event=event.id)
     await list_events(

@@ -3,6 +3,10 @@ member gets the answer with their question quoted), close, assign, or draft an F
 
 The tickets are the inbox service's: it records each step, tells the member or the assignee, and
 audits; this module shows the questions and asks it.
+
+Officers and staff of a branch see and work only the questions asked from their own areas (a
+ticket outside them is refused, whatever the path); city staff see all and hand a question to a
+branch (to a staff member whose scope covers the question's area).
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.actions import action
-from bot.core.context import Context, StaleButton
-from bot.core.roles import EDITOR
+from bot.core.context import Context, OutOfScope, StaleButton
+from bot.core.roles import EDITOR, OFFICER
 from bot.core.router import Router
 from bot.records import OPEN, Ticket
+from bot.services.staff import held_scope
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
 
@@ -52,6 +57,8 @@ async def _ticket(ctx: Context, ticket_id: int, *, open_only: bool = True) -> Ti
     ticket = await ctx.services.inbox.get(ticket_id)
     if ticket is None or (open_only and ticket.status != OPEN):
         raise StaleButton(f"ticket {ticket_id} is not open")
+    if not ctx.scope.covers(ticket.area_code):
+        raise OutOfScope(f"ticket {ticket_id} is from area {ticket.area_code}")
     return ticket
 
 
@@ -60,12 +67,14 @@ def _where(ctx: Context, ticket: Ticket) -> str:
     return " · ".join(p for p in parts if p) or ctx.t("inbox.unknown_area")
 
 
-@router.command("inbox", role=EDITOR)
+@router.command("inbox", role=OFFICER)
 async def inbox(ctx: Context, *, intro: str = "") -> None:
     query = ctx.inbound.args.strip()
     areas = None
     if query:  # "/inbox ninh kieu": one area's questions
         areas = {a.code for a in ctx.services.catalog.areas.search(query, limit=3)}
+    if ctx.scope.branch:  # a branch sees its own areas' questions
+        areas = set(ctx.scope.cut(sorted(areas or ())))
     tickets = await ctx.services.inbox.open(areas)
     if not tickets:
         ctx.reply(f"{intro}\n\n{ctx.t('inbox.empty')}".strip(), [[home_button(ctx)]])
@@ -84,26 +93,24 @@ async def inbox(ctx: Context, *, intro: str = "") -> None:
                 question=ticket.question[:300],
             )
         )
-        rows.append(
-            [
-                ctx.button("inbox.buttons.answer", AnswerTicket(ticket.id), id=ticket.id),
-                ctx.button("inbox.buttons.assign", AssignTicket(ticket.id, 0), id=ticket.id),
-                ctx.button("inbox.buttons.close", CloseTicket(ticket.id), id=ticket.id),
-            ]
-        )
+        row = [ctx.button("inbox.buttons.answer", AnswerTicket(ticket.id), id=ticket.id)]
+        if ctx.scope.may_assign():
+            row.append(ctx.button("inbox.buttons.assign", AssignTicket(ticket.id, 0), id=ticket.id))
+        row.append(ctx.button("inbox.buttons.close", CloseTicket(ticket.id), id=ticket.id))
+        rows.append(row)
     rows.append([home_button(ctx)])
     text = "\n".join(str(line) for line in lines)
     ctx.reply(f"{intro}\n\n{text}" if intro else text, rows)
 
 
-@router.action(AnswerTicket, role=EDITOR)
+@router.action(AnswerTicket, role=OFFICER)
 async def answer_pressed(ctx: Context, act: AnswerTicket) -> None:
     ticket = await _ticket(ctx, act.ticket)
     ctx.set_state(ANSWER_STATE, ticket=ticket.id)
     ctx.reply(ctx.t("inbox.type_answer", id=ticket.id, question=ticket.question[:500]))
 
 
-@router.state(ANSWER_STATE, role=EDITOR)
+@router.state(ANSWER_STATE, role=OFFICER)
 async def answer_typed(ctx: Context, text: str) -> None:
     ticket = await _ticket(ctx, int(ctx.session.data.get("ticket", 0)))
     answer = text.strip()[:ANSWER_MAX]
@@ -116,7 +123,7 @@ async def answer_typed(ctx: Context, text: str) -> None:
     )
 
 
-@router.action(CloseTicket, role=EDITOR)
+@router.action(CloseTicket, role=OFFICER)
 async def close_ticket(ctx: Context, act: CloseTicket) -> None:
     ticket = await _ticket(ctx, act.ticket)
     await ctx.services.inbox.close(ticket, ctx.actor)
@@ -125,9 +132,14 @@ async def close_ticket(ctx: Context, act: CloseTicket) -> None:
 
 @router.action(AssignTicket, role=EDITOR)
 async def assign_ticket(ctx: Context, act: AssignTicket) -> None:
+    if not ctx.scope.may_assign():
+        raise OutOfScope("only city staff hand questions to a branch")
     ticket = await _ticket(ctx, act.ticket)
+    # Whoever may take it: city staff, and the branch staff of the question's area.
+    staff = [
+        m for m in await ctx.services.staff.members() if held_scope(m).covers(ticket.area_code)
+    ]
     if act.to == 0:
-        staff = await ctx.services.staff.members()
         rows = [
             [ctx.button("inbox.buttons.assign_to", AssignTicket(ticket.id, m.user_id), name=m.name)]
             for m in staff
@@ -135,7 +147,7 @@ async def assign_ticket(ctx: Context, act: AssignTicket) -> None:
         rows.append([home_button(ctx)])
         ctx.reply(ctx.t("inbox.assign_who" if staff else "inbox.no_staff", id=ticket.id), rows)
         return
-    target = await ctx.services.staff.member(act.to)
+    target = next((m for m in staff if m.user_id == act.to), None)
     if target is None:
         raise StaleButton(f"{act.to} is not staff")
     if not await ctx.services.inbox.assign(ticket, target, ctx.actor):

@@ -1,5 +1,8 @@
 """Campaign progress: /stats and /export for admins (charts and CSV), /progress for members
-(city-wide figures, and their own area when enough people answered)."""
+(city-wide figures, and their own area when enough people answered).
+
+A branch's admin sees the figures, charts and exports of their own areas only (the staff
+service's `Scope`); the rule that hides groups of fewer than 5 answers holds inside a scope too."""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ async def stats(ctx: Context) -> None:
         return
     now = ctx.services.clock()
     local_now = now.astimezone(ctx.services.settings.timezone)
-    figures = await ctx.services.reports.figures(now)
+    figures = await ctx.services.reports.figures(now, ctx.scope.areas)
     chart = titles_chart(ctx.services.i18n, ctx.locale, figures, local_now)
     if chart is not None:
         ctx.reply(ctx.t("chart.caption"), image=chart, image_name="tien-do.png")
@@ -84,7 +87,15 @@ async def stats(ctx: Context) -> None:
     )
     rows.append([home_button(ctx)])
     text = figures_text(ctx.services.i18n, ctx.locale, figures, ctx.services.catalog, local_now)
-    ctx.reply(text, rows)
+    ctx.reply(_scope_line(ctx) + text, rows)
+
+
+def _scope_line(ctx: Context) -> str:
+    """For a branch: which areas the figures are of."""
+    if not ctx.scope.branch:
+        return ""
+    areas = ", ".join(area_label(ctx, code) for code in ctx.scope.codes)
+    return str(ctx.t("branches.figures_of", areas=areas)) + "\n\n"
 
 
 @router.action(StatsTitle, role="admin")
@@ -94,7 +105,7 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
         raise StaleButton(f"unknown title {act.title_id}")
     reports, i18n = ctx.services.reports, ctx.services.i18n
     name = str(i18n.text(ctx.locale, title.name))
-    rows = await reports.by_area(title.id)
+    rows = await reports.by_area(title.id, ctx.scope.areas)
     shown = sorted((r for r in rows if r[3] is not None), key=lambda r: -r[1])[:15]
     if shown:
         targets = tuple(
@@ -132,7 +143,7 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
             image=charts.percent_chart(chart),
             image_name="theo-xa-phuong.png",
         )
-    weekly = await reports.weekly(title.id, ctx.services.clock())
+    weekly = await reports.weekly(title.id, ctx.services.clock(), areas=ctx.scope.areas)
     if weekly:
         ctx.reply(
             ctx.t("stats.weekly_caption", name=name),
@@ -171,11 +182,12 @@ async def export_pressed(ctx: Context, act: Export) -> None:
     reports = ctx.services.reports
     now = ctx.services.clock()
     stamp = f"{now.astimezone(ctx.services.settings.timezone):%Y%m%d}"
+    areas = ctx.scope.areas
     if act.what == "assessments":
-        data = await reports.export_assessments()
+        data = await reports.export_assessments(areas=areas)
         name = f"tu-danh-gia-{stamp}.csv"
     elif act.what == "members":
-        data = await reports.export_members(now)
+        data = await reports.export_members(now, areas)
         name = f"thanh-vien-theo-xa-{stamp}.csv"
     else:
         raise StaleButton(f"unknown export {act.what!r}")
@@ -201,8 +213,8 @@ async def progress(ctx: Context) -> None:
         )
     if not shown:
         lines.append(ctx.t("progress.too_few", small=SMALL))
-    area = ctx.user.area_code
-    if area:
+    # The member's own area; for a branch's staff, also each area of their scope.
+    for area in dict.fromkeys(a for a in (ctx.user.area_code, *ctx.scope.codes) if a):
         local = []
         for title in figures.titles:
             n, value = await ctx.services.reports.area_figure(title.title_id, area)

@@ -3,6 +3,7 @@ replaced is kept, and a running khuyenhoc is never pulled out from under."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -110,6 +111,13 @@ def test_yes_skips_the_question(home):
     assert result.returncode == 0, result.stderr
     assert PROMPT not in result.stdout
     assert marker(home / "data" / "khuyenhoc.sqlite3") == "yesterday"
+    # The restored database remembers it was restored, and from which file.
+    conn = sqlite3.connect(home / "data" / "khuyenhoc.sqlite3")
+    try:
+        rows = conn.execute("SELECT actor, action, detail FROM audit_log").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("cli", "restore", json.dumps({"file": backup_of(home).name}))]
 
 
 def not_a_database(path):

@@ -26,11 +26,17 @@ if TYPE_CHECKING:
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
     from bot.services.reports import ReportService
-    from bot.services.staff import StaffService
+    from bot.services.staff import Scope, StaffService
 
 
 class StaleButton(Exception):
     """Raised by a handler when a well-formed button points at something that no longer exists."""
+
+
+class OutOfScope(Exception):
+    """Raised by a handler when a staff member asks for something outside their scope (another
+    ward's member, ticket, event or figures; a broadcast a branch may not send). The router
+    audits it as a refusal and tells them, whatever the path (command, button, typed text)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class Context:
         services: Services,
         *,
         staff_role: str | None = None,
+        scope: Scope | None = None,
         is_new: bool = False,
         router: Any = None,
         sections: dict[str, Any] | None = None,
@@ -71,6 +78,8 @@ class Context:
         self.session = session
         self.services = services
         self.staff_role = staff_role  # None for members; else a role of bot.core.roles
+        # What this person may do and where (the staff service decides; None in bare tests).
+        self.scope = scope
         self.is_new = is_new
         self.router = router  # the root router (deep links, resume offers)
         self.sections = sections or {}  # menu sections this member may open, by key

@@ -1,15 +1,21 @@
-"""Staff roles, defined once: editors < admins < super admins. A member has no role (None).
+"""Staff roles, defined once: officers < editors < admins < super admins. A member has no role
+(None).
 
-Super admins come from the settings (`ADMIN_IDS`); admins and editors are granted in the chat and
-kept by the staff service. Every command, button and state registered on a router names the least
-role that may use it (`bot.core.router`).
+Super admins come from the settings (`ADMIN_IDS`); admins, editors and officers are granted in the
+chat or with `khuyenhoc admins grant`, for the whole city or for some wards/communes, and kept by
+the staff service. Every command, button and state registered on a router names the least role
+that may use it (`bot.core.router`); what a role may do *for an area* is decided by the staff
+service's `Scope` (bot/services/staff.py), in one place.
+
+An officer helps members in their area (answers their questions, registers and assesses members
+who do not chat) but never broadcasts.
 """
 
 from __future__ import annotations
 
-EDITOR, ADMIN, SUPER = "editor", "admin", "super"
-GRANTABLE = (ADMIN, EDITOR)  # what a super admin may give in /admins
-RANK: dict[str | None, int] = {None: 0, EDITOR: 1, ADMIN: 2, SUPER: 3}
+OFFICER, EDITOR, ADMIN, SUPER = "officer", "editor", "admin", "super"
+GRANTABLE = (ADMIN, EDITOR, OFFICER)  # what a super admin may give in /admins
+RANK: dict[str | None, int] = {None: 0, OFFICER: 1, EDITOR: 2, ADMIN: 3, SUPER: 4}
 
 
 def allowed(staff_role: str | None, needed: str | None) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.core import actions
 from bot.core.choices import MoreChoices
-from bot.core.context import Context, Services, StaleButton
+from bot.core.context import Context, OutOfScope, Services, StaleButton
 from bot.core.logs import member_ref
 from bot.core.messages import Button, Inbound, Kind, Reply
 from bot.core.roles import allowed
@@ -269,13 +269,15 @@ class Dispatcher:
             private=inbound.private,
         )
         inbound = await self._numbered_choice(inbound, user)
-        role = await self.services.staff.role_of(user)
+        scope = await self.services.staff.scope_of(user)
+        role = scope.role
         ctx = Context(
             inbound,
             user,
             session,
             self.services,
             staff_role=role,
+            scope=scope,
             is_new=created,
             router=self.root,
             sections={s.key: s for s in self.root.menu_sections(role)},
@@ -297,6 +299,16 @@ class Dispatcher:
         return ctx.replies, False
 
     async def _route(self, ctx: Context) -> None:
+        try:
+            await self._route_kind(ctx)
+        except OutOfScope as exc:
+            log.info("out of scope for %s: %s", ctx.user.id, exc)
+            ctx.replies.clear()
+            command = ctx.inbound.kind is Kind.COMMAND
+            await self._refused(ctx, f"/{ctx.inbound.command}" if command else ctx.inbound.text)
+            ctx.reply(ctx.t("branches.outside_scope"))
+
+    async def _route_kind(self, ctx: Context) -> None:
         inbound = ctx.inbound
         fallbacks = self.root.fallbacks
         if inbound.kind is Kind.COMMAND:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.catalog.assessments import Criterion, Definition, parse_definition
 from bot.catalog.reader import Problem, Reader
-from bot.records import COMPLETED, Run
+from bot.records import COMPLETED, IN_PROGRESS, Run
 from bot.store.assessments import ABANDON_AFTER
 
 if TYPE_CHECKING:
@@ -133,6 +133,15 @@ class AssessmentService:
             return None
         return run, definition
 
+    async def entered_run(self, run_id: int, by: str) -> tuple[Run, Definition] | None:
+        """A run in progress that the officer `by` is filling in for a member (helper mode);
+        None for anyone else's run."""
+        run = await self.store.assessments.get(run_id)
+        if run is None or run.entered_by != by or run.status != IN_PROGRESS:
+            return None
+        definition = await self.definition_for(run)
+        return (run, definition) if definition is not None else None
+
     async def unfinished(self, user_id: int) -> list[tuple[Run, Definition]]:
         """The member's runs in progress, most recently touched first, with their definitions;
         a run whose definition can no longer be found cannot be continued and is left out."""
@@ -147,12 +156,21 @@ class AssessmentService:
         """The member's completed runs, latest first."""
         return await self.store.assessments.history(user_id, limit)
 
-    async def start(self, user: User, definition: Definition) -> Run:
+    async def start(
+        self, user: User, definition: Definition, *, entered_by: str | None = None
+    ) -> Run:
+        """A run for `user`; `entered_by` when an officer fills it in for them (helper mode)."""
         await self.store.assessments.snapshot(
             definition.id, definition.version, definition.kind, definition.raw
         )
         return await self.store.assessments.start(
-            user.id, definition.id, definition.version, definition.kind, user.role, user.area_code
+            user.id,
+            definition.id,
+            definition.version,
+            definition.kind,
+            user.role,
+            user.area_code,
+            entered_by,
         )
 
     async def answer(

@@ -7,6 +7,7 @@ reminders fire is `ReminderService`'s; a staff change here re-plans its reminder
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,9 +59,18 @@ class CalendarService:
         )
 
     # -- staff ------------------------------------------------------------------------------------
-    async def add_event(self, title: str, start: str, created_by: str, *, place: str = "") -> str:
+    async def add_event(
+        self,
+        title: str,
+        start: str,
+        created_by: str,
+        *,
+        place: str = "",
+        areas: Sequence[str] = (),
+    ) -> str:
         """A one-off event ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM", local time), in every language
-        as typed; its reminders are planned at once. Returns the new event's id."""
+        as typed, for the whole city or (a branch's) some areas: only their members see it and
+        are reminded; its reminders are planned at once. Returns the new event's id."""
         locales = self._catalog.campaign.locales
         body: dict[str, Any] = {
             "recurrence": "once",
@@ -70,6 +80,8 @@ class CalendarService:
         }
         if place:
             body["place"] = dict.fromkeys(locales, place)
+        if areas:
+            body["audience"] = {"areas": list(areas)}
         event_id = await self._calendar.add_event(body, created_by)
         await self._reminders.refresh()
         return event_id

@@ -5,7 +5,8 @@ member asks to the answer that reaches them, with FAQ drafts made from good answ
 what is open, answer (the member is told through the outbox), close, assign (the staff member is
 told) and draft an FAQ entry; every staff step is audited here. The scheduler calls `notify_staff`
 for the digest of new questions: at most every few minutes, never in quiet hours, to the staff group
-(`STAFF_CHAT_ID`) or else privately to every admin and editor.
+(`STAFF_CHAT_ID`) or else privately to every city staff member, and to a branch's staff the
+questions of their own areas.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.records import AudienceFilter, StaffMember, Ticket, User
+from bot.services.staff import held_scope
 from bot.store.db import from_db_time, to_db_time
 
 if TYPE_CHECKING:
@@ -133,14 +135,24 @@ class InboxService:
         tickets = await self._tickets.unnotified()
         if not tickets:
             return 0
-        lines = "\n".join(f"#{t.id}: “{t.question[:120]}”" for t in tickets[:DIGEST_LINES])
-        text = self.i18n.t(self.i18n.default, "inbox.digest", count=len(tickets), lines=lines)
-        audience = (
-            AudienceFilter(chats=(self.staff_chat,))
-            if self.staff_chat
-            else AudienceFilter(staff_only=True)
-        )
-        await self.outreach.announce("inbox", text, audience)
+        if self.staff_chat:
+            await self.outreach.announce(
+                "inbox", self._digest(tickets), AudienceFilter(chats=(self.staff_chat,))
+            )
+        else:
+            # City staff hear of every question; a branch's staff only of their areas' ones.
+            city = AudienceFilter(staff_only=True, city_staff=True)
+            await self.outreach.announce("inbox", self._digest(tickets), city)
+            for member in await self.staff.members():
+                scope = held_scope(member)
+                theirs = [t for t in tickets if scope.branch and scope.covers(t.area_code)]
+                if theirs:
+                    audience = AudienceFilter(user_ids=(member.user_id,))
+                    await self.outreach.announce("inbox", self._digest(theirs), audience)
         await self._tickets.mark_notified([t.id for t in tickets])
         await self._meta.set(LAST_DIGEST, to_db_time(now))
         return len(tickets)
+
+    def _digest(self, tickets: list[Ticket]) -> str:
+        lines = "\n".join(f"#{t.id}: “{t.question[:120]}”" for t in tickets[:DIGEST_LINES])
+        return self.i18n.t(self.i18n.default, "inbox.digest", count=len(tickets), lines=lines)

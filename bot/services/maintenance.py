@@ -131,6 +131,7 @@ def _replace(backup_file: Path, database: Path, now: datetime) -> Path | None:
     staged.unlink(missing_ok=True)  # left by a restore that was interrupted
     # Through SQLite: one self-contained file, whatever was beside it.
     files.copy(backup_file, staged)
+    files.note_restore(staged, now, backup_file.name)  # the restore is on the audit trail
     safety = None
     if database.exists():
         safety = _free_name(

@@ -29,6 +29,19 @@ class MemberService:
         self._db = store.db
         self._strangers: OrderedDict[tuple[str, str], list[list[str]]] = OrderedDict()
 
+    # -- helper mode: members an officer registers ---------------------------------------------
+    async def register_assisted(
+        self, name: str, role: str, area_code: str, locale: str, by: str
+    ) -> User:
+        """Register someone who does not chat, with them present; the officer `by` read them
+        the privacy notice and confirmed their consent. They are a member without a chat
+        account: counted in the figures, never messaged."""
+        return await self._users.register_assisted(name, role, area_code, locale, by)
+
+    async def registered_by(self, by: str) -> list[User]:
+        """The people an officer registered, newest first."""
+        return await self._users.registered_by(by)
+
     async def arrive(
         self,
         channel: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -82,12 +82,14 @@ class ReportService:
     def definitions_of(self, title_id: str) -> list[str]:
         return [d.id for d in self.catalog.assessments() if d.title_id == title_id]
 
-    async def figures(self, now: datetime) -> Figures:
+    async def figures(self, now: datetime, areas: Collection[str] | None = None) -> Figures:
+        """The campaign's figures; with `areas` (a branch's scope), of those areas only."""
         reports = self.store.reports
         since = now - timedelta(days=ACTIVE_DAYS)
-        members, active = await reports.members(since)
+        scope = sorted(areas) if areas is not None else None
+        members, active = await reports.members(since, scope)
         assessments = [d.id for d in self.catalog.assessments()]
-        per_definition = await reports.results(assessments)
+        per_definition = await reports.results(assessments, scope)
         titles = []
         for title in self.catalog.campaign.titles:
             figures = [per_definition[d] for d in self.definitions_of(title.id)]
@@ -105,7 +107,7 @@ class ReportService:
         for plan in self.catalog.plans:
             quiz = self.catalog.quiz_for(plan.id)
             if quiz is not None:
-                passed = await reports.passed_quiz(quiz.id)
+                passed = await reports.passed_quiz(quiz.id, scope)
                 briefed.append(BriefedFigure(plan.id, plan.button, passed, members))
         target = next(
             (
@@ -119,28 +121,38 @@ class ReportService:
         return Figures(
             members=members,
             active=active,
-            by_role=await reports.members_by_role(),
-            top_areas=await reports.most_active_areas(since),
+            by_role=await reports.members_by_role(scope),
+            top_areas=await reports.most_active_areas(since, areas=scope),
             titles=titles,
             briefed=briefed,
             briefed_target=target,
         )
 
-    async def by_area(self, title_id: str) -> list[tuple[str, int, int, float | None]]:
-        rows = await self.store.reports.results_by_area(self.definitions_of(title_id))
+    async def by_area(
+        self, title_id: str, areas: Collection[str] | None = None
+    ) -> list[tuple[str, int, int, float | None]]:
+        scope = sorted(areas) if areas is not None else None
+        rows = await self.store.reports.results_by_area(self.definitions_of(title_id), scope)
         return [(code, n, met, share(met, n)) for code, n, met in rows]
 
     async def area_figure(self, title_id: str, area: str) -> tuple[int, float | None]:
         n, met = await self.store.reports.area_result(self.definitions_of(title_id), area)
         return n, share(met, n)
 
-    async def weekly(self, title_id: str | None, now: datetime, weeks: int = 12) -> list:
+    async def weekly(
+        self,
+        title_id: str | None,
+        now: datetime,
+        weeks: int = 12,
+        areas: Collection[str] | None = None,
+    ) -> list:
         ids = (
             self.definitions_of(title_id)
             if title_id
             else [d.id for d in self.catalog.assessments()]
         )
-        return await self.store.reports.weekly(ids, now - timedelta(weeks=weeks))
+        scope = sorted(areas) if areas is not None else None
+        return await self.store.reports.weekly(ids, now - timedelta(weeks=weeks), scope)
 
     async def pseudonyms(self) -> Callable[[int], str]:
         """Each member's stable pseudonym, as in the exports (for staff who may not see names)."""
@@ -149,21 +161,28 @@ class ReportService:
 
     # -- exports ----------------------------------------------------------------------------------
     async def export_assessments(
-        self, start: datetime | None = None, end: datetime | None = None
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        areas: Collection[str] | None = None,
     ) -> bytes:
-        """One row per completed assessment; a pseudonymous respondent id, no names or chat ids.
+        """One row per completed assessment; a pseudonymous respondent id, no names or chat ids;
+        results an officer entered for a member are marked ("nhập hộ").
 
         UTF-8 with a BOM, so Excel shows Vietnamese correctly.
         """
         out = io.StringIO()
-        async for chunk in self.export_assessment_lines(start, end):
+        async for chunk in self.export_assessment_lines(start, end, areas):
             out.write(chunk)
         return ("\ufeff" + out.getvalue()).encode("utf-8")
 
     async def export_assessment_lines(
-        self, start: datetime | None, end: datetime | None
+        self, start: datetime | None, end: datetime | None, areas: Collection[str] | None = None
     ) -> AsyncIterator[str]:
         salt = await self.store.reports.salt()
+        scope = sorted(areas) if areas is not None else None
+        locales, locale = self.catalog.locales, self.catalog.campaign.default_locale
+        mark = str(locales.get(locale, "branches.entered_mark"))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         header = [
@@ -177,9 +196,9 @@ class ReportService:
         ]
         for n in range(1, EXPORT_CRITERIA + 1):
             header += [f"criterion_{n}", f"points_{n}", f"max_{n}", f"met_{n}"]
-        header += ["total", "max_total", "verdict", "started_local", "finished_local"]
+        header += ["total", "max_total", "verdict", "started_local", "finished_local", "entered"]
         writer.writerow(header)
-        async for runs in self.store.reports.completed_runs(start, end):
+        async for runs in self.store.reports.completed_runs(start, end, areas=scope):
             for run in runs:
                 area = self.catalog.areas.get(run.area_code)
                 cells = [
@@ -206,6 +225,7 @@ class ReportService:
                     "met" if run.passed else "not_yet",
                     self._local(run.started_at),
                     self._local(run.finished_at),
+                    mark if run.entered_by else "",
                 ]
                 writer.writerow(cells)
             yield buffer.getvalue()
@@ -213,13 +233,14 @@ class ReportService:
             buffer.truncate()
         yield buffer.getvalue()
 
-    async def export_members(self, now: datetime) -> bytes:
+    async def export_members(self, now: datetime, areas: Collection[str] | None = None) -> bytes:
         """Members by area and role, with groups under 5 shown as "<5"."""
         since = now - timedelta(days=ACTIVE_DAYS)
+        scope = sorted(areas) if areas is not None else None
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["area_code", "area_name", "role", "members", "active_30_days"])
-        for group in await self.store.reports.members_by_area(since):
+        for group in await self.store.reports.members_by_area(since, scope):
             area = self.catalog.areas.get(group.area_code)
             writer.writerow(
                 [

@@ -34,6 +34,7 @@ def _run(row: aiosqlite.Row) -> Run:
         started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
         updated_at=from_db_time(row["updated_at"]),  # type: ignore[arg-type]
         finished_at=from_db_time(row["finished_at"]),
+        entered_by=row["entered_by"],
     )
 
 
@@ -80,8 +81,10 @@ class Assessments:
         kind: str,
         role: str | None,
         area_code: str | None,
+        entered_by: str | None = None,
     ) -> Run:
-        """A fresh run; any unfinished run of the same definition is abandoned (a retake)."""
+        """A fresh run; any unfinished run of the same definition is abandoned (a retake).
+        `entered_by`: the officer filling it in for the member (helper mode)."""
         now = self._db.now()
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -91,8 +94,9 @@ class Assessments:
             )
             row = await tx.fetchone(
                 "INSERT INTO assessment_runs (user_id, definition_id, version, kind, role,"
-                " area_code, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                (user_id, definition_id, version, kind, role, area_code, now, now),
+                " area_code, started_at, updated_at, entered_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (user_id, definition_id, version, kind, role, area_code, now, now, entered_by),
             )
         assert row is not None
         for old in [r for r in self._in_progress.values() if r.user_id == user_id]:

@@ -7,6 +7,7 @@ thread, never on the event loop.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from bot.store.db import from_db_time, migrations, to_db_time
 BACKUP_TAKEN_AT = "backup_taken_at"  # meta key: when `khuyenhoc backup` took the copy (UTC)
 _CREATED = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _DROPPED = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+# A table rebuilt to change a constraint is created under a new name, then renamed.
+_RENAMED = re.compile(r"ALTER\s+TABLE\s+(\w+)\s+RENAME\s+TO\s+(\w+)", re.IGNORECASE)
 
 
 DatabaseError = sqlite3.DatabaseError  # what a damaged or foreign file raises
@@ -65,6 +68,8 @@ def expected_tables(schema: int) -> set[str]:
         if number <= schema:
             tables |= set(_CREATED.findall(sql))
             tables -= set(_DROPPED.findall(sql))
+            for old, new in _RENAMED.findall(sql):
+                tables = (tables - {old}) | {new}
     return tables
 
 
@@ -117,6 +122,23 @@ def stamp_backup(path: Path, moment: datetime) -> None:
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (BACKUP_TAKEN_AT, to_db_time(moment)),
+                )
+    finally:
+        conn.close()
+
+
+def note_restore(path: Path, moment: datetime, backup_name: str) -> None:
+    """Write into a database being restored that it was restored, from which file, in its own
+    audit log (the one the bot keeps from now on), as an action of the operator ("cli")."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if "audit_log" in tables:
+            with conn:
+                conn.execute(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 'cli',"
+                    " 'restore', ?)",
+                    (to_db_time(moment), json.dumps({"file": backup_name}, ensure_ascii=False)),
                 )
     finally:
         conn.close()

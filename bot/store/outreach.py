@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
 from bot.records import (
+    ASSISTED,
     DRAFT,
     FINAL,
     PENDING,
@@ -23,6 +24,8 @@ from bot.records import (
     StaffMember,
 )
 from bot.store.db import Database, from_db_time, to_db_time
+
+RECHECK_S = 1.0  # how stale a role changed by another process may be
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -45,6 +48,10 @@ def _announcement(row: aiosqlite.Row) -> Announcement:
         report_channel=row["report_channel"],
         report_message=row["report_message"],
         report_locale=row["report_locale"],
+        approval=row["approval"],
+        approval_by=row["approval_by"],
+        approval_note=row["approval_note"],
+        wanted_at=from_db_time(row["wanted_at"]),
     )
 
 
@@ -62,7 +69,8 @@ def _audience_sql(
     not_met_definitions: Sequence[str],
     super_admins: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, list]:
-    where = ["u.status = 'active'", "u.consent_at IS NOT NULL"]
+    # A member an officer registered has no chat to send to (helper mode).
+    where = ["u.status = 'active'", "u.consent_at IS NOT NULL", f"u.channel <> '{ASSISTED}'"]
     params: list[Any] = []
     if audience.areas:
         where.append(f"u.area_code IN ({', '.join('?' * len(audience.areas))})")
@@ -93,7 +101,8 @@ def _audience_sql(
             if supers
             else ""
         )
-        where.append(f"(u.id IN (SELECT user_id FROM staff){in_supers})")
+        city = " WHERE areas = ''" if audience.city_staff else ""
+        where.append(f"(u.id IN (SELECT user_id FROM staff{city}){in_supers})")
         params += supers
     if audience.not_met:
         if not not_met_definitions:
@@ -110,30 +119,52 @@ def _audience_sql(
 
 
 class Staff:
-    """Admin and editor roles granted in chat (super admins come from ADMIN_IDS).
+    """Officer, editor and admin roles granted in chat or on the command line, each for the whole
+    city or some areas (super admins come from ADMIN_IDS).
 
-    Asked on every update, so the few roles are kept in memory; they change only here.
+    Asked on every update, so the few roles are kept in memory. They change here, or in another
+    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version, looked at
+    once a second at most, tells when another connection wrote, and the roles are read again.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._roles: dict[int, str] | None = None
+        self._roles: dict[int, tuple[str, tuple[str, ...]]] | None = None
+        self._version: int | None = None
+        self._checked_at = datetime.min.replace(tzinfo=UTC)
 
     def invalidate(self) -> None:
         self._roles = None
 
-    async def role_of(self, user_id: int) -> str | None:
+    async def _loaded(self) -> dict[int, tuple[str, tuple[str, ...]]]:
+        # At most once a second (this runs for every update): has another process written?
+        now = self._db.clock()  # the injected clock: tests move it instead of sleeping
+        if self._roles is None or abs((now - self._checked_at).total_seconds()) >= RECHECK_S:
+            self._checked_at = now
+            row = await self._db.fetchone("PRAGMA data_version")
+            version = int(row[0]) if row else None
+            if version != self._version:
+                self._roles, self._version = None, version
         if self._roles is None:
-            rows = await self._db.fetchall("SELECT user_id, role FROM staff")
-            self._roles = {r["user_id"]: r["role"] for r in rows}
-        return self._roles.get(user_id)
+            rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
+            self._roles = {r["user_id"]: (r["role"], _codes(r["areas"])) for r in rows}
+        return self._roles
 
-    async def grant(self, user_id: int, role: str, by: str) -> None:
+    async def role_of(self, user_id: int) -> str | None:
+        held = (await self._loaded()).get(user_id)
+        return held[0] if held else None
+
+    async def held(self, user_id: int) -> tuple[str, tuple[str, ...]] | None:
+        """(role, area codes) granted to this member; () areas: the whole city."""
+        return (await self._loaded()).get(user_id)
+
+    async def grant(self, user_id: int, role: str, by: str, areas: Sequence[str] = ()) -> None:
         await self._db.execute(
-            "INSERT INTO staff (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
+            "INSERT INTO staff (user_id, role, areas, granted_by, granted_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, areas = excluded.areas,"
             " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-            (user_id, role, by, self._db.now()),
+            (user_id, role, ",".join(areas), by, self._db.now()),
         )
         self._roles = None
 
@@ -143,7 +174,7 @@ class Staff:
 
     async def members(self) -> list[StaffMember]:
         rows = await self._db.fetchall(
-            "SELECT s.role, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
+            "SELECT s.role, s.areas, s.granted_at, s.granted_by, u.id AS user_id, u.channel,"
             " u.external_id, u.chat_id, u.display_name, u.locale"
             " FROM staff s JOIN users u ON u.id = s.user_id ORDER BY s.granted_at"
         )
@@ -158,19 +189,40 @@ class Staff:
                 chat_id=r["chat_id"],
                 display_name=r["display_name"],
                 locale=r["locale"],
+                areas=_codes(r["areas"]),
             )
             for r in rows
         ]
 
-    async def audit(self, actor: str, action: str, **detail: Any) -> None:
+    async def audit(
+        self, actor: str, action: str, *, scope: Sequence[str] = (), **detail: Any
+    ) -> None:
         await self._db.execute(
-            "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-            (self._db.now(), actor, action, json.dumps(detail, ensure_ascii=False)),
+            "INSERT INTO audit_log (at, actor, action, detail, scope) VALUES (?, ?, ?, ?, ?)",
+            (
+                self._db.now(),
+                actor,
+                action,
+                json.dumps(detail, ensure_ascii=False),
+                ",".join(scope),
+            ),
         )
 
-    async def audit_trail(self, limit: int = 50) -> list[AuditEntry]:
-        """The latest entries, newest first."""
-        rows = await self._db.fetchall("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+    async def audit_trail(
+        self, limit: int = 50, *, since: datetime | None = None, who: str | None = None
+    ) -> list[AuditEntry]:
+        """The latest entries, newest first; `since` and `who` (an actor) narrow them."""
+        where, params = [], []
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db_time(since))
+        if who is not None:
+            where.append("actor = ?")
+            params.append(who)
+        sql = "SELECT * FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._db.fetchall(f"{sql} ORDER BY id DESC LIMIT ?", (*params, limit))
         return [
             AuditEntry(
                 id=r["id"],
@@ -178,9 +230,15 @@ class Staff:
                 actor=r["actor"],
                 action=r["action"],
                 detail=json.loads(r["detail"]),
+                scope=_codes(r["scope"]),
             )
             for r in rows
         ]
+
+
+def _codes(text: str | None) -> tuple[str, ...]:
+    """Area codes kept comma-separated in one column ('' = the whole city)."""
+    return tuple(code for code in (text or "").split(",") if code)
 
 
 _EDITABLE_COLUMNS = frozenset(
@@ -196,6 +254,7 @@ _EDITABLE_COLUMNS = frozenset(
         "report_chat",
         "report_channel",
         "report_locale",
+        "wanted_at",
     }
 )
 
@@ -276,6 +335,47 @@ class Announcements:
             (*values, announcement_id, *statuses),
         )
         return _announcement(row) if row else None
+
+    async def ask_approval(
+        self, announcement_id: int, wanted_at: datetime | None, report_to: tuple[str, str, str]
+    ) -> Announcement | None:
+        """A draft waits for approval (to go at `wanted_at`, or as soon as approved); None when
+        it is no longer a draft."""
+        channel, chat, locale = report_to
+        row = await self._db.fetchone(
+            "UPDATE announcements SET approval = 'waiting', approval_by = NULL,"
+            " approval_note = NULL, wanted_at = ?, report_channel = ?, report_chat = ?,"
+            " report_locale = ? WHERE id = ? AND status = 'draft' RETURNING *",
+            (
+                to_db_time(wanted_at) if wanted_at else None,
+                channel,
+                chat,
+                locale,
+                announcement_id,
+            ),
+        )
+        return _announcement(row) if row else None
+
+    async def decide(
+        self, announcement_id: int, approval: str, by: str, note: str | None = None
+    ) -> Announcement | None:
+        """Approve or return a waiting draft, in one statement: of two admins pressing at once
+        (or one pressing twice), one decides; the other gets None."""
+        row = await self._db.fetchone(
+            "UPDATE announcements SET approval = ?, approval_by = ?, approval_note = ?"
+            " WHERE id = ? AND status = 'draft' AND approval = 'waiting' RETURNING *",
+            (approval, by, note, announcement_id),
+        )
+        return _announcement(row) if row else None
+
+    async def awaiting_approval(self, limit: int = 30) -> list[Announcement]:
+        """Drafts waiting for a city admin's approval, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM announcements WHERE approval = 'waiting' AND status = 'draft'"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_announcement(r) for r in rows]
 
     async def listing(
         self, statuses: Iterable[str], limit: int = 30, *, newest: bool = False

@@ -16,6 +16,16 @@ def _marks(items: Sequence[object]) -> str:
     return ", ".join("?" * len(items))
 
 
+def _within(areas: Sequence[str] | None, column: str = "area_code") -> tuple[str, tuple]:
+    """The SQL condition keeping a branch's areas (None: the whole city, no condition)."""
+    if areas is None:
+        return "", ()
+    codes = tuple(sorted(areas))
+    if not codes:
+        return " AND 0", ()
+    return f" AND {column} IN ({_marks(codes)})", codes
+
+
 def _completed_run(row: aiosqlite.Row) -> CompletedRun:
     return CompletedRun(
         id=row["id"],
@@ -31,64 +41,82 @@ def _completed_run(row: aiosqlite.Row) -> CompletedRun:
         passed=None if row["passed"] is None else bool(row["passed"]),
         started_at=from_db_time(row["started_at"]),  # type: ignore[arg-type]
         finished_at=from_db_time(row["finished_at"]),
+        entered_by=row["entered_by"],
     )
 
 
 class Reports:
+    """Every figure takes `areas`: a branch's area codes, or None for the whole city."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def members(self, active_since: datetime) -> tuple[int, int]:
+    async def members(
+        self, active_since: datetime, areas: Sequence[str] | None = None
+    ) -> tuple[int, int]:
         """(members who agreed to the privacy notice, of them active since `active_since`)."""
+        within, codes = _within(areas)
         row = await self._db.fetchone(
             "SELECT count(*), coalesce(sum(last_seen_at >= ?), 0) FROM users"
-            " WHERE consent_at IS NOT NULL",
-            (to_db_time(active_since),),
+            " WHERE consent_at IS NOT NULL" + within,
+            (to_db_time(active_since), *codes),
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def members_by_role(self) -> dict[str | None, int]:
+    async def members_by_role(self, areas: Sequence[str] | None = None) -> dict[str | None, int]:
+        within, codes = _within(areas)
         rows = await self._db.fetchall(
-            "SELECT role, count(*) AS n FROM users WHERE consent_at IS NOT NULL GROUP BY role"
+            "SELECT role, count(*) AS n FROM users WHERE consent_at IS NOT NULL"
+            f"{within} GROUP BY role",
+            codes,
         )
         return {r["role"]: r["n"] for r in rows}
 
     async def most_active_areas(
-        self, active_since: datetime, limit: int = 10
+        self, active_since: datetime, limit: int = 10, areas: Sequence[str] | None = None
     ) -> list[tuple[str, int, int]]:
         """(area code, active members, members) for the areas with most active members."""
+        within, codes = _within(areas)
         rows = await self._db.fetchall(
             "SELECT area_code, sum(last_seen_at >= ?) AS active, count(*) AS n FROM users"
-            " WHERE consent_at IS NOT NULL AND area_code IS NOT NULL"
+            f" WHERE consent_at IS NOT NULL AND area_code IS NOT NULL{within}"
             " GROUP BY area_code ORDER BY active DESC, n DESC, area_code LIMIT ?",
-            (to_db_time(active_since), limit),
+            (to_db_time(active_since), *codes, limit),
         )
         return [(r["area_code"], r["active"], r["n"]) for r in rows]
 
-    async def members_by_area(self, active_since: datetime) -> list[AreaMembers]:
+    async def members_by_area(
+        self, active_since: datetime, areas: Sequence[str] | None = None
+    ) -> list[AreaMembers]:
         """Members who agreed to the privacy notice, by area and role (the members export)."""
+        within, codes = _within(areas)
         rows = await self._db.fetchall(
             "SELECT area_code, role, count(*) AS n, sum(last_seen_at >= ?) AS active FROM users"
-            " WHERE consent_at IS NOT NULL GROUP BY area_code, role ORDER BY area_code, role",
-            (to_db_time(active_since),),
+            f" WHERE consent_at IS NOT NULL{within}"
+            " GROUP BY area_code, role ORDER BY area_code, role",
+            (to_db_time(active_since), *codes),
         )
         return [AreaMembers(r["area_code"], r["role"], r["n"], r["active"]) for r in rows]
 
-    async def results(self, definition_ids: Sequence[str]) -> dict[str, tuple[int, int, int]]:
+    async def results(
+        self, definition_ids: Sequence[str], areas: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, int, int]]:
         """definition -> (assessments completed, respondents, respondents whose latest met it)."""
         if not definition_ids:
             return {}
         marks = _marks(definition_ids)
+        within, codes = _within(areas)
         taken = await self._db.fetchall(
             "SELECT definition_id, count(*) AS n FROM assessment_runs"
-            f" WHERE status = 'completed' AND definition_id IN ({marks}) GROUP BY definition_id",
-            tuple(definition_ids),
+            f" WHERE status = 'completed' AND definition_id IN ({marks}){within}"
+            " GROUP BY definition_id",
+            (*definition_ids, *codes),
         )
         latest = await self._db.fetchall(
             "SELECT definition_id, count(*) AS n, coalesce(sum(passed), 0) AS met"
-            f" FROM assessment_runs WHERE latest = 1 AND definition_id IN ({marks})"
+            f" FROM assessment_runs WHERE latest = 1 AND definition_id IN ({marks}){within}"
             " GROUP BY definition_id",
-            tuple(definition_ids),
+            (*definition_ids, *codes),
         )
         figures = {d: (0, 0, 0) for d in definition_ids}
         for r in taken:
@@ -97,15 +125,18 @@ class Reports:
             figures[r["definition_id"]] = (figures[r["definition_id"]][0], r["n"], r["met"])
         return figures
 
-    async def results_by_area(self, definition_ids: Sequence[str]) -> list[tuple[str, int, int]]:
+    async def results_by_area(
+        self, definition_ids: Sequence[str], areas: Sequence[str] | None = None
+    ) -> list[tuple[str, int, int]]:
         """(area code, respondents, met) from each respondent's latest result."""
         if not definition_ids:
             return []
+        within, codes = _within(areas)
         rows = await self._db.fetchall(
             "SELECT area_code, count(*) AS n, coalesce(sum(passed), 0) AS met FROM assessment_runs"
             f" WHERE latest = 1 AND definition_id IN ({_marks(definition_ids)})"
-            " AND area_code IS NOT NULL GROUP BY area_code ORDER BY area_code",
-            tuple(definition_ids),
+            f" AND area_code IS NOT NULL{within} GROUP BY area_code ORDER BY area_code",
+            (*definition_ids, *codes),
         )
         return [(r["area_code"], r["n"], r["met"]) for r in rows]
 
@@ -119,42 +150,52 @@ class Reports:
         )
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def weekly(self, definition_ids: Sequence[str], since: datetime) -> list[tuple[str, int]]:
+    async def weekly(
+        self, definition_ids: Sequence[str], since: datetime, areas: Sequence[str] | None = None
+    ) -> list[tuple[str, int]]:
         """(ISO week start "YYYY-MM-DD", assessments completed) since `since`."""
         if not definition_ids:
             return []
+        within, codes = _within(areas)
         rows = await self._db.fetchall(
             "SELECT date(finished_at, 'weekday 0', '-6 days') AS week, count(*) AS n"
             " FROM assessment_runs WHERE status = 'completed'"
-            f" AND definition_id IN ({_marks(definition_ids)}) AND finished_at >= ?"
+            f" AND definition_id IN ({_marks(definition_ids)}) AND finished_at >= ?{within}"
             " GROUP BY week ORDER BY week",
-            (*definition_ids, to_db_time(since)),
+            (*definition_ids, to_db_time(since), *codes),
         )
         return [(r["week"], r["n"]) for r in rows]
 
-    async def passed_quiz(self, definition_id: str) -> int:
+    async def passed_quiz(self, definition_id: str, areas: Sequence[str] | None = None) -> int:
+        within, codes = _within(areas)
         row = await self._db.fetchone(
             "SELECT count(*) FROM assessment_runs WHERE latest = 1 AND definition_id = ?"
-            " AND passed = 1",
-            (definition_id,),
+            f" AND passed = 1{within}",
+            (definition_id, *codes),
         )
         return int(row[0]) if row else 0
 
     async def completed_runs(
-        self, start: datetime | None, end: datetime | None, batch: int = 5000
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        batch: int = 5000,
+        areas: Sequence[str] | None = None,
     ) -> AsyncIterator[list[CompletedRun]]:
         """Completed runs (no names, no chat ids) in batches, oldest first, for exports."""
         last_id = 0
+        within, codes = _within(areas)
         while True:
             rows = await self._db.fetchall(
                 "SELECT id, user_id, definition_id, version, kind, role, area_code, criteria,"
-                " total, max_total, passed, started_at, finished_at FROM assessment_runs"
-                " WHERE status = 'completed' AND id > ? AND finished_at >= ? AND finished_at < ?"
-                " ORDER BY id LIMIT ?",
+                " total, max_total, passed, started_at, finished_at, entered_by"
+                " FROM assessment_runs WHERE status = 'completed' AND id > ? AND finished_at >= ?"
+                f" AND finished_at < ?{within} ORDER BY id LIMIT ?",
                 (
                     last_id,
                     to_db_time(start) if start else "",
                     to_db_time(end) if end else "9999",
+                    *codes,
                     batch,
                 ),
             )

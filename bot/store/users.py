@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 import json
+import secrets
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from bot.records import Session, User
+from bot.records import ASSISTED, Session, User
 from bot.store.db import Database, from_db_time
 
 # Tables whose rows belong to one member (a `user_id` column, ON DELETE CASCADE). /mydata counts
@@ -101,6 +102,29 @@ class Users:
         if row is None:
             return None
         return _user(row), _session(row["session_state"], row["session_data"])
+
+    async def register_assisted(
+        self, name: str, role: str, area_code: str, locale: str, by: str
+    ) -> User:
+        """A member an officer registered with the person present (helper mode): no chat
+        account yet (channel ASSISTED, an id of its own, no chat), consent as confirmed by the
+        officer, and who registered them."""
+        now = self._db.now()
+        row = await self._db.fetchone(
+            "INSERT INTO users (channel, external_id, chat_id, display_name, locale, role,"
+            " area_code, consent_at, created_at, last_seen_at, registered_by)"
+            " VALUES (?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (ASSISTED, secrets.token_hex(8), name, locale, role, area_code, now, now, now, by),
+        )
+        assert row is not None
+        return _user(row)
+
+    async def registered_by(self, by: str, limit: int = 50) -> list[User]:
+        """The members an officer registered, newest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM users WHERE registered_by = ? ORDER BY id DESC LIMIT ?", (by, limit)
+        )
+        return [_user(r) for r in rows]
 
     async def get(self, user_id: int) -> User | None:
         row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))

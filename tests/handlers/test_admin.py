@@ -25,13 +25,13 @@ def forged(action_type):
 async def staff(app, user_id: str, role: str | None, name: str = "Cán bộ") -> Member:
     member = Member(app, user_id=user_id, name=name)
     await onboard(member)
-    if role in ("admin", "editor"):
+    if role in ("admin", "editor", "officer"):
         user = await member.user()
         await app.store.staff.grant(user.id, role, "test")
     return member
 
 
-@pytest.mark.parametrize("role", [None, "editor", "admin"])
+@pytest.mark.parametrize("role", [None, "officer", "editor", "admin"])
 async def test_every_staff_command_and_button_is_refused_below_its_role(app, role):
     root = app.dispatcher.root
     member = await staff(app, "4242", role)
@@ -65,7 +65,9 @@ async def test_staff_roles_are_granted_revoked_and_audited(app):
     await boss.say("3003")
     assert "Cấp quyền gì cho Thư ký?" in boss.text
     await boss.press("biên tập viên")
-    assert "Đã cấp quyền biên tập viên cho Thư ký." in boss.text
+    assert "Cấp quyền biên tập viên cho Thư ký ở đâu?" in boss.text
+    await boss.press("Toàn thành phố")
+    assert "Đã cấp quyền biên tập viên cho Thư ký, phạm vi: toàn thành phố." in boss.text
     assert await app.store.staff.role_of((await helper.user()).id) == "editor"
 
     await helper.command("/announce")
@@ -183,7 +185,7 @@ async def test_a_role_change_is_audited_and_reaches_the_channels(app):
     boss = await staff(app, SUPER_ID, None, name="Chủ tịch")
     helper = await staff(app, "3003", None, name="Thư ký")
     await boss.command("/admins grant 3003 admin")
-    assert "Đã cấp quyền quản trị viên cho Thư ký." in boss.text
+    assert "Đã cấp quyền quản trị viên cho Thư ký, phạm vi: toàn thành phố." in boss.text
     [member] = await app.services.staff.members()
     assert (member.user_id, member.role, member.granted_by, member.name, member.ref) == (
         (await helper.user()).id,

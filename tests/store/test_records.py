@@ -119,12 +119,22 @@ CALLS = {
     "calendar.upcoming": lambda s, x: s.calendar.upcoming(NOW, NOW + timedelta(days=2)),
     "calendar.firings": lambda s, x: s.calendar.firings(x.event_id),
     "calendar.topics_of": lambda s, x: s.calendar.topics_of(x.member.id),
+    "users.register_assisted": lambda s, x: s.users.register_assisted(
+        "Bà Ba", "ho-gia-dinh", "31135", "vi", "telegram:1"
+    ),
+    "users.registered_by": lambda s, x: s.users.registered_by("telegram:1"),
     "staff.members": lambda s, x: s.staff.members(),
+    "staff.held": lambda s, x: s.staff.held(x.member.id),
     "staff.audit_trail": lambda s, x: s.staff.audit_trail(),
     "announcements.create": lambda s, x: s.announcements.create(
         created_by="cli", text="Tin", audience=AudienceFilter()
     ),
     "announcements.get": lambda s, x: s.announcements.get(x.scheduled.id),
+    "announcements.ask_approval": lambda s, x: s.announcements.ask_approval(
+        x.draft.id, None, ("telegram", "1", "vi")
+    ),
+    "announcements.awaiting_approval": lambda s, x: s.announcements.awaiting_approval(),
+    "announcements.decide": lambda s, x: s.announcements.decide(x.draft.id, "approved", "cli"),
     "announcements.update": lambda s, x: s.announcements.update(x.scheduled.id, text="Tin mới"),
     "announcements.update_if": lambda s, x: s.announcements.update_if(
         x.scheduled.id, (SCHEDULED,), text="Tin mới hơn"
@@ -207,6 +217,9 @@ async def seeded(store: Store) -> SimpleNamespace:
     sending = await store.announcements.create(
         created_by="cli", text="Tin gửi", audience=AudienceFilter(), status=SCHEDULED
     )
+    draft = await store.announcements.create(
+        created_by="cli", text="Nháp", audience=AudienceFilter()
+    )
     assert await store.announcements.start_sending(sending, (), None) == 1
 
     answered = await store.tickets.create(member.id, "Hỏi gì?", "31135", None)
@@ -226,6 +239,7 @@ async def seeded(store: Store) -> SimpleNamespace:
         event_id=event_id,
         scheduled=scheduled,
         sending=sending,
+        draft=draft,
         answered=answered,
         to_answer=to_answer,
     )

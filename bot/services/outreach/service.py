@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 from bot.core.dates import parse_local
 from bot.records import (
+    APPROVED,
     CANCELLED,
     DONE,
     DRAFT,
+    RETURNED,
     SCHEDULED,
     SENDING_A,
     Announcement,
@@ -184,6 +186,32 @@ class OutreachService:
         self.arm(announcement)
         self.wake()
         return announcement
+
+    # -- approval of branch broadcasts ------------------------------------------------------------
+    async def ask_approval(
+        self, announcement_id: int, at: datetime | None, report_to: tuple[str, str, str]
+    ) -> Announcement | None:
+        """A branch's draft waits for a city admin (to go at `at`, or as soon as approved);
+        None when it is no longer a draft. Asking again while it waits changes nothing else."""
+        return await self.store.announcements.ask_approval(announcement_id, at, report_to)
+
+    async def approve(self, announcement_id: int, by: str) -> Announcement | None:
+        """Approve a waiting draft: it goes out at the time its author asked for (or now, when
+        that time has passed). None when it was decided, sent or cancelled meanwhile: an
+        approval never sends anything twice."""
+        decided = await self.store.announcements.decide(announcement_id, APPROVED, by)
+        if decided is None:
+            return None
+        at = decided.wanted_at if decided.wanted_at and decided.wanted_at > self.clock() else None
+        return await self.schedule(announcement_id, at)
+
+    async def send_back(self, announcement_id: int, by: str, reason: str) -> Announcement | None:
+        """Return a waiting draft to its author with a reason; it stays a draft they may change
+        and send again. None when it was decided or cancelled meanwhile."""
+        return await self.store.announcements.decide(announcement_id, RETURNED, by, reason)
+
+    async def awaiting_approval(self) -> list[Announcement]:
+        return await self.store.announcements.awaiting_approval()
 
     async def set_audience(
         self, announcement_id: int, audience: AudienceFilter
