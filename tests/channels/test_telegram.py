@@ -93,11 +93,12 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
     plans = await phone.press("Xem kế hoạch")
     assert plans.button_texts()[-1] == "Trang chủ"
     plan = await phone.press("QĐ 387 (cả nước)")
-    assert "📊 Mục tiêu" in plan.visible_text()
+    assert "Quyết định 387/QĐ-TTg" in plan.visible_text()
     assert plan.button_texts() == [
+        "Mục tiêu",
         "Nhiệm vụ",
         "Tôi làm gì?",
-        "Nguồn",
+        "Nguồn và lưu ý",
         "Kiểm tra hiểu biết",
         "Quay lại",
         "Trang chủ",
