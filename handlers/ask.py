@@ -1,4 +1,4 @@
-"""Free text from members: an answer from the campaign's content when one fits, "Ý Anh/Chị là…?"
+"""Free text from members: an answer from the campaign's content when one fits, "Có phải…?"
 choices when a few might, and a question to the association's staff when none does."""
 
 from __future__ import annotations
