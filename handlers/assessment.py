@@ -25,6 +25,7 @@ from handlers.menu import OpenSection, home_button
 router = Router("assessment")
 
 REMIND_DAYS = (30, 90)
+ANSWERING = "assess.answering"  # the session state while a question waits for its answer
 MET, NOT_YET = "✅", "⬜"  # the one mark for a criterion met / not yet met, everywhere
 HISTORY_BUTTONS = 9  # past results offered to reopen (three rows of three)
 DEEP_LINK = DEFINITION_PREFIX
@@ -328,7 +329,33 @@ async def ask(ctx: Context, run: Run, definition: Definition, *, intro: str = ""
     if index > 0:
         controls.insert(0, ctx.button("buttons.assess_previous", PreviousQuestion(run.id)))
     rows.append(controls)
+    # Typed text now means this question: a number picks an option, anything else gets a hint.
+    ctx.set_state(ANSWERING, run=run.id)
     ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
+
+
+@router.state(ANSWERING)
+async def typed_answer(ctx: Context, text: str) -> None:
+    """Free text in the middle of an assessment: a number picks that option; anything else
+    repeats the current question with a short hint, instead of leaving for the main menu."""
+    run_id = ctx.session.data.get("run")
+    found = await ctx.services.assessments.run_of(ctx.user.id, run_id) if run_id else None
+    if found is None or found[0].status != IN_PROGRESS:
+        ctx.clear_state()
+        await ctx.router.fallbacks["text"](ctx)
+        return
+    run, definition = found
+    options = definition.questions[run.position].options
+    typed = text.strip()
+    if typed.isascii() and typed.isdigit() and len(typed) <= 3:
+        number = int(typed)
+        if 1 <= number <= len(options):
+            await answer(ctx, Answer(run.id, run.position, number - 1))
+            return
+        hint = ctx.t("clarity.out_of_range", last=len(options))
+    else:
+        hint = ctx.t("clarity.assess_hint")
+    await ask(ctx, run, definition, intro=hint)
 
 
 @router.action(Answer)
@@ -385,11 +412,13 @@ async def cancel_run(ctx: Context, act: CancelRun) -> None:
         return
     run, definition = found
     await ctx.services.assessments.abandon(run)
+    ctx.clear_state()
     rows = [[ctx.button("buttons.assess_list", ListAssessments()), home_button(ctx)]]
     ctx.reply(ctx.t("assess.cancelled", title=_text(ctx, definition.title)), rows, edit=True)
 
 
 async def _not_in_progress(ctx: Context, run: Run, definition: Definition) -> None:
+    ctx.clear_state()
     key = "assess.already_done" if run.status == COMPLETED else "assess.already_cancelled"
     rows = [
         [
@@ -439,6 +468,7 @@ async def show_result(
 ) -> None:
     """The result: the verdict, then each criterion with its points, its maximum, what it takes
     to meet it and, when not yet met, its advice right under it. `past`: reopened from history."""
+    ctx.clear_state()
     lines = [intro]
     if past and run.finished_at is not None:
         local = run.finished_at.astimezone(ctx.services.settings.timezone)

@@ -398,3 +398,28 @@ async def test_only_a_result_can_be_rechecked_and_only_by_its_member(app):
     assert due == done.finished_at + timedelta(days=30)
     assert await app.store.assessments.recheck_due(user.id, definition.id) == due
     assert [r.id for r in await service.history(user.id)] == [run.id]
+
+
+async def test_typing_in_the_middle_of_an_assessment_repeats_the_question(app):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    await member.press(option_labels(member)[0])
+    assert question_number(member) == (2, 9)
+
+    await member.say("cháu nhà tôi học lớp 5")  # not an answer: a hint, the same question
+    assert "Hội chưa hiểu ý Anh/Chị" in member.text
+    assert question_number(member) == (2, 9) and len(option_labels(member)) == 3
+    assert "Chọn một mục bên dưới" not in member.text  # not dropped to the main menu
+    assert not await app.store.tickets.get(1)  # nor filed as a question to staff
+
+    await member.say("7")  # a number outside the options
+    assert "Anh/Chị chọn từ 1 đến 3" in member.text and question_number(member) == (2, 9)
+    await member.say("2")  # a number inside them picks that option
+    assert question_number(member) == (3, 9)
+    run = (await app.services.assessments.unfinished((await member.user()).id))[0][0]
+    assert run.answers["hoc-luc"] == "chua"
+
+    await member.command("/menu")  # leaving is still one command away; the run is kept
+    await member.say("tuần lễ học tập suốt đời khi nào")
+    assert "Hội chưa hiểu ý Anh/Chị" not in member.text
