@@ -318,6 +318,12 @@ async def test_help_lists_commands(app):
     assert "/plans — Kế hoạch của Hội" in member.text
     assert "/forget" in member.text
     assert "/announce" not in member.text and "/stats" not in member.text
+    assert "gõ câu hỏi bằng lời của mình" in member.text  # members may just ask
+    await member.command("/menu")
+    assert "gõ câu hỏi bằng lời của mình" in member.text
+    english = Member(app, user_id="2002", language_code="en")
+    await english.command("/help")
+    assert "type a question in your own words" in english.text
 
 
 async def test_settings_steps_come_back_to_settings_in_place(app):
