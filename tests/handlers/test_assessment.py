@@ -269,10 +269,10 @@ async def test_a_deleted_definition(settings, clock):
 async def test_a_poster_link_asks_consent_then_the_profile_then_opens_the_assessment(app):
     member = Member(app)
     await member.command("/start assess-cong-dan-hoc-tap")  # the QR code on a poster
-    assert "Kính chào Lan!" in member.text and "Đồng ý" in member.labels()
+    assert "Kính chào Lan!" in member.text and "Tiếng Việt" in member.labels()
     assert await member.user() is None  # nothing kept before consent
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Hộ gia đình")
     await member.say("ninh kieu")
     await member.press("phường Ninh Kiều")

@@ -10,8 +10,8 @@ from tests.helpers import Member
 
 async def onboard(member: Member) -> None:
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Hộ gia đình")
     await member.say("ninh kieu")
     await member.press("phường Ninh Kiều")
@@ -22,16 +22,16 @@ async def test_start_onboarding_to_plan_details(app):
     await lan.command("/start")
     assert "Kính chào Lan!" in lan.text
     assert "Hội Khuyến học TP Cần Thơ" in lan.text
+    assert lan.labels() == ["Tiếng Việt", "English"]  # the language first, each in its own
+
+    await lan.press("Tiếng Việt")
     assert "/mydata" in lan.text and "/forget" in lan.text
     assert lan.labels() == ["Đồng ý", "Không đồng ý"]
     assert await lan.user() is None  # nothing of her is kept before she agrees
 
     await lan.press("Đồng ý")
-    assert lan.labels() == ["Tiếng Việt", "English"]
     assert (await lan.user()).consent_at is not None
-
-    await lan.press("Tiếng Việt")
-    assert "tư cách nào" in lan.text
+    assert "tư cách nào" in lan.text  # the language is not asked twice
     assert lan.labels() == [
         "Hội viên",
         "Hộ gia đình",
@@ -76,8 +76,8 @@ async def test_start_onboarding_to_plan_details(app):
 async def test_area_search_is_accent_and_tone_mark_insensitive(app):
     member = Member(app)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")
     await member.say("hoa")
     hoa = member.labels()
@@ -107,8 +107,8 @@ async def test_english_member_sees_english(app):
     john = Member(app, user_id="2002", name="John", language_code="en")
     await john.command("/start")
     assert "Welcome, John!" in john.text
-    await john.press("I agree")
     await john.press("English")
+    await john.press("I agree")
     assert "In which role" in john.text
     await john.press("Skip")
     await john.press("Skip")
@@ -122,8 +122,8 @@ async def test_english_member_sees_english(app):
 async def test_profile_steps_can_be_skipped(app):
     member = Member(app)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")
     await member.press("Bỏ qua")
     user = await member.user()
@@ -134,6 +134,7 @@ async def test_profile_steps_can_be_skipped(app):
 async def test_declining_consent_keeps_no_profile(app):
     member = Member(app)
     await member.command("/start")
+    await member.press("Tiếng Việt")
     await member.press("Không đồng ý")
     assert "không lưu hồ sơ" in member.text
     assert await member.user() is None  # nothing kept, so no announcement can reach them
@@ -298,8 +299,8 @@ async def test_state_survives_a_restart(settings, clock, catalog):
     first = await App.create(settings, clock=clock, catalog=catalog)
     member = Member(first)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")  # now waiting for the area name
     await first.close()
 
@@ -340,3 +341,15 @@ async def test_settings_steps_come_back_to_settings_in_place(app):
     assert "Vai trò: Dòng họ" in member.text and "Đổi ngôn ngữ" in member.labels()
     assert not member.text.startswith("Đã lưu")
     assert (await member.user()).locale == "vi"
+
+
+async def test_consent_is_asked_in_the_language_chosen_first(app):
+    hoa = Member(app, user_id="3003", name="Hoa", language_code="vi")  # a Vietnamese phone
+    await hoa.command("/start")
+    assert "Please choose your language" in hoa.text and "Anh/Chị chọn ngôn ngữ" in hoa.text
+    await hoa.press("English")
+    assert "Do you agree" in hoa.text or "I agree" in hoa.labels()
+    assert "Anh/Chị có đồng ý" not in hoa.text
+    assert await hoa.user() is None  # the choice is not kept before consent
+    await hoa.press("I agree")
+    assert (await hoa.user()).locale == "en" and "In which role" in hoa.text

@@ -43,6 +43,7 @@ async def test_member_sees_the_next_60_days_and_follows_an_event(app, clock):
 async def test_following_needs_consent(app):
     member = Member(app)
     await member.command("/start")
+    await member.press("Tiếng Việt")
     await member.press("Không đồng ý")
     await member.command("/events")
     await member.press("Nhắc mọi sự kiện")
