@@ -83,7 +83,8 @@ def area_label(ctx: Context, code: str | None) -> str:
     area = ctx.services.catalog.areas.get(code)
     if area is None:
         return ""
-    return f"{ctx.t(f'area.type.{area.type}')} {area.name}"
+    # "phường Ninh Kiều", "Ninh Kiều ward": each language puts the type where it goes.
+    return str(ctx.t("clarity.area_label", type=ctx.t(f"area.type.{area.type}"), name=area.name))
 
 
 def role_label(ctx: Context, role_id: str | None) -> str:

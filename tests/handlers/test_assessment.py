@@ -85,7 +85,8 @@ async def test_take_a_family_self_assessment(app):
     assert run.finished_at is not None
 
     await lan.press("Nhắc sau 90 ngày")
-    assert "Hội sẽ nhắc" in lan.text and "27/12/2026" in lan.text
+    assert "Hội sẽ nhắc Anh/Chị làm lại bài “Tự đánh giá Gia đình học tập”" in lan.text
+    assert "27/12/2026" in lan.text
     due = await app.store.assessments.recheck_due(run.user_id, "gia-dinh-hoc-tap")
     assert due is not None and (due - run.finished_at).days == 90
 

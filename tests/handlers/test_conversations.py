@@ -111,7 +111,11 @@ async def test_english_member_sees_english(app):
     await john.press("I agree")
     assert "In which role" in john.text
     await john.press("Skip")
-    await john.press("Skip")
+    await john.say("ninh kieu")
+    assert "Ninh Kiều ward" in john.labels()  # the type after the name, as English has it
+    await john.press("Ninh Kiều ward")
+    assert "Saved: Ninh Kiều ward." in john.text
+    await john.command("/start")
     assert "Plans" in john.labels()
     await john.press("Plans")
     await john.press("QĐ 387 (national)")
@@ -204,6 +208,16 @@ async def test_mydata_shows_everything_kept(app):
     ):
         assert expected in text
     assert "Thứ Hai, 28/09/2026 08:00" in text  # consent time, local (UTC+7), Vietnamese form
+
+
+async def test_mydata_after_forget_says_nothing_is_kept(app):
+    member = Member(app)
+    await onboard(member)
+    await member.command("/forget")
+    await member.press("Xóa hết")
+    await member.command("/mydata")
+    assert "Hội hiện không lưu thông tin nào về Anh/Chị" in member.text
+    assert "chưa chọn" not in member.text and "Dữ liệu khác" not in member.text
 
 
 async def test_forget_deletes_everything_personal(app):

@@ -30,7 +30,7 @@ async def test_member_sees_the_next_60_days_and_follows_an_event(app, clock):
     await member.press("Quay lại")
     await member.press("Nhắc mọi sự kiện")
     await member.press("Gợi ý học mỗi tuần")
-    assert "Mỗi Chủ Nhật lúc 19:00" in member.text
+    assert "Mỗi Chủ nhật lúc 19:00" in member.text
     assert await app.store.calendar.topics_of(user.id) == {
         "event:tuan-le-hoc-tap",
         "events",
