@@ -27,7 +27,7 @@ router = Router("assessment")
 REMIND_DAYS = (30, 90)
 ANSWERING = "assess.answering"  # the session state while a question waits for its answer
 MET, NOT_YET = "✅", "⬜"  # the one mark for a criterion met / not yet met, everywhere
-HISTORY_BUTTONS = 9  # past results offered to reopen (three rows of three)
+HISTORY_BUTTONS = 6  # past results listed, each with its button (two rows of three)
 DEEP_LINK = DEFINITION_PREFIX
 PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
@@ -560,6 +560,8 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
     retake: dict[str, Definition] = {}
     reopen: list[Button] = []
     for index, run in enumerate(runs):
+        if len(reopen) == HISTORY_BUTTONS:  # the latest ones: the list stays short on a phone
+            break
         definition = await ctx.services.assessments.definition_for(run)
         if definition is None:
             continue
@@ -573,14 +575,13 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
                 "assess.history_line",
                 n=number,
                 date=ctx.services.i18n.date(ctx.locale, local),
-                title=_text(ctx, definition.title),
+                title=_text(ctx, definition.button),  # the short name: one line a result
                 summary=_summary(ctx, definition, run),
                 change=_change(ctx, definition, run, previous),
             )
         )
-        if len(reopen) < HISTORY_BUTTONS:
-            see = ShowPastResult(run.id)
-            reopen.append(ctx.button("clarity.buttons.open_result", see, n=number))
+        see = ShowPastResult(run.id)
+        reopen.append(ctx.button("clarity.buttons.open_result", see, n=number))
         current = ctx.services.catalog.definition(run.definition_id)
         if current is not None and len(retake) < 3:
             retake.setdefault(current.id, current)

@@ -155,7 +155,7 @@ async def test_retake_and_history_show_the_change(app, clock):
 
     # Any past result reopens whole, with its advice, from the history.
     await member.press("Xem 2")
-    assert "Kết quả ngày Thứ Hai, 28/09/2026" in member.text
+    assert "Bài làm ngày Thứ Hai, 28/09/2026" in member.text
     assert f"đáp ứng {first_met}/4 tiêu chí" in member.text
     assert "→" in member.text  # the advice of the criteria not met then
     assert "Nhắc sau 30 ngày" not in member.labels()  # a past result is read, not acted on

@@ -1,7 +1,9 @@
 """Every message a member reads fits a phone: at most 1,000 characters, and 95% at most 600.
 
-The walk is what a new member would read: onboarding, every plan page (with its sources), every
-self-assessment and plan quiz (intro, each question, a result), in Vietnamese and in English.
+The walk is what a new member would read: onboarding, every plan page (with its sources and
+notes), every self-assessment and plan quiz (intro, notes, each question, a result with every
+criterion met and one with none, the longest advice), and the history with past results
+reopened, in Vietnamese and in English.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ async def _walk(app, locale: str) -> list[str]:
                 options = [b for b in member.buttons() if b.action.startswith("aa:")]
                 await member.press_data(options[0 if best else -1].action)
             assert any(b.action and b.action.startswith("ah") for b in member.buttons())
+
+    await member.press_data("ah")  # the history after 18 results, and past results reopened
+    past = [b.action for b in member.buttons() if b.action.startswith("ap:")]
+    assert len(past) == 6
+    for action in past:
+        await member.press_data(action)
     return member.seen
 
 
