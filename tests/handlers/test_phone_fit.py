@@ -2,8 +2,8 @@
 
 The walk is what a new member would read: onboarding, every plan page (with its sources and
 notes), every self-assessment and plan quiz (intro, notes, each question, a result with every
-criterion met and one with none, the longest advice), and the history with past results
-reopened, in Vietnamese and in English.
+criterion met and one with none, the longest advice), help, settings, the events, every FAQ
+answer, and the history with past results reopened, in Vietnamese and in English.
 """
 
 from __future__ import annotations
@@ -86,6 +86,13 @@ async def _walk(app, locale: str) -> list[str]:
                 options = [b for b in member.buttons() if b.action.startswith("aa:")]
                 await member.press_data(options[0 if best else -1].action)
             assert any(b.action and b.action.startswith("ah") for b in member.buttons())
+
+    for command in ("/help", "/mydata", "/settings", "/events"):
+        await member.command(command)
+    for event in [b.action for b in member.buttons() if b.action.startswith("ev:")]:
+        await member.press_data(event)
+    for entry in catalog.faq:  # every answer to a typed question
+        await member.press_data(f"qa:faq:{entry.id}")
 
     await member.press_data("ah")  # the history after 18 results, and past results reopened
     past = [b.action for b in member.buttons() if b.action.startswith("ap:")]
