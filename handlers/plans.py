@@ -148,4 +148,4 @@ def _target_line(ctx: Context, target: Target) -> str:
         for year, value in target.by_year.items()
         if value is not None
     ]
-    return f"• {i18n.text(ctx.locale, target.label)}: {' · '.join(values)}"
+    return f"• {i18n.text(ctx.locale, target.label)} — {' · '.join(values)}"

@@ -61,7 +61,7 @@ async def test_start_onboarding_to_plan_details(app):
     assert "Quyết định 387/QĐ-TTg" in lan.text or "QĐ 387" in lan.text
     assert lan.replies[0].edit  # the pressed message is replaced, not followed by a new one
     await lan.press("Mục tiêu")
-    assert "Gia đình đạt Gia đình học tập: năm 2025: 70%" in lan.text
+    assert "Gia đình đạt Gia đình học tập — năm 2025: 70%" in lan.text
     # What is not known is said once for the list, not after every target.
     assert lan.text.count("2030") == 1 and "Hội chưa tìm thấy" in lan.text
     await lan.press("Nhiệm vụ")
@@ -120,7 +120,7 @@ async def test_english_member_sees_english(app):
     await john.press("Plans")
     await john.press("QĐ 387 (national)")
     await john.press("Targets")
-    assert "Families holding Learning Family: 2025: 70%" in john.text
+    assert "Families holding Learning Family — 2025: 70%" in john.text
 
 
 async def test_profile_steps_can_be_skipped(app):
