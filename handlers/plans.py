@@ -106,10 +106,7 @@ def render_part(ctx: Context, plan: Plan, part: str) -> Markup:
     if part == "targets":
         lines = [title, "", ctx.t("plans.targets_heading")]
         lines += [_target_line(ctx, target) for target in plan.targets]
-        missing = sorted({y for t in plan.targets for y, v in t.by_year.items() if v is None})
-        if missing:  # said once for the whole list, not after each target
-            years = ", ".join(str(year) for year in missing)
-            lines += ["", str(ctx.t("clarity.targets_missing", years=years))]
+        lines += _missing_years(ctx, plan)
         return Markup("\n".join(lines))
     if part == "tasks":
         items = plan.tasks
@@ -121,6 +118,19 @@ def render_part(ctx: Context, plan: Plan, part: str) -> Markup:
         return _notes(ctx, plan, title)
     body = [f"{n}. {i18n.text(loc, item)}" for n, item in enumerate(items, start=1)]
     return Markup("\n".join([title, "", heading, *body]))
+
+
+def _missing_years(ctx: Context, plan: Plan) -> list[str]:
+    """The years without a figure, said once for the whole list, not after each target."""
+    years = sorted({y for t in plan.targets for y in t.by_year})
+    lines = []
+    for year in years:
+        known = [t for t in plan.targets if t.by_year.get(year) is not None]
+        if len(known) == len(plan.targets):
+            continue
+        key = "clarity.targets_missing_some" if known else "clarity.targets_missing"
+        lines.append(str(ctx.t(key, year=year)))
+    return ["", *lines] if lines else []
 
 
 def _notes(ctx: Context, plan: Plan, title: str) -> Markup:

@@ -69,6 +69,10 @@ async def test_start_onboarding_to_plan_details(app):
     await lan.press("Nguồn và lưu ý")
     assert "Căn cứ, nguồn" in lan.text
     assert lan.text.count("Chưa tìm thấy chỉ tiêu năm 2030.") == 1  # notes said once each
+    await lan.command("/start plan-can-tho-hoc-tap-suot-doi")
+    await lan.press("Mục tiêu")  # 2030 known for most targets: said for the others only
+    assert "Gia đình đạt danh hiệu Gia đình học tập — năm 2025: 75% · năm 2030: 90%" in lan.text
+    assert "Chỉ tiêu năm 2030: Hội chưa tìm thấy cho các mục không ghi năm đó." in lan.text
     await lan.press("Quay lại")
     assert "Kế hoạch của Hội" in lan.text
 
