@@ -27,7 +27,8 @@ router = Router("assessment")
 REMIND_DAYS = (30, 90)
 ANSWERING = "assess.answering"  # the session state while a question waits for its answer
 MET, NOT_YET = "✅", "⬜"  # the one mark for a criterion met / not yet met, everywhere
-HISTORY_BUTTONS = 6  # past results listed, each with its button (two rows of three)
+HISTORY_BUTTONS = 6  # past results a page lists, each with its button (two rows of three)
+HISTORY_KEPT = 120  # past results one can page back through (ten years of monthly checks)
 DEEP_LINK = DEFINITION_PREFIX
 PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
@@ -86,7 +87,7 @@ class RemindRecheck:
 @action("ah")
 @dataclass(frozen=True)
 class ShowHistory:
-    pass
+    page: int = 0  # 0: the latest results; each page holds HISTORY_BUTTONS
 
 
 @action("an")
@@ -469,14 +470,15 @@ async def show_result(
     """The result: the verdict, then each criterion with its points, its maximum, what it takes
     to meet it and, when not yet met, its advice right under it. `past`: reopened from history."""
     ctx.clear_state()
-    lines = [intro]
-    if past and run.finished_at is not None:
+    title = ctx.t("assess.result_title", title=_text(ctx, definition.title))
+    if past and run.finished_at is not None:  # which day's result this is, in its title
         local = run.finished_at.astimezone(ctx.services.settings.timezone)
-        lines.append(ctx.t("clarity.past_result", date=ctx.services.i18n.date(ctx.locale, local)))
-    lines += [
-        ctx.t("assess.result_title", title=_text(ctx, definition.title)),
-        verdict_line(ctx, definition, result),
-    ]
+        title = ctx.t(
+            "clarity.past_result",
+            title=_text(ctx, definition.title),
+            date=ctx.services.i18n.date(ctx.locale, local),
+        )
+    lines = [intro, title, verdict_line(ctx, definition, result)]
     if definition.kind != QUIZ:
         lines.append("")
         for criterion, outcome in zip(definition.criteria, result.criteria, strict=True):
@@ -547,8 +549,8 @@ async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
 
 
 @router.action(ShowHistory, personal=True)
-async def show_history(ctx: Context, _: ShowHistory) -> None:
-    runs = await ctx.services.assessments.history(ctx.user.id)
+async def show_history(ctx: Context, act: ShowHistory) -> None:
+    runs = await ctx.services.assessments.history(ctx.user.id, HISTORY_KEPT)
     if not runs:
         ctx.reply(
             ctx.t("assess.history_empty"),
@@ -556,12 +558,14 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
             edit=ctx.pressed,
         )
         return
+    first = act.page * HISTORY_BUTTONS
+    if not 0 <= first < len(runs):
+        raise StaleButton(f"no history page {act.page}")
     lines = [ctx.t("assess.history_title")]
     retake: dict[str, Definition] = {}
     reopen: list[Button] = []
-    for index, run in enumerate(runs):
-        if len(reopen) == HISTORY_BUTTONS:  # the latest ones: the list stays short on a phone
-            break
+    # A page at a time, so the list stays short on a phone; numbered across pages.
+    for index, run in enumerate(runs[first : first + HISTORY_BUTTONS], start=first):
         definition = await ctx.services.assessments.definition_for(run)
         if definition is None:
             continue
@@ -569,7 +573,7 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
             (r for r in runs[index + 1 :] if r.definition_id == run.definition_id), None
         )
         local = (run.finished_at or run.started_at).astimezone(ctx.services.settings.timezone)
-        number = len(reopen) + 1
+        number = index + 1
         lines.append(
             ctx.t(
                 "assess.history_line",
@@ -588,6 +592,13 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
     if reopen:
         lines.append(ctx.t("clarity.history_reopen"))
     rows = [reopen[i : i + 3] for i in range(0, len(reopen), 3)]
+    pages = []
+    if act.page > 0:
+        pages.append(ctx.button("clarity.buttons.newer", ShowHistory(act.page - 1)))
+    if first + HISTORY_BUTTONS < len(runs):
+        pages.append(ctx.button("clarity.buttons.older", ShowHistory(act.page + 1)))
+    if pages:
+        rows.append(pages)
     rows += [
         [ctx.button("buttons.assess_retake_named", StartRun(d.id), title=_text(ctx, d.button))]
         for d in retake.values()

@@ -94,11 +94,18 @@ async def _walk(app, locale: str) -> list[str]:
     for entry in catalog.faq:  # every answer to a typed question
         await member.press_data(f"qa:faq:{entry.id}")
 
-    await member.press_data("ah")  # the history after 18 results, and past results reopened
-    past = [b.action for b in member.buttons() if b.action.startswith("ap:")]
-    assert len(past) == 6
-    for action in past:
-        await member.press_data(action)
+    # The history after 18 results, a page at a time, and every past result reopened from it.
+    reopened, page = 0, "ah"
+    while page:
+        await member.press_data(page)
+        past = [b.action for b in member.buttons() if b.action.startswith("ap:")]
+        assert len(past) == 6
+        older = [b.action for b in member.buttons() if b.action == f"ah:{reopened // 6 + 1}"]
+        for action in past:
+            await member.press_data(action)
+        reopened += len(past)
+        page = older[0] if older else ""
+    assert reopened == 2 * len(catalog.definitions)
     return member.seen
 
 
