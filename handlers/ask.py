@@ -71,7 +71,9 @@ def _for_member(ctx: Context, ranking: Ranking) -> Ranking:
 async def free_text(ctx: Context) -> None:
     question = " ".join(ctx.inbound.text.split())[:QUESTION_MAX]
     ranking = _for_member(ctx, ctx.services.answerer.rank(question))
-    if not ranking.matches:  # "ok", "hi", emoji: nothing to look up
+    # "ok", "hi", emoji: nothing to look up; a bare small number is a choice typed where no
+    # numbered choices were shown (a slip), never a question for staff.
+    if not ranking.matches or (question.isascii() and question.isdigit() and len(question) <= 3):
         await show_menu(ctx, intro=ctx.t("fallback.text"))
         return
     ctx.set_state("", question=question)  # kept, in case it goes to staff

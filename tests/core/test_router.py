@@ -94,3 +94,13 @@ async def test_a_number_outside_the_choices_shows_them_again(app):
     assert "Hỏi cán bộ Hội" not in member.labels()  # not taken for a question to staff
     await member.say("1")
     assert "Tiếng Việt" in member.labels()
+
+
+async def test_a_bare_number_without_numbered_choices_is_not_a_question_for_staff(app):
+    from tests.handlers.test_conversations import onboard
+    from tests.helpers import Member
+
+    member = Member(app)  # Telegram: buttons, no numbered choices remembered
+    await onboard(member)
+    await member.say("3")
+    assert "Hỏi cán bộ Hội" not in member.labels() and "Xem kế hoạch" in member.labels()
