@@ -1,4 +1,4 @@
-"""Free text from members: an answer from the campaign's content when one fits, "Ý Anh/Chị là…?"
+"""Free text from members: an answer from the campaign's content when one fits, "Có phải…?"
 choices when a few might, and a question to the association's staff when none does."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.services.ask import Match
+from bot.services.ask import Match, Ranking
 from bot.services.inbox import OPEN_PER_MEMBER
 from handlers.consent import needs_consent
 from handlers.menu import OpenSection, home_button, show_menu
@@ -54,11 +54,26 @@ def _title(ctx: Context, match: Match) -> str:
     return i18n.text(ctx.locale, event.title) if event else match.id
 
 
+def _for_member(ctx: Context, ranking: Ranking) -> Ranking:
+    """The ranking without the events not meant for this member (a staff deadline)."""
+    reminders, user = ctx.services.reminders, ctx.user
+
+    def shown(match: Match) -> bool:
+        if match.kind != "event":
+            return True
+        event = reminders.event(match.id)
+        return event is not None and event.shown_to(user.role, user.area_code, ctx.is_staff)
+
+    return Ranking(tuple(m for m in ranking.matches if shown(m)))
+
+
 @router.fallback("text")
 async def free_text(ctx: Context) -> None:
     question = " ".join(ctx.inbound.text.split())[:QUESTION_MAX]
-    ranking = ctx.services.answerer.rank(question)
-    if not ranking.matches:  # "ok", "hi", emoji: nothing to look up
+    ranking = _for_member(ctx, ctx.services.answerer.rank(question))
+    # "ok", "hi", emoji: nothing to look up; a bare small number is a choice typed where no
+    # numbered choices were shown (a slip), never a question for staff.
+    if not ranking.matches or (question.isascii() and question.isdigit() and len(question) <= 3):
         await show_menu(ctx, intro=ctx.t("fallback.text"))
         return
     ctx.set_state("", question=question)  # kept, in case it goes to staff
@@ -129,7 +144,7 @@ async def show_answer(ctx: Context, match: Match, *, direct: bool) -> None:
 @router.action(NotWhatIAsked)
 async def not_what_i_asked(ctx: Context, _: NotWhatIAsked) -> None:
     question = ctx.session.data.get("question", "")
-    ranking = ctx.services.answerer.rank(question) if question else None
+    ranking = _for_member(ctx, ctx.services.answerer.rank(question)) if question else None
     others = ranking.suggestions(4)[1:] if ranking else ()
     rows = [[Button(_title(ctx, m)[:60], action=ShowAnswer(m.kind, m.id).pack())] for m in others]
     rows.append([ctx.button("ask.buttons.ask_staff", AskStaff()), home_button(ctx)])

@@ -25,6 +25,10 @@ from handlers.menu import OpenSection, home_button
 router = Router("assessment")
 
 REMIND_DAYS = (30, 90)
+ANSWERING = "assess.answering"  # the session state while a question waits for its answer
+MET, NOT_YET = "✅", "⬜"  # the one mark for a criterion met / not yet met, everywhere
+HISTORY_BUTTONS = 6  # past results a page lists, each with its button (two rows of three)
+HISTORY_KEPT = 120  # past results one can page back through (ten years of monthly checks)
 DEEP_LINK = DEFINITION_PREFIX
 PLAN_LINK = "plan-"  # the plans feature's address: a quiz leads back to its plan through it
 
@@ -83,7 +87,23 @@ class RemindRecheck:
 @action("ah")
 @dataclass(frozen=True)
 class ShowHistory:
-    pass
+    page: int = 0  # 0: the latest results; each page holds HISTORY_BUTTONS
+
+
+@action("an")
+@dataclass(frozen=True)
+class ShowNotes:
+    """An assessment's sources and notes: what is unconfirmed, in full."""
+
+    definition_id: str
+
+
+@action("ap")
+@dataclass(frozen=True)
+class ShowPastResult:
+    """A finished run's result, with its advice, reopened from the history."""
+
+    run: int
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -202,12 +222,11 @@ async def show_intro(ctx: Context, definition: Definition) -> None:
             minutes=definition.minutes,
         )
     ]
-    if definition.status == "draft":
-        parts.append(ctx.t("assess.draft_note"))
-    if definition.disclaimer:
+    # What is unsure is said once and briefly; the detail waits behind "Nguồn và lưu ý".
+    if definition.kind != QUIZ and definition.status == "draft":
+        parts.append(f"<i>{ctx.t('assess.draft_note')}</i>")
+    elif definition.disclaimer:
         parts.append(f"<i>{_text(ctx, definition.disclaimer)}</i>")
-    if definition.source:
-        parts.append(ctx.t("assess.source", source=_text(ctx, definition.source)))
     unfinished = [
         (run, pinned)
         for run, pinned in await ctx.services.assessments.unfinished(ctx.user.id)
@@ -222,17 +241,41 @@ async def show_intro(ctx: Context, definition: Definition) -> None:
         ]
     else:
         first = [ctx.button("buttons.assess_start", StartRun(definition.id))]
-    # A quiz belongs to a plan: back leads there, through the plans feature's address.
-    back = (
-        OpenSection(f"{PLAN_LINK}{definition.plan_id}")
-        if definition.kind == QUIZ and definition.plan_id
-        else ListAssessments()
+    rows = [first]
+    if _has_notes(definition):
+        rows.append([ctx.button("clarity.buttons.notes", ShowNotes(definition.id))])
+    rows.append([ctx.button("buttons.back", _way_back(definition)), home_button(ctx)])
+    ctx.reply("\n\n".join(parts), rows, edit=ctx.pressed)
+
+
+def _way_back(definition: Definition) -> object:
+    """A quiz belongs to a plan: back leads there, through the plans feature's address."""
+    if definition.kind == QUIZ and definition.plan_id:
+        return OpenSection(f"{PLAN_LINK}{definition.plan_id}")
+    return ListAssessments()
+
+
+def _has_notes(definition: Definition) -> bool:
+    return bool(definition.source or definition.unconfirmed_rule) or (
+        definition.kind != QUIZ and definition.status == "draft"
     )
-    ctx.reply(
-        "\n\n".join(parts),
-        [first, [ctx.button("buttons.back", back), home_button(ctx)]],
-        edit=ctx.pressed,
-    )
+
+
+@router.action(ShowNotes)
+async def show_notes(ctx: Context, act: ShowNotes) -> None:
+    definition = ctx.services.catalog.definition(act.definition_id)
+    if definition is None:
+        raise StaleButton(f"no definition {act.definition_id!r}")
+    lines = [ctx.t("clarity.notes_title", title=_text(ctx, definition.title))]
+    if definition.unconfirmed_rule:
+        lines += ["", _text(ctx, definition.unconfirmed_rule)]
+    if definition.source:
+        lines += ["", ctx.t("assess.source", source=_text(ctx, definition.source))]
+    rows = [
+        [ctx.button("buttons.assess_start", StartRun(definition.id))],
+        [ctx.button("buttons.back", OpenDefinition(definition.id)), home_button(ctx)],
+    ]
+    ctx.reply("\n".join(str(line) for line in lines), rows, edit=ctx.pressed)
 
 
 # -- answering ------------------------------------------------------------------------------
@@ -287,7 +330,33 @@ async def ask(ctx: Context, run: Run, definition: Definition, *, intro: str = ""
     if index > 0:
         controls.insert(0, ctx.button("buttons.assess_previous", PreviousQuestion(run.id)))
     rows.append(controls)
+    # Typed text now means this question: a number picks an option, anything else gets a hint.
+    ctx.set_state(ANSWERING, run=run.id)
     ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
+
+
+@router.state(ANSWERING)
+async def typed_answer(ctx: Context, text: str) -> None:
+    """Free text in the middle of an assessment: a number picks that option; anything else
+    repeats the current question with a short hint, instead of leaving for the main menu."""
+    run_id = ctx.session.data.get("run")
+    found = await ctx.services.assessments.run_of(ctx.user.id, run_id) if run_id else None
+    if found is None or found[0].status != IN_PROGRESS:
+        ctx.clear_state()
+        await ctx.router.fallbacks["text"](ctx)
+        return
+    run, definition = found
+    options = definition.questions[run.position].options
+    typed = text.strip()
+    if typed.isascii() and typed.isdigit() and len(typed) <= 3:
+        number = int(typed)
+        if 1 <= number <= len(options):
+            await answer(ctx, Answer(run.id, run.position, number - 1))
+            return
+        hint = ctx.t("clarity.out_of_range", last=len(options))
+    else:
+        hint = ctx.t("clarity.assess_hint")
+    await ask(ctx, run, definition, intro=hint)
 
 
 @router.action(Answer)
@@ -344,11 +413,13 @@ async def cancel_run(ctx: Context, act: CancelRun) -> None:
         return
     run, definition = found
     await ctx.services.assessments.abandon(run)
+    ctx.clear_state()
     rows = [[ctx.button("buttons.assess_list", ListAssessments()), home_button(ctx)]]
     ctx.reply(ctx.t("assess.cancelled", title=_text(ctx, definition.title)), rows, edit=True)
 
 
 async def _not_in_progress(ctx: Context, run: Run, definition: Definition) -> None:
+    ctx.clear_state()
     key = "assess.already_done" if run.status == COMPLETED else "assess.already_cancelled"
     rows = [
         [
@@ -388,38 +459,52 @@ def verdict_line(ctx: Context, definition: Definition, result: Result) -> Markup
 
 
 async def show_result(
-    ctx: Context, run: Run, definition: Definition, result: Result, *, intro: str = ""
+    ctx: Context,
+    run: Run,
+    definition: Definition,
+    result: Result,
+    *,
+    intro: str = "",
+    past: bool = False,
 ) -> None:
-    lines = [
-        intro,
-        ctx.t("assess.result_title", title=_text(ctx, definition.title)),
-        verdict_line(ctx, definition, result),
-    ]
+    """The result: the verdict, then each criterion with its points, its maximum, what it takes
+    to meet it and, when not yet met, its advice right under it. `past`: reopened from history."""
+    ctx.clear_state()
+    title = ctx.t("assess.result_title", title=_text(ctx, definition.title))
+    if past and run.finished_at is not None:  # which day's result this is, in its title
+        local = run.finished_at.astimezone(ctx.services.settings.timezone)
+        title = ctx.t(
+            "clarity.past_result",
+            title=_text(ctx, definition.title),
+            date=ctx.services.i18n.date(ctx.locale, local),
+        )
+    lines = [intro, title, verdict_line(ctx, definition, result)]
     if definition.kind != QUIZ:
         lines.append("")
         for criterion, outcome in zip(definition.criteria, result.criteria, strict=True):
             lines.append(
                 ctx.t(
                     "assess.criterion_line",
-                    mark="✅" if outcome.met else "⬜",
+                    mark=MET if outcome.met else NOT_YET,
                     title=_text(ctx, criterion.title),
                     points=_number(ctx, outcome.points),
                     max=_number(ctx, outcome.max_points),
+                    needed=_number(ctx, criterion.min_points),
                 )
             )
-        unmet = [c for c, o in zip(definition.criteria, result.criteria, strict=True) if not o.met]
-        if unmet:
-            lines += ["", ctx.t("assess.advice_heading")]
-            lines += [f"• {_text(ctx, c.advice)}" for c in unmet]
-        if definition.next_steps:
+            if not outcome.met:
+                lines.append(ctx.t("clarity.advice_line", advice=_text(ctx, criterion.advice)))
+        # When criteria are still open, their advice is the next step; registering for the
+        # title (next_steps) comes once they are met.
+        if definition.next_steps and result.passed:
             lines += ["", ctx.t("assess.next_heading"), _text(ctx, definition.next_steps)]
+        # What is unsure, once and briefly; the rule itself and the sources are in the notes.
         if definition.unconfirmed_rule:
-            lines += ["", f"<i>{_text(ctx, definition.unconfirmed_rule)}</i>"]
-        if definition.disclaimer:
+            lines += ["", f"<i>{ctx.t('clarity.needed_unconfirmed')}</i>"]
+        elif definition.disclaimer:
             lines += ["", f"<i>{_text(ctx, definition.disclaimer)}</i>"]
     rows: list[list[Button]] = []
-    if definition.kind != QUIZ:
-        lines += ["", ctx.t("assess.remind_offer")]
+    if definition.kind != QUIZ and not past:  # the buttons say it: "Nhắc sau 30 ngày"
         rows.append(
             [
                 ctx.button(f"buttons.remind_{days}", RemindRecheck(run.id, days))
@@ -427,14 +512,23 @@ async def show_result(
             ]
         )
     rows += [[Button(_text(ctx, link.text), url=link.url)] for link in definition.links]
-    rows.append(
-        [
-            ctx.button("buttons.assess_retake", StartRun(definition.id)),
-            ctx.button("buttons.assess_history", ShowHistory()),
-        ]
-    )
+    if definition.kind != QUIZ and _has_notes(definition):
+        rows.append([ctx.button("clarity.buttons.notes", ShowNotes(definition.id))])
+    again = [ctx.button("buttons.assess_history", ShowHistory())]
+    if ctx.services.catalog.definition(definition.id) is not None:
+        again.insert(0, ctx.button("buttons.assess_retake", StartRun(definition.id)))
+    rows.append(again)
     rows.append([home_button(ctx)])
     ctx.reply("\n".join(line for line in lines if line is not None).strip(), rows, edit=ctx.pressed)
+
+
+@router.action(ShowPastResult, personal=True)
+async def show_past_result(ctx: Context, act: ShowPastResult) -> None:
+    run, definition = await _own_run(ctx, act.run)
+    if run.status != COMPLETED:
+        raise StaleButton(f"run {run.id} is {run.status}, not finished")
+    result = ctx.services.assessments.result_of(run, definition)
+    await show_result(ctx, run, definition, result, past=True)
 
 
 @router.action(RemindRecheck, personal=True)
@@ -455,8 +549,8 @@ async def remind_recheck(ctx: Context, act: RemindRecheck) -> None:
 
 
 @router.action(ShowHistory, personal=True)
-async def show_history(ctx: Context, _: ShowHistory) -> None:
-    runs = await ctx.services.assessments.history(ctx.user.id)
+async def show_history(ctx: Context, act: ShowHistory) -> None:
+    runs = await ctx.services.assessments.history(ctx.user.id, HISTORY_KEPT)
     if not runs:
         ctx.reply(
             ctx.t("assess.history_empty"),
@@ -464,9 +558,14 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
             edit=ctx.pressed,
         )
         return
+    first = act.page * HISTORY_BUTTONS
+    if not 0 <= first < len(runs):
+        raise StaleButton(f"no history page {act.page}")
     lines = [ctx.t("assess.history_title")]
     retake: dict[str, Definition] = {}
-    for index, run in enumerate(runs):
+    reopen: list[Button] = []
+    # A page at a time, so the list stays short on a phone; numbered across pages.
+    for index, run in enumerate(runs[first : first + HISTORY_BUTTONS], start=first):
         definition = await ctx.services.assessments.definition_for(run)
         if definition is None:
             continue
@@ -474,24 +573,38 @@ async def show_history(ctx: Context, _: ShowHistory) -> None:
             (r for r in runs[index + 1 :] if r.definition_id == run.definition_id), None
         )
         local = (run.finished_at or run.started_at).astimezone(ctx.services.settings.timezone)
+        number = index + 1
         lines.append(
             ctx.t(
                 "assess.history_line",
+                n=number,
                 date=ctx.services.i18n.date(ctx.locale, local),
-                title=_text(ctx, definition.title),
+                title=_text(ctx, definition.button),  # the short name: one line a result
                 summary=_summary(ctx, definition, run),
                 change=_change(ctx, definition, run, previous),
             )
         )
+        see = ShowPastResult(run.id)
+        reopen.append(ctx.button("clarity.buttons.open_result", see, n=number))
         current = ctx.services.catalog.definition(run.definition_id)
         if current is not None and len(retake) < 3:
             retake.setdefault(current.id, current)
-    rows = [
+    if reopen:
+        lines.append(ctx.t("clarity.history_reopen"))
+    rows = [reopen[i : i + 3] for i in range(0, len(reopen), 3)]
+    pages = []
+    if act.page > 0:
+        pages.append(ctx.button("clarity.buttons.newer", ShowHistory(act.page - 1)))
+    if first + HISTORY_BUTTONS < len(runs):
+        pages.append(ctx.button("clarity.buttons.older", ShowHistory(act.page + 1)))
+    if pages:
+        rows.append(pages)
+    rows += [
         [ctx.button("buttons.assess_retake_named", StartRun(d.id), title=_text(ctx, d.button))]
         for d in retake.values()
     ]
     rows.append([ctx.button("buttons.assess_list", ListAssessments()), home_button(ctx)])
-    ctx.reply("\n".join(lines), rows, edit=ctx.pressed)
+    ctx.reply("\n".join(str(line) for line in lines), rows, edit=ctx.pressed)
 
 
 def _measure(definition: Definition, run: Run) -> float:

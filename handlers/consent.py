@@ -1,5 +1,7 @@
 """The privacy consent: asking for it, checking it before anything personal is kept, recording it.
 
+The first screen (/start) asks the language, each name in its own language, before anything
+else; the privacy notice then comes in that language (see handlers/profile.py, flow "c").
 Every way in (a command, a deep link or QR poster, free text, a first Zalo message) may reach a
 feature that keeps personal data (a profile, a self-assessment, a follow, a question); each such
 feature checks here first, so this module imports no other handler: any of them may import it.
@@ -20,12 +22,14 @@ from bot.core.context import Context
 # fields within Telegram's 64 bytes, so at most 31 ("assess-" + a 24-byte content id). A longer
 # or odd one is dropped: the member lands on the main menu instead.
 ADDRESS = re.compile(r"[a-z0-9_-]{1,31}")
+NOT_CHOSEN = "-"  # no language chosen before consent (a packed value cannot be empty)
 
 
 @action("consent")
 @dataclass(frozen=True)
 class Consent:
     agree: bool
+    locale: str = NOT_CHOSEN  # the language chosen on the first screen
     then: str = ""  # the address to open once the profile steps are done ("" : the menu)
 
 
@@ -41,12 +45,15 @@ def welcome(ctx: Context) -> str:
     )
 
 
-async def ask_consent(ctx: Context, *, intro: str = "", then: str = "") -> None:
-    """The privacy notice with agree / disagree, after `intro`; agreeing goes on to `then`."""
+async def ask_consent(
+    ctx: Context, *, intro: str = "", then: str = "", locale: str = ""
+) -> None:
+    """The privacy notice with agree / disagree, after `intro`; agreeing goes on to `then`.
+    `locale`: the language the member chose just before (kept with them once they agree)."""
     text = ctx.t("start.privacy")
     if intro:
         text = f"{intro}\n\n{text}"
-    agree = Consent(True, then if ADDRESS.fullmatch(then) else "")
+    agree = Consent(True, locale or NOT_CHOSEN, then if ADDRESS.fullmatch(then) else "")
     buttons = [[ctx.button("buttons.agree", agree), ctx.button("buttons.disagree", Consent(False))]]
     ctx.reply(text, buttons, edit=ctx.pressed)
 

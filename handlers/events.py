@@ -101,7 +101,14 @@ def _sees(ctx: Context, event: Event) -> bool:
 
 
 async def list_events(ctx: Context, *, intro: str = "") -> None:
-    upcoming = [o for o in ctx.services.reminders.upcoming(LIST_DAYS) if _sees(ctx, o.event)]
+    user = ctx.user
+    upcoming = [
+        o
+        for o in ctx.services.reminders.upcoming_for(
+            user.role, user.area_code, ctx.is_staff, LIST_DAYS
+        )
+        if _sees(ctx, o.event)
+    ]
     lines = [ctx.t("events.list_title", days=LIST_DAYS)]
     lines += [_line(ctx, o) for o in upcoming] or [ctx.t("events.none")]
     rows = [
@@ -137,9 +144,7 @@ async def list_events(ctx: Context, *, intro: str = "") -> None:
 
 @router.action(ShowEvent)
 async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
-    occurrence = ctx.services.reminders.occurrence(act.event_id, act.occurrence)
-    if occurrence is None or not _sees(ctx, occurrence.event):
-        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence} for this member")
+    occurrence = _occurrence_for(ctx, act.event_id, act.occurrence)
     event, i18n = occurrence.event, ctx.services.i18n
     lines = [
         f"<b>{i18n.text(ctx.locale, event.title)}</b>",
@@ -165,20 +170,21 @@ async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
         ]
     topics = await calendar.topics_of(ctx.user.id)
     attends = await calendar.attends(ctx.user.id, event.id, occurrence.key)
-    rows = [
-        [
-            ctx.button(
-                "events.buttons.unremind"
-                if event_topic(event.id) in topics
-                else "events.buttons.remind",
-                FollowEvent(event.id, occurrence.key),
-            ),
+    following = event_topic(event.id) in topics
+    actions = [
+        ctx.button(
+            "events.buttons.unremind" if following else "events.buttons.remind",
+            FollowEvent(event.id, occurrence.key),
+        )
+    ]
+    if event.attend:  # "Tôi sẽ tham gia" only where there is something to take part in
+        actions.append(
             ctx.button(
                 "events.buttons.unattend" if attends else "events.buttons.attend",
                 Attend(event.id, occurrence.key),
-            ),
-        ]
-    ]
+            )
+        )
+    rows = [actions]
     if event.link:
         rows.append([Button(ctx.t("events.buttons.link"), url=event.link)])
     if event.custom and ctx.scope.may_change_event(event.areas):
@@ -188,6 +194,19 @@ async def show_event(ctx: Context, act: ShowEvent, *, intro: str = "") -> None:
     ctx.reply(f"{intro}\n\n{text}" if intro else text, rows, edit=ctx.pressed)
 
 
+def _occurrence_for(ctx: Context, event_id: str, key: str) -> Occurrence:
+    """The occurrence, when its event is meant for this person; else the button is stale."""
+    occurrence = ctx.services.reminders.occurrence(event_id, key)
+    user = ctx.user
+    if (
+        occurrence is None
+        or not occurrence.event.shown_to(user.role, user.area_code, ctx.is_staff)
+        or not _sees(ctx, occurrence.event)
+    ):
+        raise StaleButton(f"no occurrence {event_id} {key} for this member")
+    return occurrence
+
+
 async def _consented(ctx: Context) -> bool:
     """Following and attending are personal data: they need the privacy consent first."""
     return not await needs_consent(ctx)
@@ -195,8 +214,7 @@ async def _consented(ctx: Context) -> bool:
 
 @router.action(FollowEvent)
 async def follow_event(ctx: Context, act: FollowEvent) -> None:
-    if ctx.services.reminders.occurrence(act.event_id, act.occurrence) is None:
-        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    _occurrence_for(ctx, act.event_id, act.occurrence)
     if not await _consented(ctx):
         return
     on = await ctx.services.calendar.toggle_follow(ctx.user.id, event_topic(act.event_id))
@@ -209,8 +227,8 @@ async def follow_event(ctx: Context, act: FollowEvent) -> None:
 
 @router.action(Attend)
 async def attend(ctx: Context, act: Attend) -> None:
-    if ctx.services.reminders.occurrence(act.event_id, act.occurrence) is None:
-        raise StaleButton(f"no occurrence {act.event_id} {act.occurrence}")
+    if not _occurrence_for(ctx, act.event_id, act.occurrence).event.attend:
+        raise StaleButton(f"event {act.event_id} is not one to attend")
     if not await _consented(ctx):
         return
     on = await ctx.services.calendar.toggle_attend(ctx.user.id, act.event_id, act.occurrence)

@@ -1,7 +1,9 @@
 """Plan directives: what each plan asks, its targets, its key tasks and what a family can do.
 
-A plan is shown in parts (summary with targets, tasks, what you can do, source), one part at a
-time, so each message stays short on a phone; the buttons move between parts in place.
+A plan is shown in parts (summary, targets, tasks, what you can do, sources and notes), one part
+at a time, so each message stays short on a phone; the buttons move between parts in place. What
+the association is unsure of is said once, briefly, where it matters; the detail (sources, notes on
+each target, what is unconfirmed) waits behind the "Nguồn và lưu ý" part.
 
 `plan-<id>` is a plan's address: a t.me link (?start=plan-<id>) or another feature's button
 opens it.
@@ -23,7 +25,8 @@ from handlers.menu import OpenSection, home_button
 
 router = Router("plans")
 
-PARTS = ("main", "tasks", "do", "src")
+PARTS = ("main", "targets", "tasks", "do", "src")
+PART_COLUMNS = 2  # four part buttons: two rows of two fit a phone
 DEEP_LINK = PLAN_PREFIX
 QUIZ_LINK = "assess-"  # the assessment feature's address: a plan's quiz opens through it
 
@@ -81,9 +84,9 @@ async def show_plan(ctx: Context, act: ShowPlan) -> None:
     parts = [
         ctx.button(f"plans.part.{part}", ShowPlan(plan.id, part))
         for part in PARTS
-        if part != act.part
+        if part != act.part and (part != "targets" or plan.targets)
     ]
-    rows = [parts]
+    rows = [parts[i : i + PART_COLUMNS] for i in range(0, len(parts), PART_COLUMNS)]
     quiz = ctx.services.catalog.quiz_for(plan.id)
     if quiz is not None:
         rows.append([ctx.button("buttons.quiz", OpenSection(f"{QUIZ_LINK}{quiz.id}"))])
@@ -94,12 +97,16 @@ async def show_plan(ctx: Context, act: ShowPlan) -> None:
 def render_part(ctx: Context, plan: Plan, part: str) -> Markup:
     i18n = ctx.services.i18n
     loc = ctx.locale
-    title = f"<b>{i18n.text(loc, plan.title)}</b>"
     if part == "main":
+        title = f"<b>{i18n.text(loc, plan.title)}</b>"
         lines = [title, f"<i>{i18n.text(loc, plan.issuer)}</i>", "", i18n.text(loc, plan.summary)]
-        if plan.targets:
-            lines += ["", ctx.t("plans.targets_heading")]
-            lines += [_target_line(ctx, target) for target in plan.targets]
+        return Markup("\n".join(lines))
+    # The other parts go under the plan's short name: the full title was read on the first part.
+    title = f"<b>{i18n.text(loc, plan.button)}</b>"
+    if part == "targets":
+        lines = [title, "", ctx.t("plans.targets_heading")]
+        lines += [_target_line(ctx, target) for target in plan.targets]
+        lines += _missing_years(ctx, plan)
         return Markup("\n".join(lines))
     if part == "tasks":
         items = plan.tasks
@@ -108,21 +115,47 @@ def render_part(ctx: Context, plan: Plan, part: str) -> Markup:
         items = plan.what_you_can_do
         heading = ctx.t("plans.do_heading")
     else:
-        lines = [title, "", ctx.t("plans.source_heading"), i18n.text(loc, plan.source)]
-        if plan.unconfirmed:
-            lines += ["", ctx.t("plans.unconfirmed_heading"), i18n.text(loc, plan.unconfirmed)]
-        return Markup("\n".join(lines))
+        return _notes(ctx, plan, title)
     body = [f"{n}. {i18n.text(loc, item)}" for n, item in enumerate(items, start=1)]
     return Markup("\n".join([title, "", heading, *body]))
 
 
+def _missing_years(ctx: Context, plan: Plan) -> list[str]:
+    """The years without a figure, said once for the whole list, not after each target."""
+    years = sorted({y for t in plan.targets for y in t.by_year})
+    lines = []
+    for year in years:
+        known = [t for t in plan.targets if t.by_year.get(year) is not None]
+        if len(known) == len(plan.targets):
+            continue
+        key = "clarity.targets_missing_some" if known else "clarity.targets_missing"
+        lines.append(str(ctx.t(key, year=year)))
+    return ["", *lines] if lines else []
+
+
+def _notes(ctx: Context, plan: Plan, title: str) -> Markup:
+    """Sources and notes: where the figures come from, and each thing not yet confirmed, once."""
+    i18n = ctx.services.i18n
+    loc = ctx.locale
+    lines = [title, "", ctx.t("plans.source_heading"), i18n.text(loc, plan.source)]
+    notes: list[str] = []
+    for target in plan.targets:
+        if target.note is not None:
+            note = str(i18n.text(loc, target.note))
+            if note not in notes:
+                notes.append(note)
+    if plan.unconfirmed:
+        notes.append(str(i18n.text(loc, plan.unconfirmed)))
+    if notes:
+        lines += ["", ctx.t("plans.unconfirmed_heading"), *(f"• {note}" for note in notes)]
+    return Markup("\n".join(lines))
+
+
 def _target_line(ctx: Context, target: Target) -> str:
     i18n = ctx.services.i18n
-    values = []
-    for year, value in target.by_year.items():
-        shown = i18n.percent(ctx.locale, value) if value is not None else ctx.t("plans.unknown")
-        values.append(str(ctx.t("plans.target_year", year=year, value=shown)))
-    line = f"• {i18n.text(ctx.locale, target.label)}: {' · '.join(values)}"
-    if target.note:
-        line += f"\n  <i>{i18n.text(ctx.locale, target.note)}</i>"
-    return line
+    values = [
+        str(ctx.t("plans.target_year", year=year, value=i18n.percent(ctx.locale, value)))
+        for year, value in target.by_year.items()
+        if value is not None
+    ]
+    return f"• {i18n.text(ctx.locale, target.label)} — {' · '.join(values)}"

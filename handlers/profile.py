@@ -1,10 +1,11 @@
 """The member's profile: language, role and ward/commune, asked during onboarding and changed
 later from settings. Every step can be skipped; nothing personal is kept without consent.
 
-The same steps serve two flows, carried in each button: "o" (onboarding: go on to the next step,
+The same steps serve three flows, carried in each button: "o" (onboarding: go on to the next step,
 and to the main menu after the last; "o.<address>" goes to that address instead, where a deep link
-pointed before consent) and "s" (settings: go back to the settings view, which is reached through
-its address, not an import: the settings feature builds on these steps).
+pointed before consent), "s" (settings: go back to the settings view, which is reached through
+its address, not an import: the settings feature builds on these steps) and "c" (the first
+screen: the language, then the privacy notice in that language; "c.<address>" as for "o").
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from bot.core.actions import action
 from bot.core.context import Context, StaleButton
 from bot.core.messages import Button
 from bot.core.router import Router
-from handlers.consent import needs_consent
+from handlers.consent import ADDRESS, ask_consent, needs_consent
 from handlers.menu import OpenSection, open_address, show_menu
 
 router = Router("profile")
 
-ONBOARDING, SETTINGS = "o", "s"
+ONBOARDING, SETTINGS, CONSENT = "o", "s", "c"
 SKIP = "-"
 AREAS_PER_PAGE = 8
 AREA_COLUMNS = 2
@@ -62,12 +63,19 @@ def onboarding(then: str = "") -> str:
     return f"{ONBOARDING}.{then}" if then else ONBOARDING
 
 
+def before_consent(then: str = "") -> str:
+    """The first screen's flow: the language, then the privacy notice in it (then onboarding,
+    ending at `then`)."""
+    return f"{CONSENT}.{then}" if ADDRESS.fullmatch(then) else CONSENT
+
+
 def _destination(flow: str) -> str:
-    return flow.partition(".")[2] if flow.startswith(f"{ONBOARDING}.") else ""
+    kind, dot, address = flow.partition(".")
+    return address if dot and kind in (ONBOARDING, CONSENT) else ""
 
 
 def _check_flow(flow: str) -> None:
-    if flow != SETTINGS and flow != ONBOARDING and not _destination(flow):
+    if flow not in (SETTINGS, ONBOARDING, CONSENT) and not _destination(flow):
         raise StaleButton(f"unknown flow {flow!r}")
 
 
@@ -75,7 +83,8 @@ def area_label(ctx: Context, code: str | None) -> str:
     area = ctx.services.catalog.areas.get(code)
     if area is None:
         return ""
-    return f"{ctx.t(f'area.type.{area.type}')} {area.name}"
+    # "phường Ninh Kiều", "Ninh Kiều ward": each language puts the type where it goes.
+    return str(ctx.t("clarity.area_label", type=ctx.t(f"area.type.{area.type}"), name=area.name))
 
 
 def role_label(ctx: Context, role_id: str | None) -> str:
@@ -91,7 +100,9 @@ async def ask_language(ctx: Context, flow: str, *, intro: str = "") -> None:
     ]
     if flow == SETTINGS:
         buttons.append([_back_to_settings(ctx)])
-    ctx.reply(_join(intro, ctx.t("profile.ask_language")), buttons, edit=ctx.pressed)
+    # Before the language is known, the question is asked in every language offered.
+    key = "clarity.first_language" if flow.partition(".")[0] == CONSENT else "profile.ask_language"
+    ctx.reply(_join(intro, ctx.t(key)), buttons, edit=ctx.pressed)
 
 
 async def ask_role(ctx: Context, flow: str, *, intro: str = "") -> None:
@@ -176,8 +187,15 @@ async def choose_language(ctx: Context, act: ChooseLanguage) -> None:
     _check_flow(act.flow)
     if act.locale not in ctx.services.catalog.campaign.locales:
         raise StaleButton(f"unknown locale {act.locale!r}")
-    # The language is needed to talk at all, so it is kept even before consent.
+    # The language is needed to talk at all; someone not yet stored has it for this turn, and
+    # the consent button carries it: it is kept once they agree.
     await ctx.update_user(locale=act.locale)
+    if act.flow.partition(".")[0] == CONSENT:
+        if ctx.user.consented:  # an old first screen pressed again: go on as onboarding
+            await ask_role(ctx, onboarding(_destination(act.flow)))
+        else:
+            await ask_consent(ctx, then=_destination(act.flow), locale=act.locale)
+        return
     await _after_step(ctx, act.flow, "language", ctx.t("profile.saved_language"))
 
 

@@ -117,6 +117,9 @@ async def stop(ctx: Context) -> None:
 @router.section("mydata", "menu.mydata", order=85, personal=True)
 async def my_data(ctx: Context) -> None:
     user = ctx.user
+    if not user.stored:  # never agreed, or forgotten: there is nothing to show
+        ctx.reply(ctx.t("clarity.mydata_nothing"), [[home_button(ctx)]], edit=ctx.pressed)
+        return
     none = ctx.t("settings.none")
     counts = await ctx.services.members.personal_data(user)
     stored = [
@@ -135,7 +138,7 @@ async def my_data(ctx: Context) -> None:
         consent=_local(ctx, user.consent_at),
         created=_local(ctx, user.created_at),
         last_seen=_local(ctx, user.last_seen_at),
-        other="\n".join(f"• {line}" for line in stored) or none,
+        other="\n".join(f"• {line}" for line in stored) or ctx.t("clarity.mydata_no_other"),
     )
     ctx.reply(
         text,

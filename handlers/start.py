@@ -1,4 +1,5 @@
-"""First contact: the welcome, the privacy notice and consent, then the profile steps.
+"""First contact: the welcome and the language, the privacy notice and consent in that language,
+then the profile steps.
 
 `/start <address>` (a deep link such as t.me/bot?start=plans, or ?start=assess-<id> from a QR
 poster) opens what the address names (see `handlers.menu.open_address`): at once for a member who
@@ -10,9 +11,9 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.records import ACTIVE, STOPPED
-from handlers.consent import Consent, ask_consent, record_consent, welcome
+from handlers.consent import Consent, record_consent, welcome
 from handlers.menu import open_address, show_menu
-from handlers.profile import ask_language, onboarding
+from handlers.profile import ask_language, ask_role, before_consent, onboarding
 
 router = Router("start")
 
@@ -21,9 +22,9 @@ router = Router("start")
 async def start(ctx: Context) -> None:
     payload = ctx.inbound.args.strip().lower()
     if not ctx.user.consented:
-        # Whatever the link (a QR poster of an assessment...), consent comes first; the link is
-        # carried through the profile steps and opened after them.
-        await ask_consent(ctx, intro=welcome(ctx), then=payload)
+        # Whatever the link (a QR poster of an assessment...), the language and then consent
+        # come first; the link is carried through the profile steps and opened after them.
+        await ask_language(ctx, before_consent(payload), intro=welcome(ctx))
         return
     if payload and await open_address(ctx, payload):
         return
@@ -40,6 +41,11 @@ async def start(ctx: Context) -> None:
 async def consent(ctx: Context, act: Consent) -> None:
     if not act.agree:
         await show_menu(ctx, intro=ctx.t("start.declined"), edit=True)
+        return
+    if act.locale in ctx.services.catalog.campaign.locales:
+        await ctx.update_user(locale=act.locale)  # chosen on the first screen: kept from now
+        await record_consent(ctx)
+        await ask_role(ctx, onboarding(act.then), intro=ctx.t("start.thanks"))
         return
     await record_consent(ctx)
     await ask_language(ctx, onboarding(act.then), intro=ctx.t("start.thanks"))

@@ -13,6 +13,7 @@ from tests.helpers import Member
 from tests.shared import shared_catalog
 
 HELD_BACK = Path(__file__).parent / "faq_questions.yaml"
+OFF_TOPIC = Path(__file__).parent / "faq_offtopic.yaml"
 
 
 def held_back_accuracy() -> tuple[float, float]:
@@ -29,6 +30,22 @@ def held_back_accuracy() -> tuple[float, float]:
 def test_held_back_questions_find_their_answers():
     top1, top3 = held_back_accuracy()
     assert top1 >= 0.8 and top3 >= 0.95, (top1, top3)
+
+
+def test_off_topic_questions_are_not_answered_as_if_known():
+    answerer = Answerer(shared_catalog())
+    questions = yaml.safe_load(OFF_TOPIC.read_text(encoding="utf-8"))["questions"]
+    assert len(questions) >= 40
+    known = [q for q in questions if answerer.rank(q).confident is not None]
+    assert len(known) / len(questions) <= 0.05, known
+
+
+def test_a_word_typed_with_its_marks_is_not_mended_into_another():
+    answerer = Answerer(shared_catalog())
+    # "gạo" (rice) is one letter from "giao", a word of the content; typed with its marks it
+    # is meant, so it stays "gạo" and finds nothing; typed bare, it may be a slip of the keys.
+    assert not answerer.rank("gạo").matches
+    assert answerer.rank("tuan le hocc tap xuot doi").matches[0].key == "faq:tuan-le-hoc-tap"
 
 
 def test_matching_ignores_accents_case_tone_marks_and_short_forms():
@@ -198,3 +215,18 @@ async def test_forget_takes_the_members_words_and_identity_out_of_every_table(ap
     assert [d.answer for d in await app.store.tickets.faq_drafts()] == [
         "Có, xe chạy cả thứ bảy từ 6 giờ 30."
     ]
+
+
+async def test_a_question_outside_the_content_is_told_so_and_offered_the_staff(app):
+    member = Member(app)
+    await onboard(member)
+    await member.say("nhà tôi bị ngập nước, xin hỏi chỗ nhận gạo cứu trợ")
+    assert "Nhà giáo" not in member.text and "Nhà giáo" not in " ".join(member.labels())
+    assert "Hội chưa có sẵn câu trả lời" in member.text
+    assert "Hỏi cán bộ Hội" in member.labels()
+
+    await member.say("thủ tục làm căn cước")
+    assert "đăng ký" not in member.text.lower()  # not how to register a learning family
+    assert "Hỏi cán bộ Hội" in member.labels()
+    await member.press("Hỏi cán bộ Hội")
+    assert "Hội đã nhận câu hỏi số #1" in member.text and "căn cước" in member.text

@@ -39,7 +39,7 @@ def test_bad_setting_stops_start_up_naming_it(tmp_path):
 
 
 def test_chat_replays_a_piped_conversation(tmp_path):
-    script = "/start\n1\n1\n2\nninh kieu\n1\n1\n1\n/mydata\n"
+    script = "/start\n1\n1\n2\nninh kieu\n1\n1\n1\n1\n/mydata\n"
     result = run(["chat", "--as", "Hoa"], tmp_path, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr

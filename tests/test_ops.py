@@ -216,6 +216,7 @@ async def test_no_chat_id_or_name_in_info_logs(settings, caplog, catalog):
         try:
             phone = Phone(fake, LAN)
             await phone.send("/start")
+            await phone.press("Tiếng Việt")
             await phone.press("Đồng ý")
             await phone.send("/khongco")
             await fake.wait_until_acknowledged(fake.user_blocks(LAN))

@@ -133,7 +133,8 @@ async def test_quiet_hours_hold_personal_reminders(app, clock):
     assert (await reminders.tick())["rechecks"] == 0  # once
     [announcement] = await app.store.announcements.listing(["scheduled"])
     assert announcement.audience == AudienceFilter(user_ids=(member.id,))
-    assert "tự đánh giá lại “Tự đánh giá Gia đình học tập”" in announcement.text
+    assert "làm lại bài “Tự đánh giá Gia đình học tập”" in announcement.text
+    assert "tự đánh giá lại “Tự đánh giá" not in announcement.text  # said once, not twice
 
     # An event reminder set inside quiet hours moves to their end.
     late = dataclasses.replace(yearly("muon", (10, 20)), reminders=(Reminder(1, time(22, 30)),))

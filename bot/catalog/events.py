@@ -42,6 +42,7 @@ class Event:
     roles: tuple[str, ...] = ()
     areas: tuple[str, ...] = ()
     staff_only: bool = False
+    attend: bool = False  # one can take part (a meeting, a week of activities), not only mark it
     notify: str = SUBSCRIBERS
     reminders: tuple[Reminder, ...] = ()
     grace: timedelta = timedelta(hours=2)
@@ -62,6 +63,17 @@ class Event:
             if first <= start <= last:
                 found.append(Occurrence(self, start, end))
         return found
+
+    def shown_to(self, role: str | None, area_code: str | None, staff: bool) -> bool:
+        """Whether the event belongs in this person's calendar: staff see every event; a member
+        sees the events for members, of their role and area when the audience names some."""
+        if staff:
+            return True
+        if self.staff_only:
+            return False
+        if self.roles and role not in self.roles:
+            return False
+        return not self.areas or area_code in self.areas
 
     def start_time(self) -> time | None:
         return self.start.time() if isinstance(self.start, datetime) else None
@@ -177,6 +189,9 @@ def parse_event(r: Reader, path: tuple, *, custom: bool = False) -> Event:
         roles=tuple(audience.get("roles") or ()),
         areas=tuple(str(a) for a in audience.get("areas") or ()),
         staff_only=audience.get("staff") is True,
+        # Staff add meetings and classes: theirs can be attended unless they say otherwise.
+        attend=r.raw((*path, "attend"), required=False) is True
+        or (custom and r.raw((*path, "attend"), required=False) is not False),
         notify=notify,
         reminders=tuple(reminders),
         grace=timedelta(hours=float(grace)) if grace is not None else timedelta(hours=2),

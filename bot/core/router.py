@@ -268,7 +268,7 @@ class Dispatcher:
             locale=self.services.i18n.locale_for(inbound.language_code),
             private=inbound.private,
         )
-        inbound = await self._numbered_choice(inbound, user)
+        inbound, offered = await self._numbered_choice(inbound, user)
         scope = await self.services.staff.scope_of(user)
         role = scope.role
         ctx = Context(
@@ -282,6 +282,12 @@ class Dispatcher:
             router=self.root,
             sections={s.key: s for s in self.root.menu_sections(role)},
         )
+        if offered:
+            # A number outside the choices ("3" of two) is a slip, not a question for staff:
+            # say the range and show the same choices again.
+            rows = [[Button(label, action=packed)] for label, packed in offered]
+            ctx.reply(ctx.t("clarity.out_of_range", last=len(offered)), rows)
+            return ctx.replies, False
         try:
             await self._route(ctx)
         except Exception:
@@ -340,8 +346,12 @@ class Dispatcher:
             else:
                 await fallbacks["text" if inbound.kind is Kind.TEXT else "media"](ctx)
 
-    async def _numbered_choice(self, inbound: Inbound, user: User) -> Inbound:
-        """A typed number picks one of the numbered choices last shown (see core.choices)."""
+    async def _numbered_choice(
+        self, inbound: Inbound, user: User
+    ) -> tuple[Inbound, list[list[str]]]:
+        """A typed number picks one of the numbered choices last shown (see core.choices).
+        Returns the update (turned into that choice's action) and, when the number is outside
+        the choices, the choices to offer again."""
         text = inbound.text.strip()
         # ASCII digits only: "²" is a digit to str.isdigit() but not to int().
         if (
@@ -349,12 +359,13 @@ class Dispatcher:
             or not (text.isascii() and text.isdigit())
             or len(text) > 3
         ):
-            return inbound
+            return inbound, []
         choices = await self.services.members.choices(user)
         number = int(text)
         if not 1 <= number <= len(choices):
-            return inbound
-        return replace(inbound, kind=Kind.ACTION, text=choices[number - 1][1], message_id=None)
+            return inbound, choices
+        action = replace(inbound, kind=Kind.ACTION, text=choices[number - 1][1], message_id=None)
+        return action, []
 
     async def remember_choices(self, inbound: Inbound, choices: list[list[str]]) -> None:
         """Record the [label, action] choices a channel just showed as numbers or pages."""

@@ -156,6 +156,11 @@ class AssessmentService:
         """The member's completed runs, latest first."""
         return await self.store.assessments.history(user_id, limit)
 
+    def result_of(self, run: Run, definition: Definition) -> Result:
+        """A finished run's result again, scored on the definition it is pinned to (so a past
+        result reads as it did, advice included, whatever the content says today)."""
+        return score(definition, run.answers)
+
     async def start(
         self, user: User, definition: Definition, *, entered_by: str | None = None
     ) -> Run:

@@ -101,6 +101,12 @@ class ReminderService:
                     found.append(occurrence)
         return sorted(found, key=lambda o: (o.start, o.event.id))
 
+    def upcoming_for(
+        self, role: str | None, area_code: str | None, staff: bool, days: int = 60
+    ) -> list[Occurrence]:
+        """`upcoming`, only the events meant for this person (see `Event.shown_to`)."""
+        return [o for o in self.upcoming(days) if o.event.shown_to(role, area_code, staff)]
+
     def occurrence(self, event_id: str, key: str) -> Occurrence | None:
         event = self.event(event_id)
         if event is None:

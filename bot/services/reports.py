@@ -300,7 +300,10 @@ def figures_text(
 
     def area(code: str) -> str:
         found = catalog.areas.get(code)
-        return f"{i18n.t(locale, f'area.type.{found.type}')} {found.name}" if found else code
+        if found is None:
+            return code
+        kind = i18n.t(locale, f"area.type.{found.type}")
+        return str(i18n.t(locale, "clarity.area_label", type=kind, name=found.name))
 
     def role(role_id: str | None) -> str:
         found = catalog.campaign.role(role_id)

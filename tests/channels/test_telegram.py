@@ -70,13 +70,14 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
     welcome = await phone.send("/start")
     assert "Kính chào Lan!" in welcome.visible_text()
     assert welcome.parse_mode == "HTML"
-    assert welcome.buttons() == [[("Đồng ý", "consent:1"), ("Không đồng ý", "consent:0")]]
+    # The language comes first, each name in its own language; consent then comes in it.
+    assert welcome.buttons() == [[("Tiếng Việt", "lang:vi:c"), ("English", "lang:en:c")]]
 
-    language = await phone.press("Đồng ý")
-    assert language.message_id == welcome.message_id and language.edits == 1  # edited in place
-    assert language.button_texts() == ["Tiếng Việt", "English"]
+    consent = await phone.press("Tiếng Việt")
+    assert consent.message_id == welcome.message_id and consent.edits == 1  # edited in place
+    assert consent.buttons() == [[("Đồng ý", "consent:1:vi"), ("Không đồng ý", "consent:0")]]
 
-    await phone.press("Tiếng Việt")
+    await phone.press("Đồng ý")
     await phone.press("Hộ gia đình")
     found = await phone.send("ninh kieu")
     assert found.button_texts()[0] == "phường Ninh Kiều"
@@ -95,11 +96,12 @@ async def test_onboarding_and_plans_on_a_phone(app, fake, channel):
     plans = await phone.press("Xem kế hoạch")
     assert plans.button_texts()[-1] == "Trang chủ"
     plan = await phone.press("QĐ 387 (cả nước)")
-    assert "📊 Mục tiêu" in plan.visible_text()
+    assert "Quyết định 387/QĐ-TTg" in plan.visible_text()
     assert plan.button_texts() == [
+        "Mục tiêu",
         "Nhiệm vụ",
         "Tôi làm gì?",
-        "Nguồn",
+        "Nguồn và lưu ý",
         "Kiểm tra hiểu biết",
         "Quay lại",
         "Trang chủ",
@@ -122,15 +124,17 @@ async def test_english_member(fake, channel):
     phone = Phone(fake, JOHN)
     welcome = await phone.send("/start")
     assert "Welcome, John!" in welcome.visible_text()
-    assert welcome.button_texts() == ["I agree", "I do not agree"]
+    assert welcome.button_texts() == ["Tiếng Việt", "English"]
+    consent = await phone.press("English")
+    assert consent.button_texts() == ["I agree", "I do not agree"]
 
 
 async def test_user_text_is_escaped(app, fake, channel):
     phone = Phone(fake, FakeUser(id=3003, first_name="<b>Bà Tư</b> & co"))
     welcome = await phone.send("/start")
     assert "Kính chào <b>Bà Tư</b> & co!" in welcome.visible_text()
-    shown = await phone.press("Đồng ý")
-    await phone.press("Tiếng Việt", shown)
+    shown = await phone.press("Tiếng Việt")
+    await phone.press("Đồng ý", shown)
     await phone.press("Bỏ qua")
     reply = await phone.send("<i>ninh</i> & <kieu>")
     assert "“<i>ninh</i> & <kieu>”" in reply.visible_text()
@@ -170,6 +174,7 @@ async def test_blocking_and_unblocking(app, fake, channel):
     handled = Handled(app)
     phone = Phone(fake, LAN)
     await phone.send("/start")
+    await phone.press("Tiếng Việt")
     await phone.press("Đồng ý")
     blocked = fake.user_blocks(LAN)
     await handled.until(lambda: (str(blocked), "blocked") in handled.seen)
@@ -183,6 +188,7 @@ async def test_a_send_refused_as_blocked_marks_the_member(app, fake, channel):
     handled = Handled(app)
     phone = Phone(fake, LAN)
     await phone.send("/start")
+    await phone.press("Tiếng Việt")
     await phone.press("Đồng ý")
     fake.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     fake.user_sends(LAN, "/help")
@@ -228,8 +234,8 @@ async def test_a_crashing_handler_is_answered_acknowledged_and_survived(app, fak
 async def test_updates_of_one_chat_are_handled_in_order(fake, channel):
     phone = Phone(fake, LAN)
     await phone.send("/start")
-    await phone.press("Đồng ý")
     await phone.press("Tiếng Việt")
+    await phone.press("Đồng ý")
     await phone.press("Bỏ qua")
     queries = ["ninh kieu", "cai rang", "tan an", "an binh", "cai khe"]
     count = len(fake.messages(LAN.id))
@@ -291,8 +297,8 @@ async def test_photo_and_document_replies(fake, channel):
 async def test_a_self_assessment_on_a_phone(app, fake, channel):
     phone = Phone(fake, LAN)
     await phone.send("/start")
-    await phone.press("Đồng ý")
     await phone.press("Tiếng Việt")
+    await phone.press("Đồng ý")
     await phone.press("Hộ gia đình")
     await phone.press("Bỏ qua")
     intro = await phone.send("/start assess-gia-dinh-hoc-tap")

@@ -107,8 +107,8 @@ async def test_follow_onboard_and_self_assess_with_buttons(zalo_env):
     lan = ZaloMember(zalo, fake, hook, "900001")
     await lan.follow()
     assert "Kính chào Anh/Chị!" in lan.text() and "<b>" not in lan.text()
-    await lan.press("Đồng ý")
     await lan.press("Tiếng Việt")
+    await lan.press("Đồng ý")
     await lan.press("Hộ gia đình")
     await lan.say("ninh kieu")
     await lan.press("phường Ninh Kiều")
@@ -131,10 +131,10 @@ async def test_buttons_off_means_numbered_choices(zalo_env):
     zalo.buttons = False
     minh = ZaloMember(zalo, fake, hook, "900002")
     await minh.follow()
-    assert "1. Đồng ý" in minh.text() and "2. Không đồng ý" in minh.text()
+    assert "1. Tiếng Việt" in minh.text() and "2. English" in minh.text()
     assert "attachment" not in minh.last()
     await minh.say("1")
-    assert "1. Tiếng Việt" in minh.text()
+    assert "1. Đồng ý" in minh.text() and "2. Không đồng ý" in minh.text()
     await minh.say("1")
     await minh.say("2")  # Hộ gia đình
     user = await app.store.users.find("zalo", "900002")
@@ -194,6 +194,7 @@ async def _mixed_audience(app, zalo, fake, hook, telegram) -> None:
     silent = ZaloMember(zalo, fake, hook, "900007")
     for member in (recent, silent):
         await member.follow()
+        await member.press("Tiếng Việt")
         await member.press("Đồng ý")
     old = to_db_time(app.services.clock() - timedelta(days=8))
     await app.store.db.execute(

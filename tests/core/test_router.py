@@ -1,5 +1,6 @@
 import pytest
 
+from bot.core.messages import Kind
 from bot.core.router import Router
 
 
@@ -77,3 +78,29 @@ async def test_odd_numbers_typed_for_a_choice_get_an_answer_not_an_error(app, ty
     assert member.replies and "trục trặc" not in member.text
     await member.say("1")  # the choices still work after it
     assert "Tiếng Việt" in member.labels()
+
+
+async def test_a_number_outside_the_choices_shows_them_again(app):
+    from bot.core.messages import Inbound
+    from tests.helpers import Member
+
+    member = Member(app, channel="console")
+    await member.command("/start")
+    shown = Inbound("console", member.user_id, Kind.TEXT, chat_id=member.user_id)
+    await app.dispatcher.remember_choices(shown, [["Đồng ý", "consent:1"], ["Không", "consent:0"]])
+    await member.say("3")
+    assert "Anh/Chị chọn từ 1 đến 2" in member.text
+    assert member.labels() == ["Đồng ý", "Không"]
+    assert "Hỏi cán bộ Hội" not in member.labels()  # not taken for a question to staff
+    await member.say("1")
+    assert "Tiếng Việt" in member.labels()
+
+
+async def test_a_bare_number_without_numbered_choices_is_not_a_question_for_staff(app):
+    from tests.handlers.test_conversations import onboard
+    from tests.helpers import Member
+
+    member = Member(app)  # Telegram: buttons, no numbered choices remembered
+    await onboard(member)
+    await member.say("3")
+    assert "Hỏi cán bộ Hội" not in member.labels() and "Xem kế hoạch" in member.labels()

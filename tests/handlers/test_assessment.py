@@ -47,7 +47,12 @@ async def test_take_a_family_self_assessment(app):
     await lan.press("Gia đình học tập")
     assert "Gồm 9 câu hỏi" in lan.text
     assert "chỉ để tham khảo" in lan.text  # the disclaimer
-    assert "bản nháp" in lan.text  # draft status is said plainly
+    assert "Bản nháp" in lan.text  # draft status is said plainly, once
+    assert "Nội dung 2b" not in lan.text and "448" not in lan.text  # the detail waits behind
+    await lan.press("Nguồn và lưu ý")
+    assert "Quyết định 448/QĐ-KHVN" in lan.text and "mức điểm đạt chính thức" in lan.text.lower()
+    await lan.press("Quay lại")
+    assert "Gồm 9 câu hỏi" in lan.text
     await lan.press("Bắt đầu")
     assert question_number(lan) == (1, 9)
     assert "Dừng, hủy bài" in lan.labels() and "‹ Câu trước" not in lan.labels()
@@ -59,7 +64,16 @@ async def test_take_a_family_self_assessment(app):
     assert "Kết quả: Tự đánh giá Gia đình học tập" in lan.text or "Kết quả:" in lan.text
     assert "đáp ứng 3/4 tiêu chí" in lan.text
     assert "⬜" in lan.text and lan.text.count("✅") == 3
-    assert "Gợi ý cho tiêu chí chưa đáp ứng" in lan.text
+    assert "Gợi ý nằm dưới từng tiêu chí còn lại" in lan.text
+    # Each criterion: its points, its maximum, what it needs; the advice right under the unmet one.
+    lines = lan.text.splitlines()
+    unmet = next(i for i, line in enumerate(lines) if line.startswith("⬜"))
+    assert lines[unmet] == "⬜ Việc học của trẻ em trong gia đình: 20/30 điểm, cần 30"
+    assert lines[unmet + 1].strip().startswith("→ Nhắc các cháu học bài")
+    assert "✅ Việc học của người lớn trong gia đình: 20/20 điểm, cần 20" in lines
+    assert lan.text.count("→") == 1  # no advice for what is met
+    assert "chưa phải mức đạt chính thức" in lan.text  # said once, briefly
+    assert lan.text.count("chính thức") == 1
     assert "chỉ để tham khảo" in lan.text
     assert "Nhắc sau 30 ngày" in lan.labels()
 
@@ -71,7 +85,8 @@ async def test_take_a_family_self_assessment(app):
     assert run.finished_at is not None
 
     await lan.press("Nhắc sau 90 ngày")
-    assert "Hội sẽ nhắc" in lan.text and "27/12/2026" in lan.text
+    assert "Hội sẽ nhắc Anh/Chị làm lại bài “Tự đánh giá Gia đình học tập”" in lan.text
+    assert "27/12/2026" in lan.text
     due = await app.store.assessments.recheck_due(run.user_id, "gia-dinh-hoc-tap")
     assert due is not None and (due - run.finished_at).days == 90
 
@@ -132,11 +147,21 @@ async def test_retake_and_history_show_the_change(app, clock):
     await answer_all(member)
     assert "đáp ứng đủ 4/4 tiêu chí" in member.text
     await member.press("Kết quả đã làm")
-    lines = [line for line in member.text.splitlines() if line.startswith("•")]
+    lines = [line for line in member.text.splitlines() if line[:2] in ("1.", "2.")]
     assert len(lines) == 2
     assert "4/4 tiêu chí" in lines[0] and f"tăng {4 - first_met}" in lines[0]  # newest first
     assert "Thứ Tư, 28/10/2026" in lines[0] and "Thứ Hai, 28/09/2026" in lines[1]
     assert "Làm lại: Gia đình học tập" in member.labels()
+
+    # Any past result reopens whole, with its advice, from the history.
+    await member.press("Xem 2")
+    assert "Kết quả ngày Thứ Hai, 28/09/2026: Tự đánh giá Gia đình học tập" in member.text
+    assert f"đáp ứng {first_met}/4 tiêu chí" in member.text
+    assert "→" in member.text  # the advice of the criteria not met then
+    assert "Nhắc sau 30 ngày" not in member.labels()  # a past result is read, not acted on
+    await member.press("Kết quả đã làm")
+    await member.press("Xem 1")
+    assert "đáp ứng đủ 4/4 tiêu chí" in member.text and "→" not in member.text
 
 
 async def test_stale_and_forged_answers_lose_nothing(app):
@@ -245,10 +270,10 @@ async def test_a_deleted_definition(settings, clock):
 async def test_a_poster_link_asks_consent_then_the_profile_then_opens_the_assessment(app):
     member = Member(app)
     await member.command("/start assess-cong-dan-hoc-tap")  # the QR code on a poster
-    assert "Kính chào Lan!" in member.text and "Đồng ý" in member.labels()
+    assert "Kính chào Lan!" in member.text and "Tiếng Việt" in member.labels()
     assert await member.user() is None  # nothing kept before consent
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Hộ gia đình")
     await member.say("ninh kieu")
     await member.press("phường Ninh Kiều")
@@ -277,6 +302,7 @@ async def test_plan_knowledge_check_counts_as_briefed(app):
     await member.press("QĐ 387 (cả nước)")
     await member.press("Kiểm tra hiểu biết")
     assert "Gồm 4 câu hỏi" in member.text
+    assert "phiếu chấm" not in member.text  # a plan quiz has no score sheet to be checked against
     await member.press("Bắt đầu")
     definition = app.catalog.quiz_for("qd-387-2022")
     for index, question in enumerate(definition.questions):
@@ -325,11 +351,12 @@ async def test_a_quiz_leads_back_to_its_plan(app):
     member = Member(app)
     await onboard(member)
     await member.command("/start plan-qd-387-2022")  # a plan's address, as a t.me link
-    assert "Mục tiêu" in member.text and "70%" in member.text
+    assert "Quyết định 387/QĐ-TTg" in member.text and "Mục tiêu" in member.labels()
     await member.press("Kiểm tra hiểu biết")
     assert "Gồm 4 câu hỏi" in member.text
+    assert "phiếu chấm" not in member.text  # a plan quiz has no score sheet to be checked against
     await member.press("Quay lại")  # back to the plan it belongs to, in place
-    assert "Mục tiêu" in member.text and "Kiểm tra hiểu biết" in member.labels()
+    assert "Quyết định 387/QĐ-TTg" in member.text and "Kiểm tra hiểu biết" in member.labels()
     assert member.replies[0].edit
     await member.press_data("go:plan-khong-co")  # an address that leads nowhere
     assert "Nút này đã cũ" in member.text
@@ -372,3 +399,28 @@ async def test_only_a_result_can_be_rechecked_and_only_by_its_member(app):
     assert due == done.finished_at + timedelta(days=30)
     assert await app.store.assessments.recheck_due(user.id, definition.id) == due
     assert [r.id for r in await service.history(user.id)] == [run.id]
+
+
+async def test_typing_in_the_middle_of_an_assessment_repeats_the_question(app):
+    member = Member(app)
+    await onboard(member)
+    await begin(member, "Gia đình học tập")
+    await member.press(option_labels(member)[0])
+    assert question_number(member) == (2, 9)
+
+    await member.say("cháu nhà tôi học lớp 5")  # not an answer: a hint, the same question
+    assert "Hội chưa hiểu ý Anh/Chị" in member.text
+    assert question_number(member) == (2, 9) and len(option_labels(member)) == 3
+    assert "Anh/Chị muốn xem gì" not in member.text  # not dropped to the main menu
+    assert not await app.store.tickets.get(1)  # nor filed as a question to staff
+
+    await member.say("7")  # a number outside the options
+    assert "Anh/Chị chọn từ 1 đến 3" in member.text and question_number(member) == (2, 9)
+    await member.say("2")  # a number inside them picks that option
+    assert question_number(member) == (3, 9)
+    run = (await app.services.assessments.unfinished((await member.user()).id))[0][0]
+    assert run.answers["hoc-luc"] == "chua"
+
+    await member.command("/menu")  # leaving is still one command away; the run is kept
+    await member.say("tuần lễ học tập suốt đời khi nào")
+    assert "Hội chưa hiểu ý Anh/Chị" not in member.text

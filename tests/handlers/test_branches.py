@@ -41,8 +41,8 @@ async def grant(app, member: Member, role: str, *areas: str) -> None:
 async def resident(app, user_id: str, area_query: str, area_label: str, name="Hội viên") -> Member:
     member = Member(app, user_id=user_id, name=name)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Hộ gia đình")
     await member.say(area_query)
     await member.press(area_label)

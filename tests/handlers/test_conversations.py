@@ -10,8 +10,8 @@ from tests.helpers import Member
 
 async def onboard(member: Member) -> None:
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Hộ gia đình")
     await member.say("ninh kieu")
     await member.press("phường Ninh Kiều")
@@ -22,16 +22,16 @@ async def test_start_onboarding_to_plan_details(app):
     await lan.command("/start")
     assert "Kính chào Lan!" in lan.text
     assert "Hội Khuyến học TP Cần Thơ" in lan.text
+    assert lan.labels() == ["Tiếng Việt", "English"]  # the language first, each in its own
+
+    await lan.press("Tiếng Việt")
     assert "/mydata" in lan.text and "/forget" in lan.text
     assert lan.labels() == ["Đồng ý", "Không đồng ý"]
     assert await lan.user() is None  # nothing of her is kept before she agrees
 
     await lan.press("Đồng ý")
-    assert lan.labels() == ["Tiếng Việt", "English"]
     assert (await lan.user()).consent_at is not None
-
-    await lan.press("Tiếng Việt")
-    assert "tư cách nào" in lan.text
+    assert "tư cách nào" in lan.text  # the language is not asked twice
     assert lan.labels() == [
         "Hội viên",
         "Hộ gia đình",
@@ -59,12 +59,20 @@ async def test_start_onboarding_to_plan_details(app):
     assert "Kế hoạch của Hội" in lan.text
     await lan.press("QĐ 387 (cả nước)")
     assert "Quyết định 387/QĐ-TTg" in lan.text or "QĐ 387" in lan.text
-    assert "Mục tiêu" in lan.text and "70%" in lan.text
     assert lan.replies[0].edit  # the pressed message is replaced, not followed by a new one
+    await lan.press("Mục tiêu")
+    assert "Gia đình đạt Gia đình học tập — năm 2025: 70%" in lan.text
+    # What is not known is said once for the list, not after every target.
+    assert lan.text.count("2030") == 1 and "Hội chưa tìm thấy" in lan.text
     await lan.press("Nhiệm vụ")
     assert "Nhiệm vụ chính" in lan.text
-    await lan.press("Nguồn")
+    await lan.press("Nguồn và lưu ý")
     assert "Căn cứ, nguồn" in lan.text
+    assert lan.text.count("Chưa tìm thấy chỉ tiêu năm 2030.") == 1  # notes said once each
+    await lan.command("/start plan-can-tho-hoc-tap-suot-doi")
+    await lan.press("Mục tiêu")  # 2030 known for most targets: said for the others only
+    assert "Gia đình đạt danh hiệu Gia đình học tập — năm 2025: 75% · năm 2030: 90%" in lan.text
+    assert "Chỉ tiêu năm 2030: Hội chưa tìm thấy cho các mục không ghi năm đó." in lan.text
     await lan.press("Quay lại")
     assert "Kế hoạch của Hội" in lan.text
 
@@ -72,8 +80,8 @@ async def test_start_onboarding_to_plan_details(app):
 async def test_area_search_is_accent_and_tone_mark_insensitive(app):
     member = Member(app)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")
     await member.say("hoa")
     hoa = member.labels()
@@ -103,22 +111,27 @@ async def test_english_member_sees_english(app):
     john = Member(app, user_id="2002", name="John", language_code="en")
     await john.command("/start")
     assert "Welcome, John!" in john.text
-    await john.press("I agree")
     await john.press("English")
+    await john.press("I agree")
     assert "In which role" in john.text
     await john.press("Skip")
-    await john.press("Skip")
+    await john.say("ninh kieu")
+    assert "Ninh Kiều ward" in john.labels()  # the type after the name, as English has it
+    await john.press("Ninh Kiều ward")
+    assert "Saved: Ninh Kiều ward." in john.text
+    await john.command("/start")
     assert "Plans" in john.labels()
     await john.press("Plans")
     await john.press("QĐ 387 (national)")
-    assert "Targets" in john.text
+    await john.press("Targets")
+    assert "Families holding Learning Family — 2025: 70%" in john.text
 
 
 async def test_profile_steps_can_be_skipped(app):
     member = Member(app)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")
     await member.press("Bỏ qua")
     user = await member.user()
@@ -129,6 +142,7 @@ async def test_profile_steps_can_be_skipped(app):
 async def test_declining_consent_keeps_no_profile(app):
     member = Member(app)
     await member.command("/start")
+    await member.press("Tiếng Việt")
     await member.press("Không đồng ý")
     assert "không lưu hồ sơ" in member.text
     assert await member.user() is None  # nothing kept, so no announcement can reach them
@@ -198,6 +212,16 @@ async def test_mydata_shows_everything_kept(app):
     ):
         assert expected in text
     assert "Thứ Hai, 28/09/2026 08:00" in text  # consent time, local (UTC+7), Vietnamese form
+
+
+async def test_mydata_after_forget_says_nothing_is_kept(app):
+    member = Member(app)
+    await onboard(member)
+    await member.command("/forget")
+    await member.press("Xóa hết")
+    await member.command("/mydata")
+    assert "Hội hiện không lưu thông tin nào về Anh/Chị" in member.text
+    assert "chưa chọn" not in member.text and "Dữ liệu khác" not in member.text
 
 
 async def test_forget_deletes_everything_personal(app):
@@ -293,8 +317,8 @@ async def test_state_survives_a_restart(settings, clock, catalog):
     first = await App.create(settings, clock=clock, catalog=catalog)
     member = Member(first)
     await member.command("/start")
-    await member.press("Đồng ý")
     await member.press("Tiếng Việt")
+    await member.press("Đồng ý")
     await member.press("Bỏ qua")  # now waiting for the area name
     await first.close()
 
@@ -313,6 +337,12 @@ async def test_help_lists_commands(app):
     assert "/plans — Kế hoạch của Hội" in member.text
     assert "/forget" in member.text
     assert "/announce" not in member.text and "/stats" not in member.text
+    assert "gõ câu hỏi bằng lời của mình" in member.text  # members may just ask
+    await member.command("/menu")
+    assert "gõ câu hỏi bằng lời của mình" in member.text
+    english = Member(app, user_id="2002", language_code="en")
+    await english.command("/help")
+    assert "type a question in your own words" in english.text
 
 
 async def test_settings_steps_come_back_to_settings_in_place(app):
@@ -329,3 +359,15 @@ async def test_settings_steps_come_back_to_settings_in_place(app):
     assert "Vai trò: Dòng họ" in member.text and "Đổi ngôn ngữ" in member.labels()
     assert not member.text.startswith("Đã lưu")
     assert (await member.user()).locale == "vi"
+
+
+async def test_consent_is_asked_in_the_language_chosen_first(app):
+    hoa = Member(app, user_id="3003", name="Hoa", language_code="vi")  # a Vietnamese phone
+    await hoa.command("/start")
+    assert "Please choose your language" in hoa.text and "Anh/Chị chọn ngôn ngữ" in hoa.text
+    await hoa.press("English")
+    assert "Do you agree" in hoa.text or "I agree" in hoa.labels()
+    assert "Anh/Chị có đồng ý" not in hoa.text
+    assert await hoa.user() is None  # the choice is not kept before consent
+    await hoa.press("I agree")
+    assert (await hoa.user()).locale == "en" and "In which role" in hoa.text

@@ -30,7 +30,7 @@ async def test_member_sees_the_next_60_days_and_follows_an_event(app, clock):
     await member.press("Quay lại")
     await member.press("Nhắc mọi sự kiện")
     await member.press("Gợi ý học mỗi tuần")
-    assert "Mỗi Chủ Nhật lúc 19:00" in member.text
+    assert "Mỗi Chủ nhật lúc 19:00" in member.text
     assert await app.store.calendar.topics_of(user.id) == {
         "event:tuan-le-hoc-tap",
         "events",
@@ -43,6 +43,7 @@ async def test_member_sees_the_next_60_days_and_follows_an_event(app, clock):
 async def test_following_needs_consent(app):
     member = Member(app)
     await member.command("/start")
+    await member.press("Tiếng Việt")
     await member.press("Không đồng ý")
     await member.command("/events")
     await member.press("Nhắc mọi sự kiện")
@@ -82,3 +83,33 @@ async def test_admin_adds_sees_counts_and_cancels_an_event(app):
     assert "Lớp tin học" not in member.text
     await member.press_data("evx:tuan-le-hoc-tap")  # members cannot cancel anything
     assert "Nút này đã cũ" in member.text
+
+
+async def test_each_sees_the_events_meant_for_them_and_attends_only_what_can_be_attended(
+    app, clock
+):
+    member = Member(app)
+    await onboard(member)
+    editor = await staff(app, "3003", "editor", name="Biên tập")
+    clock.advance(days=60)  # 27/11/2026: the annual report's deadline (15/12) is near
+    await member.command("/events")
+    assert "Hạn gửi báo cáo" not in member.text  # a staff deadline, with its /stats
+    await member.press_data("ev:bao-cao-nam:2026-12-15")  # not even through an old button
+    assert "Nút này đã cũ" in member.text
+    await member.say("hạn gửi báo cáo năm về các mô hình học tập là khi nào")
+    assert "Hạn gửi báo cáo" not in member.text + " ".join(member.labels())
+
+    await editor.command("/events")
+    assert "Hạn gửi báo cáo năm" in editor.text
+    await editor.press("Hạn gửi báo cáo năm về các mô hình học tập")
+    assert "/stats" in editor.text and "Tôi sẽ tham gia" not in editor.labels()
+
+    clock.advance(days=-60)
+    await member.command("/events")
+    await member.press("Ngày Nhà giáo Việt Nam")  # a day to mark, not a gathering
+    assert "🔔 Nhắc tôi" in member.labels() and "Tôi sẽ tham gia" not in member.labels()
+    await member.press_data("evr:ngay-nha-giao:2026-11-20")
+    assert "Nút này đã cũ" in member.text
+    await member.command("/events")
+    await member.press("Tuần lễ hưởng ứng học tập suốt đời")  # a week of activities
+    assert "Tôi sẽ tham gia" in member.labels()

@@ -14,8 +14,8 @@ MEMBER = FakeUser(id=1001, first_name="Lan")
 
 async def onboard(phone: Phone) -> None:
     await phone.send("/start")
-    await phone.press("Đồng ý")
     await phone.press("Tiếng Việt")
+    await phone.press("Đồng ý")
     await phone.press("Bỏ qua")
     await phone.press("Bỏ qua")
 
