@@ -105,6 +105,13 @@ class MemberService:
             user = stored
         return await self._users.update(user.id, consent_at=self._db.now(), status=ACTIVE)
 
+    async def first_contact(self, channel: str, external_id: str) -> bool:
+        """Nobody the bot knows, and not in the middle of answering its numbered choices: the
+        first message of someone on a platform with no "follow" or "start" event."""
+        if (channel, external_id) in self._strangers:
+            return False
+        return await self._users.find(channel, external_id) is None
+
     async def locale_of(self, channel: str, external_id: str) -> str | None:
         user = await self._users.find(channel, external_id)
         return user.locale if user else None

@@ -378,6 +378,15 @@ class Announcements:
         counts.update({r["status"]: r["n"] for r in rows})
         return counts
 
+    async def counts_by_channel(self, announcement_id: int) -> dict[str, tuple[int, int]]:
+        """(sent, total) of the announcement's deliveries on each channel, for the report."""
+        rows = await self._db.fetchall(
+            "SELECT channel, sum(status = 'sent') AS sent, count(*) AS total FROM deliveries"
+            " WHERE announcement_id = ? AND user_id IS NOT NULL GROUP BY channel ORDER BY channel",
+            (announcement_id,),
+        )
+        return {r["channel"]: (int(r["sent"]), int(r["total"])) for r in rows}
+
     async def outside_window(self, announcement_id: int) -> int:
         """Skipped because the platform allows no message to those members now (Zalo: 7 days)."""
         row = await self._db.fetchone(

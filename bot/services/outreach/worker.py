@@ -506,7 +506,8 @@ class DeliveryWorker:
         sender = self.senders.get(channel or "")
         if sender is None or chat is None:
             return
-        outside = await self.store.announcements.outside_window(announcement.id) if final else 0
+        store = self.store.announcements
+        outside = await store.outside_window(announcement.id) if final else 0
         text = self.report_text(
             announcement,
             counts,
@@ -514,6 +515,7 @@ class DeliveryWorker:
             final=final,
             outside_window=outside,
             down=() if final else tuple(self.outages),
+            by_channel=await store.counts_by_channel(announcement.id) if final else None,
         )
         if announcement.report_message:
             await sender.edit(chat, announcement.report_message, text)
