@@ -42,6 +42,7 @@ from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
 from bot.services.calendar import CalendarService
 from bot.services.inbox import InboxService
+from bot.services.linking import LinkService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
 from bot.services.outreach.pacing import Pacer
@@ -412,6 +413,7 @@ def _services(
             quiet_hours=reminders.in_quiet_hours,  # the members' quiet hours are staff's too
             staff_chat=settings.staff_chat_id,
         ),
+        linking=LinkService(store, clock=clock),
     )
 
 

@@ -14,6 +14,7 @@ def build_root_router() -> Router:
         events,
         fallback,
         inbox,
+        link,
         menu,
         plans,
         profile,
@@ -37,6 +38,7 @@ def build_root_router() -> Router:
         staff,
         ask,
         inbox,
+        link,
         fallback,
     ):
         root.include(module.router)

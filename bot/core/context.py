@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.services.assessment import AssessmentService
     from bot.services.calendar import CalendarService
     from bot.services.inbox import InboxService
+    from bot.services.linking import LinkService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
@@ -49,6 +50,7 @@ class Services:
     members: MemberService
     staff: StaffService
     inbox: InboxService
+    linking: LinkService
 
 
 class Context:

@@ -25,6 +25,7 @@ MAX_UNSTORED_CHOICES = 10_000  # strangers' numbered choices kept in memory at m
 class MemberService:
     def __init__(self, store: Store) -> None:
         self._users = store.users
+        self._accounts = store.accounts
         self._sessions = store.sessions
         self._db = store.db
         self._strangers: OrderedDict[tuple[str, str], list[list[str]]] = OrderedDict()
@@ -51,6 +52,13 @@ class MemberService:
             chat_id=chat_id if private else None,
             display_name=display_name,
         )
+        if known is None:  # one of a person's other accounts: it becomes the one last used
+            known = await self._accounts.switch_to(
+                channel,
+                external_id,
+                chat_id=chat_id if private else None,
+                display_name=display_name,
+            )
         if known is None:
             now = self._db.clock()
             stranger = User(
@@ -75,7 +83,11 @@ class MemberService:
 
     async def set_status(self, channel: str, external_id: str, status: str) -> bool:
         """A platform says the member blocked (or unblocked) the bot."""
-        return await self._users.set_status(channel, external_id, status)
+        if await self._users.set_status(channel, external_id, status):
+            return True
+        if status == BLOCKED:  # one of a person's other accounts
+            return await self._accounts.blocked_elsewhere(channel, external_id)
+        return False
 
     async def get(self, user_id: int) -> User | None:
         return await self._users.get(user_id)
@@ -110,7 +122,9 @@ class MemberService:
         first message of someone on a platform with no "follow" or "start" event."""
         if (channel, external_id) in self._strangers:
             return False
-        return await self._users.find(channel, external_id) is None
+        if await self._users.find(channel, external_id) is not None:
+            return False
+        return not await self._accounts.is_linked(channel, external_id)
 
     async def locale_of(self, channel: str, external_id: str) -> str | None:
         user = await self._users.find(channel, external_id)

@@ -56,12 +56,20 @@ MISSED = (
 )
 
 
+# A person who can receive announcements: active, or blocked on the account they last used but
+# with another linked account that is not (the outbox then delivers there).
+REACHABLE = (
+    "(u.status = 'active' OR (u.status = 'blocked' AND u.id IN"
+    " (SELECT user_id FROM linked_accounts WHERE status = 'active')))"
+)
+
+
 def _audience_sql(
     audience: AudienceFilter,
     not_met_definitions: Sequence[str],
     super_admins: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, list]:
-    where = ["u.status = 'active'", "u.consent_at IS NOT NULL"]
+    where = [REACHABLE, "u.consent_at IS NOT NULL"]
     params: list[Any] = []
     if audience.areas:
         where.append(f"u.area_code IN ({', '.join('?' * len(audience.areas))})")
@@ -343,7 +351,10 @@ class Announcements:
             await tx.execute(
                 "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
                 " status, next_attempt_at, updated_at)"
-                f" SELECT ?, u.id, u.channel, u.chat_id, 'pending', ?, ? FROM users u WHERE {where}"
+                " SELECT ?, u.id, coalesce(p.channel, u.channel), coalesce(p.chat_id, u.chat_id),"
+                " 'pending', ?, ? FROM users u LEFT JOIN linked_accounts p ON p.user_id = u.id"
+                " AND p.channel = u.preferred_channel AND p.status = 'active'"
+                f" WHERE {where}"
                 " ORDER BY u.id",
                 (announcement.id, now, now, *params),
             )

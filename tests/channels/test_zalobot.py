@@ -14,8 +14,9 @@ from bot.channels.zalobot import TEXT_LIMIT, ZaloBotClient, ZaloBotError
 from bot.core.channel import ChannelRefused
 from bot.records import AudienceFilter
 from bot.store.db import utc_now
-from fakes.bot_api import FakeBotAPI
+from fakes.bot_api import FakeBotAPI, FakeUser
 from fakes.zalo_bot_api import FakeZaloBot
+from tests.channels.test_telegram import Phone
 from tests.conftest import free_port
 from tests.outreach.conftest import FAST, seed, wait_done
 from tests.shared import shared_catalog
@@ -333,3 +334,49 @@ async def test_ok_false_on_http_200_is_an_error(env):
     with pytest.raises(ZaloBotError) as failed:
         await client.call("sendMessage", {"chat_id": "x", "text": "hi"})
     assert (failed.value.code, failed.value.description) == (404, "chat not found")
+
+
+async def test_two_linked_accounts_get_each_broadcast_once_and_fall_back(settings):
+    async with (
+        FakeBotAPI() as telegram,
+        FakeZaloBot() as fake,
+        zalobot_app(
+            settings, fake, telegram_bot_token=telegram.token, telegram_api_url=telegram.base_url
+        ) as env,
+    ):
+        [seeded] = await seed(env.app, 1)
+        phone = Phone(telegram, FakeUser(id=int(seeded.external_id), first_name="Lan"))
+        shown = (await phone.send("/link")).visible_text()
+        code = re.search(r"\d{4} \d{4}", shown)[0]
+        lan = env.member("6ede0000000000000020")
+        assert "Đã liên kết" in (await lan.say(f"/link {code}"))[0]
+
+        async def broadcast(text: str) -> None:
+            announcement = await env.app.outreach.announce("cli", text, AudienceFilter())
+            await wait_done(env.app, announcement.id)
+            counts = await env.app.store.announcements.counts(announcement.id)
+            assert counts["sent"] == 1 and sum(counts.values()) == 1  # one person, one delivery
+
+        def on_telegram(text: str) -> int:
+            return [m.visible_text() for m in telegram.messages(phone.user.id)].count(text)
+
+        await broadcast("Họp chi hội")  # to the app last used: Zalo Bot
+        assert fake.texts_to(lan.user_id).count("Họp chi hội") == 1 and not on_telegram(
+            "Họp chi hội"
+        )
+
+        await lan.say("/link")
+        await lan.choose("Nhận tin qua Telegram")
+        await broadcast("Tuần lễ học tập")
+        assert on_telegram("Tuần lễ học tập") == 1
+        assert "Tuần lễ học tập" not in fake.texts_to(lan.user_id)
+
+        telegram.fail_chat(phone.user.id, 403, "Forbidden: bot was blocked by the user")
+        await broadcast("Ngày Khuyến học")  # Telegram cannot deliver: Zalo Bot does
+        assert fake.texts_to(lan.user_id).count("Ngày Khuyến học") == 1
+        assert not on_telegram("Ngày Khuyến học")
+        accounts = await env.app.services.linking.accounts(await lan.user())
+        assert {(a.channel, a.status) for a in accounts} == {
+            ("zalobot", "active"),
+            ("telegram", "blocked"),
+        }
