@@ -140,9 +140,7 @@ CALLS = {
     "announcements.listing": lambda s, x: s.announcements.listing((SCHEDULED,)),
     "announcements.due": lambda s, x: s.announcements.due(NOW),
     "announcements.counts": lambda s, x: s.announcements.counts(x.sending.id),
-    "announcements.counts_by_channel": lambda s, x: s.announcements.counts_by_channel(
-        x.sending.id
-    ),
+    "announcements.counts_by_channel": lambda s, x: s.announcements.counts_by_channel(x.sending.id),
     "deliveries.prune": lambda s, x: s.deliveries.prune(NOW),
     "deliveries.claim": lambda s, x: s.deliveries.claim(NOW, 10, ("telegram",)),
     "deliveries.sending_announcements": lambda s, x: s.deliveries.sending_announcements(),
