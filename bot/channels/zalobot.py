@@ -29,6 +29,7 @@ import hmac
 import html
 import json
 import logging
+import re
 import time
 import unicodedata
 from collections import defaultdict
@@ -411,6 +412,8 @@ class ZaloBotChannel:
             if url is not None:
                 result = await self.client.call("sendPhoto", {"chat_id": chat_id, "photo": url})
                 message_id = _message_id(result)
+        if reply.document is not None:  # no file sending on the platform: its words go alone
+            log.info("zalobot: %s cannot be sent as a file on Zalo Bot", reply.document_name)
         for chunk in split_text(text_of(reply.text), TEXT_LIMIT) if reply.text else []:
             result = await self.client.call("sendMessage", {"chat_id": chat_id, "text": chunk})
             message_id = _message_id(result)
@@ -540,6 +543,11 @@ def _message_id(result: Any) -> str:
     return str(result.get("message_id", "")) if isinstance(result, dict) else ""
 
 
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+
+
 def text_of(markup: str) -> str:
-    """What the Bot Platform shows: no markup, Unicode NFC."""
-    return unicodedata.normalize("NFC", plain(markup))
+    """What the Bot Platform shows: no markup (a link keeps its address after its words),
+    Unicode NFC."""
+    linked = _LINK.sub(lambda m: f"{m[2]} ({m[1]})" if m[1] != m[2] else m[1], markup)
+    return unicodedata.normalize("NFC", plain(linked))
