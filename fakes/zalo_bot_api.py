@@ -71,6 +71,7 @@ class FakeZaloBot(LocalServer):
         self.calls: list[tuple[str, JSON]] = []
         self.photo_fetches: list[bytes] = []
         self.webhook_answers: list[int] = []
+        self.slow_chats: dict[str, float] = {}  # chat id -> seconds each send to it takes
         self._updates: deque[JSON] = deque()
         self._faults: list[_Fault] = []
         self._changed = asyncio.Event()
@@ -272,6 +273,12 @@ class FakeZaloBot(LocalServer):
         text = params.get("text")
         if not isinstance(text, str) or not 1 <= len(text) <= TEXT_LIMIT:
             return _error(400, "text must be 1-2000 characters")
+        delay = self.slow_chats.get(str(params.get("chat_id", "")), 0.0)
+        if delay:
+            assert self._stopping is not None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
         return self._sent(params)
 
     async def _m_sendPhoto(self, params: JSON) -> web.Response:

@@ -164,7 +164,6 @@ class ZaloBotChannel:
         poll_timeout: float = 30.0,
         retry_first: float = 1.0,
         retry_longest: float = 60.0,
-        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.client = client
@@ -179,10 +178,10 @@ class ZaloBotChannel:
         self.bot_id = ""
         self.revoked = False
         self.counts = {"echoes_dropped": 0, "repeats_dropped": 0}
-        self._monotonic = monotonic or time.monotonic
         self._poller: asyncio.Task | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: defaultdict[str, int] = defaultdict(int)
+        self._sent: dict[str, asyncio.Future[None]] = {}  # member -> their latest replies out
         self._turns: set[asyncio.Task] = set()
         self._quota_strikes = 0
         self._alerted: dict[str, float] = {}
@@ -321,7 +320,13 @@ class ZaloBotChannel:
         await asyncio.wait({handled, turn}, return_when=asyncio.FIRST_COMPLETED)
 
     async def _turn(self, inbound: Inbound, handled: asyncio.Future[None]) -> None:
+        """One event of a member: handled after their previous one (the lock), its replies sent
+        after the previous one's (the chain of `sent` futures). The handling lock is let go
+        before sending, so a member whose replies are still going out never holds up polling."""
         user = inbound.user_id
+        before = self._sent.get(user)
+        sent = asyncio.get_running_loop().create_future()
+        self._sent[user] = sent
         lock = self._locks.setdefault(user, asyncio.Lock())
         self._waiting[user] += 1
         try:
@@ -339,14 +344,18 @@ class ZaloBotChannel:
                 finally:
                     if not handled.done():
                         handled.set_result(None)
-                await self.deliver(inbound, replies)
+            if before is not None:
+                await before  # the replies to their previous message go first
+            await self.deliver(inbound, replies)
         except Exception:
             log.exception("zalobot: event %s of %s failed", inbound.update_id, member_ref(inbound))
         finally:
+            sent.set_result(None)
             self._waiting[user] -= 1
             if not self._waiting[user]:  # one lock per member writing now, not per member seen
                 del self._waiting[user]
                 del self._locks[user]
+                del self._sent[user]
 
     def to_inbound(self, event: dict[str, Any]) -> Inbound | None:
         """Translate an event; None for echoes of the bot's own sends and what it ignores."""
@@ -455,7 +464,7 @@ class ZaloBotChannel:
         self._quota_strikes = 0
 
     async def _tell_staff(self, what: str) -> None:
-        now = self._monotonic()
+        now = time.monotonic()
         if self.alert is None or now - self._alerted.get(what, -ALERT_EVERY_S) < ALERT_EVERY_S:
             return
         self._alerted[what] = now

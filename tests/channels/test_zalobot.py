@@ -380,3 +380,22 @@ async def test_two_linked_accounts_get_each_broadcast_once_and_fall_back(setting
             ("zalobot", "active"),
             ("telegram", "blocked"),
         }
+
+
+async def test_a_member_whose_replies_are_slow_holds_up_nobody(env):
+    slow, quick = env.member("6ede0000000000000030"), env.member("6ede0000000000000031")
+    await slow.say("/help")
+    await quick.say("/help")
+    env.fake.slow_chats[slow.user_id] = 0.5
+    for command in ("/menu", "/help", "/menu"):
+        env.fake.say(slow.user_id, command)
+    await env.fake.wait_for(lambda: env.fake.pending_updates == 0)
+    env.fake.say(quick.user_id, "/menu")
+    await env.fake.wait_for(lambda: "Anh/Chị muốn xem gì?" in quick.last())
+    assert len(env.fake.messages_to(slow.user_id)) <= 2  # the slow replies are still going out
+    await env.fake.wait_for(lambda: len(env.fake.messages_to(slow.user_id)) == 4)
+    assert [t.split("\n")[0] for t in env.fake.texts_to(slow.user_id)[1:]] == [
+        "Anh/Chị muốn xem gì? Chọn một mục bên dưới.",
+        "Hướng dẫn",
+        "Anh/Chị muốn xem gì? Chọn một mục bên dưới.",
+    ]  # in order
