@@ -399,3 +399,34 @@ async def test_a_member_whose_replies_are_slow_holds_up_nobody(env):
         "Hướng dẫn",
         "Anh/Chị muốn xem gì? Chọn một mục bên dưới.",
     ]  # in order
+
+
+async def test_a_poster_reaches_zalo_bot_members_after_telegram_kept_its_photo_id(
+    settings, tmp_path
+):
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(b"\x89PNG\r\n\x1a\n a poster")
+    port = free_port()
+    async with (
+        FakeBotAPI() as telegram,
+        FakeZaloBot() as fake,
+        zalobot_app(
+            settings,
+            fake,
+            telegram_bot_token=telegram.token,
+            telegram_api_url=telegram.base_url,
+            http_port=port,
+            public_base_url=f"http://127.0.0.1:{port}",
+        ) as env,
+    ):
+        await seed(env.app, 2)  # Telegram members first: the photo is uploaded there first
+        on_zalo = [env.member(f"6ede00000000000002{n:02}") for n in range(2)]
+        for member in on_zalo:
+            await onboard(member)
+        announcement = await env.app.outreach.announce(
+            "cli", "Tuần lễ học tập", AudienceFilter(), photo=str(poster)
+        )
+        await wait_done(env.app, announcement.id)
+        assert (await env.app.outreach.get(announcement.id)).photo_file_id  # Telegram's
+        for member in on_zalo:
+            assert [m for m in fake.messages_to(member.user_id) if "photo" in m]

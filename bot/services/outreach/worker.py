@@ -42,6 +42,7 @@ NotMet = Callable[[str], list[str]]  # title id -> definition ids
 # does not).
 MOVE_ON = (Failure.BLOCKED, Failure.UNREACHABLE, Failure.NOT_FOUND)
 QUOTA_WAIT = 30.0
+PHOTO_ID_CHANNEL = "telegram"  # the platform whose photo id an announcement keeps (`Sent`)
 # How long an announcement without its own `expires_at` keeps waiting for a channel that is down.
 DEFAULT_EXPIRY = timedelta(hours=24)
 
@@ -288,7 +289,11 @@ class DeliveryWorker:
                 self._record(delivery, self._wait_out(delivery, outage))
                 return
             photo: str | bytes | None = announcement.photo_file_id or announcement.photo
-            if announcement.photo and not announcement.photo_file_id:
+            if announcement.photo and (
+                not announcement.photo_file_id or delivery.channel != PHOTO_ID_CHANNEL
+            ):
+                # A photo id is Telegram's; the other channels get the picture itself when
+                # it is a file (a CLI photo).
                 photo = _photo_source(announcement.photo)
             sent = await sender.deliver(
                 delivery.chat_id, announcement.text, photo=photo, paid=announcement.paid
