@@ -222,9 +222,15 @@ class ZaloBotChannel:
                 delay = min(delay * 2, self.retry_longest)
         self.bot_id = str((me or {}).get("id", ""))
         if self.webhook is not None:
-            await self.client.call(
-                "setWebhook", {"url": self.webhook.url, "secret_token": self.webhook.secret}
-            )
+            try:
+                await self.client.call(
+                    "setWebhook", {"url": self.webhook.url, "secret_token": self.webhook.secret}
+                )
+            except ZaloBotError as exc:  # e.g. a private or plain-http address: a setting to fix
+                raise ChannelRefused(
+                    f"zalobot: Zalo refused ZALO_BOT_WEBHOOK_URL {self.webhook.url}"
+                    f" ({exc.description}); it must be a public https:// address"
+                ) from exc
             log.info("zalobot: webhook mode as bot %s", self.bot_id)
             return
         # Polling and a webhook exclude each other; deleteWebhook is refused when none is set.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import re
+import signal
 from dataclasses import replace
 
 import aiohttp
@@ -17,7 +20,8 @@ from bot.store.db import utc_now
 from fakes.bot_api import FakeBotAPI, FakeUser
 from fakes.zalo_bot_api import FakeZaloBot
 from tests.channels.test_telegram import Phone
-from tests.conftest import free_port
+from tests.conftest import CONTENT, free_port
+from tests.helpers import khuyenhoc
 from tests.outreach.conftest import FAST, seed, wait_done
 from tests.shared import shared_catalog
 
@@ -430,3 +434,49 @@ async def test_a_poster_reaches_zalo_bot_members_after_telegram_kept_its_photo_i
         assert (await env.app.outreach.get(announcement.id)).photo_file_id  # Telegram's
         for member in on_zalo:
             assert [m for m in fake.messages_to(member.user_id) if "photo" in m]
+
+
+async def test_a_webhook_address_zalo_refuses_is_one_clear_line(settings):
+    async with FakeZaloBot() as fake:
+        fake.fail_next(400, "webhook.err.blocked", method="setWebhook")
+        with pytest.raises(ChannelRefused) as refused:
+            async with zalobot_app(
+                settings,
+                fake,
+                zalo_bot_webhook_url="https://10.0.0.1/zalobot",
+                zalo_bot_webhook_secret="s3cret-s3cret",
+            ):
+                pass
+        assert "ZALO_BOT_WEBHOOK_URL" in str(refused.value)
+        assert "webhook.err.blocked" in str(refused.value)
+
+
+async def test_run_with_only_a_zalo_bot_answers_and_a_rejected_token_exits_78(tmp_path):
+    async with FakeZaloBot() as fake:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "ZALO"))},
+            "ZALO_BOT_TOKEN": fake.token,
+            "ZALO_BOT_API_URL": fake.api_url,
+            "DATABASE_PATH": str(tmp_path / "run.sqlite3"),
+            "CONTENT_DIR": str(CONTENT),
+            "WEBHOOK_PORT": str(free_port()),
+        }
+        process = await khuyenhoc("run", env=env, cwd=tmp_path)
+        try:
+            fake.say("6ede0000000000000040", "Xin chào")
+            [welcome] = await fake.wait_for_messages("6ede0000000000000040", 1, timeout=30)
+            assert "Kính chào Lan!" in welcome
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+            assert process.returncode == 0, stderr.decode()
+
+            fake.revoke()
+            process = await khuyenhoc("run", env=env, cwd=tmp_path)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        lines = [line for line in stderr.decode().splitlines() if "rejected" in line]
+        assert process.returncode == 78 and len(lines) == 1 and "ZALO_BOT_TOKEN" in lines[0]
+        assert fake.token.split(":")[1] not in stderr.decode()
