@@ -205,12 +205,11 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
     )
     if member is None:
         return
-    refs = [f"{member['channel']}:{member['external_id']}"] + [
-        f"{r['channel']}:{r['external_id']}"
-        for r in await tx.fetchall(
-            "SELECT channel, external_id FROM linked_accounts WHERE user_id = ?", (user_id,)
-        )
-    ]  # the person's other accounts too: /forget forgets them everywhere
+    # The person's other accounts too: /forget forgets them everywhere.
+    accounts = [member] + await tx.fetchall(
+        "SELECT channel, external_id, chat_id FROM linked_accounts WHERE user_id = ?", (user_id,)
+    )
+    refs = [f"{a['channel']}:{a['external_id']}" for a in accounts]
     questions = [
         r["question"]
         for r in await tx.fetchall("SELECT question FROM tickets WHERE user_id = ?", (user_id,))
@@ -229,11 +228,12 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
             (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
         )
     # A broadcast they sent no longer reports its progress to their chat.
-    await tx.execute(
-        "UPDATE announcements SET report_chat = NULL, report_message = NULL"
-        " WHERE report_channel = ? AND report_chat = ?",
-        (member["channel"], member["chat_id"]),
-    )
+    for account in accounts:
+        await tx.execute(
+            "UPDATE announcements SET report_chat = NULL, report_message = NULL"
+            " WHERE report_channel = ? AND report_chat = ?",
+            (account["channel"], account["chat_id"]),
+        )
     for table, column in _REF_COLUMNS:
         for ref in refs:
             await tx.execute(

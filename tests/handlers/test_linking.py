@@ -88,10 +88,13 @@ async def test_preferred_channel_unlink_and_forget_everywhere(app):
 
     code = await take_code(lan_zalo)
     await lan.command(f"/link {code}")
-    await lan.command("/forget")
+    await lan_zalo.command("/stats")  # refused, and audited as the Zalo account
+    await lan.command("/forget")  # from Telegram: Zalo Bot is the linked account now
     await lan.press("Xóa hết")
     for table in ("users", "linked_accounts", "link_codes"):
         assert (await app.store.db.fetchone(f"SELECT count(*) FROM {table}"))[0] == 0
+    trail = await app.store.db.fetchall("SELECT actor FROM audit_log")
+    assert trail and {row["actor"] for row in trail} == {"forgotten"}
     assert await lan_zalo.user() is None
 
 
