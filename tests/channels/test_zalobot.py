@@ -385,6 +385,14 @@ async def test_two_linked_accounts_get_each_broadcast_once_and_fall_back(setting
             ("telegram", "blocked"),
         }
 
+        await phone.send("/help")  # writing from Telegram again unblocks it
+        await lan.say("/link")
+        await lan.choose("Ứng dụng dùng gần nhất")  # Zalo Bot, last used, whose quota is used up
+        fake.fail_next(429, "quota exceeded", method="sendMessage")
+        await broadcast("Họp trực tuyến")  # goes through Telegram instead of waiting
+        assert on_telegram("Họp trực tuyến") == 1
+        assert "Họp trực tuyến" not in fake.texts_to(lan.user_id)
+
 
 async def test_a_member_whose_replies_are_slow_holds_up_nobody(env):
     slow, quick = env.member("6ede0000000000000030"), env.member("6ede0000000000000031")
