@@ -352,21 +352,21 @@ class DeliveryWorker:
 
     async def _failed(self, delivery: Delivery, attempts: int, error: DeliveryError) -> Outcome:
         now = self.clock()
-        if error.kind in MOVE_ON or (
-            error.kind is Failure.RETRY_AFTER and error.retry_after >= QUOTA_WAIT
-        ):
-            if error.kind is Failure.BLOCKED and delivery.user_id is not None:
-                await self.store.accounts.blocked(delivery.user_id, delivery.channel)
-            if error.kind is Failure.RETRY_AFTER:
-                self.channel_pacers.get(delivery.channel, self.pacer).pause(error.retry_after)
-            moved = await self._elsewhere(delivery, str(error.kind))
-            if moved is not None:
-                return moved
         if error.kind is Failure.RETRY_AFTER:
             # Honour the flood limit exactly, then resume; this try does not count as a failure.
             self.channel_pacers.get(delivery.channel, self.pacer).pause(error.retry_after)
             if self.metrics is not None:
                 self.metrics.throttled.inc()
+        if error.kind is Failure.BLOCKED and delivery.user_id is not None:
+            # That account only: the person may have others.
+            await self.store.accounts.blocked(delivery.user_id, delivery.channel)
+        if error.kind in MOVE_ON or (
+            error.kind is Failure.RETRY_AFTER and error.retry_after >= QUOTA_WAIT
+        ):
+            moved = await self._elsewhere(delivery, str(error.kind))
+            if moved is not None:
+                return moved
+        if error.kind is Failure.RETRY_AFTER:
             return Outcome(
                 delivery.id,
                 PENDING,
@@ -377,8 +377,6 @@ class DeliveryWorker:
         if error.kind is Failure.UNREACHABLE:
             return Outcome(delivery.id, SKIPPED, attempts, f"{OUTSIDE_WINDOW}: {error.detail}")
         if error.kind is Failure.BLOCKED:
-            if delivery.user_id is not None:  # that account only: the person may have others
-                await self.store.accounts.blocked(delivery.user_id, delivery.channel)
             return Outcome(delivery.id, BLOCKED, attempts, error.detail)
         if error.kind is Failure.TRANSIENT:
             outage = await self._outage(delivery.channel, error)
