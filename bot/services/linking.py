@@ -84,7 +84,11 @@ class LinkService:
             return Refusal.UNKNOWN
         if account.stored and account.id == person_id:
             return Refusal.SAME_PERSON
-        if any(a.channel == account.channel for a in await self._accounts.of_person(person_id)):
+        theirs = {a.channel for a in await self._accounts.of_person(person_id)}
+        coming = {account.channel}
+        if account.stored:  # the account's person comes with all their accounts
+            coming |= {a.channel for a in await self._accounts.of_person(account.id)}
+        if theirs & coming:  # one account per app and person
             return Refusal.SAME_CHANNEL
         person, merged = await self._accounts.merge(
             account.channel, account.external_id, account.chat_id, person_id

@@ -133,3 +133,19 @@ async def test_a_second_account_on_the_same_channel_is_refused(app):
     await other.command(f"/link {code}")
     assert "đã liên kết một tài khoản khác trên ứng dụng này" in other.text
     assert (await app.store.db.fetchone("SELECT count(*) FROM linked_accounts"))[0] == 0
+
+
+async def test_a_person_bringing_an_account_on_an_app_already_linked_is_refused(app):
+    lan = Member(app, "1001", channel="telegram")
+    await onboard(lan)
+    lan_zalo = Member(app, "6ede0000000000000005", channel="zalobot")
+    await lan_zalo.command(f"/link {await take_code(lan)}")  # Lan: Telegram + Zalo Bot
+    minh_oa = Member(app, "8001", channel="zalo")
+    await onboard(minh_oa)
+    minh_telegram = Member(app, "1002", channel="telegram")
+    await minh_telegram.command(f"/link {await take_code(minh_oa)}")  # Minh: Zalo OA + Telegram
+    await minh_oa.command("/help")  # Minh writes from the OA again: Telegram is put aside
+    await minh_oa.command(f"/link {await take_code(lan_zalo)}")
+    assert "đã liên kết một tài khoản khác trên ứng dụng này" in minh_oa.text
+    assert (await app.store.db.fetchone("SELECT count(*) FROM users"))[0] == 2
+    assert (await app.store.db.fetchone("SELECT count(*) FROM linked_accounts"))[0] == 2
