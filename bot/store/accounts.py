@@ -143,6 +143,8 @@ class Accounts:
                 "UPDATE users SET preferred_channel = NULL WHERE id = ? AND preferred_channel = ?",
                 (user_id, channel),
             )
+            for changed in self._changed:
+                changed()
         return removed > 0
 
     # -- delivering -----------------------------------------------------------------------------

@@ -95,13 +95,16 @@ def _audience_sql(
         params.append(audience.missed_from)
     if audience.staff_only:
         supers = sorted(f"{c}:{e}" for c, e in super_admins)
+        marks = ", ".join("?" * len(supers))
         in_supers = (
-            f" OR (u.channel || ':' || u.external_id) IN ({', '.join('?' * len(supers))})"
+            f" OR (u.channel || ':' || u.external_id) IN ({marks})"
+            " OR u.id IN (SELECT user_id FROM linked_accounts"
+            f" WHERE (channel || ':' || external_id) IN ({marks}))"
             if supers
             else ""
         )
         where.append(f"(u.id IN (SELECT user_id FROM staff){in_supers})")
-        params += supers
+        params += supers + supers
     if audience.not_met:
         if not not_met_definitions:
             where.append("0")
@@ -125,9 +128,31 @@ class Staff:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._roles: dict[int, str] | None = None
+        self._holders: set[int] | None = None  # persons holding a super admin's account
 
     def invalidate(self) -> None:
         self._roles = None
+        self._holders = None
+
+    async def holders(self, accounts: frozenset[tuple[str, str]]) -> set[int]:
+        """The persons holding any of these (channel, external id) accounts, as the one they
+        last used or a linked one (a super admin who also writes from Zalo is still one).
+        Kept in memory until `invalidate` (linking, unlinking and forgetting call it)."""
+        if self._holders is None:
+            refs = sorted(f"{channel}:{external_id}" for channel, external_id in accounts)
+            marks = ", ".join("?" * len(refs))
+            rows = (
+                await self._db.fetchall(
+                    f"SELECT id FROM users WHERE channel || ':' || external_id IN ({marks})"
+                    " UNION SELECT user_id FROM linked_accounts"
+                    f" WHERE channel || ':' || external_id IN ({marks})",
+                    [*refs, *refs],
+                )
+                if refs
+                else []
+            )
+            self._holders = {int(r[0]) for r in rows}
+        return self._holders
 
     async def role_of(self, user_id: int) -> str | None:
         if self._roles is None:

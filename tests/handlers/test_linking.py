@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.records import AudienceFilter
 from bot.services.linking import CODES_PER_HOUR, TRIES_PER_ACCOUNT, Linked, Refusal
 from tests.helpers import Member
 
@@ -149,3 +150,20 @@ async def test_a_person_bringing_an_account_on_an_app_already_linked_is_refused(
     assert "đã liên kết một tài khoản khác trên ứng dụng này" in minh_oa.text
     assert (await app.store.db.fetchone("SELECT count(*) FROM users"))[0] == 2
     assert (await app.store.db.fetchone("SELECT count(*) FROM linked_accounts"))[0] == 2
+
+
+async def test_a_super_admin_stays_one_from_a_linked_zalo_account(app):
+    chair = Member(app, "999", channel="telegram")  # in ADMIN_IDS
+    await onboard(chair)
+    chair_zalo = Member(app, "6ede0000000000000006", channel="zalobot")
+    await chair_zalo.command(f"/link {await take_code(chair)}")
+    await chair_zalo.command("/stats")  # from Zalo: still the super admin
+    assert "thành viên" in chair_zalo.text.lower()
+    assert not await app.store.db.fetchall("SELECT 1 FROM audit_log WHERE action = 'refused'")
+    staff = AudienceFilter(staff_only=True)
+    assert await app.services.outreach.audience_size(staff) == 1  # digests still reach them
+    await chair_zalo.press("Trang chủ")
+    await chair_zalo.command("/link")
+    await chair_zalo.press("Bỏ liên kết Telegram")
+    await chair_zalo.command("/stats")  # the Zalo account alone is nobody's super admin
+    assert await app.store.db.fetchall("SELECT 1 FROM audit_log WHERE action = 'refused'")

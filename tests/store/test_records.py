@@ -98,6 +98,7 @@ CALLS = {
     "accounts.switch_to": lambda s, x: s.accounts.switch_to(
         "telegram", "1", chat_id="1", display_name="An"
     ),
+    "staff.holders": lambda s, x: s.staff.holders(frozenset({("telegram", "1")})),
     "accounts.of_person": lambda s, x: s.accounts.of_person(x.member.id),
     "accounts.alternative": lambda s, x: s.accounts.alternative(
         x.member.id, ["zalobot"], ["telegram", "zalobot"]
