@@ -42,7 +42,7 @@ async def link(ctx: Context) -> None:
     if code:  # typed in the other app: the person it joins has agreed already
         await _redeem(ctx, code)
         return
-    if await needs_consent(ctx, then=""):
+    if await needs_consent(ctx):
         return
     issued = await ctx.services.linking.issue(ctx.user)
     if isinstance(issued, Refusal):
