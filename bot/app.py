@@ -190,8 +190,9 @@ class App:
                 settings.http_port,
                 metrics=metrics,
                 health=health,
+                # Pictures by URL need the server as much as webhooks do: only when published.
                 routes=[route for channel in channels for route in channel.routes()]
-                + [pictures.route()],
+                + ([pictures.route()] if settings.public_base_url else []),
             )
         log.info(
             "ready (%s): %d plans, %d assessments, %d areas, database %s",
