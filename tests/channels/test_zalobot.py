@@ -488,3 +488,13 @@ async def test_run_with_only_a_zalo_bot_answers_and_a_rejected_token_exits_78(tm
         lines = [line for line in stderr.decode().splitlines() if "rejected" in line]
         assert process.returncode == 78 and len(lines) == 1 and "ZALO_BOT_TOKEN" in lines[0]
         assert fake.token.split(":")[1] not in stderr.decode()
+
+
+async def test_polling_removes_a_leftover_webhook_first(settings):
+    async with FakeZaloBot() as fake:
+        fake.webhook_url, fake.webhook_secret = "https://old.example.org/hook", "old-secret"
+        async with zalobot_app(settings, fake) as env:
+            assert fake.webhook_url is None  # else getUpdates would fail for ever
+            assert "Kính chào" in (await env.member("6ede0000000000000050").say("Chào Hội"))[0]
+    async with FakeZaloBot() as fake, zalobot_app(settings, fake):
+        assert "deleteWebhook" not in [m for m, _ in fake.calls]  # none set: none deleted (400)
