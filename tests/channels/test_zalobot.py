@@ -498,3 +498,37 @@ async def test_polling_removes_a_leftover_webhook_first(settings):
             assert "Kính chào" in (await env.member("6ede0000000000000050").say("Chào Hội"))[0]
     async with FakeZaloBot() as fake, zalobot_app(settings, fake):
         assert "deleteWebhook" not in [m for m, _ in fake.calls]  # none set: none deleted (400)
+
+
+async def test_telegram_the_zalo_oa_and_a_zalo_bot_in_one_process(settings):
+    from tests.channels.test_zalo import ZaloMember, zalo_bot
+
+    async with (
+        FakeBotAPI() as telegram,
+        FakeZaloBot() as fake,
+        zalo_bot(
+            settings,
+            telegram_bot_token=telegram.token,
+            telegram_api_url=telegram.base_url,
+            zalo_bot_token=fake.token,
+            zalo_bot_api_url=fake.api_url,
+        ) as (app, zalo, oa, hook),
+    ):
+        assert set(app.channels) == {"telegram", "zalo", "zalobot"}
+        [on_telegram] = await seed(app, 1)
+        on_oa = ZaloMember(zalo, oa, hook, "900100")
+        await on_oa.follow()
+        await on_oa.press("Đồng ý")
+        on_bot = ZaloBotEnv(app, fake).member("6ede0000000000000060")
+        await onboard(on_bot)
+        announcement = await app.outreach.announce("cli", "Họp chi hội", AudienceFilter())
+        await wait_done(app, announcement.id)
+        assert [m.visible_text() for m in telegram.messages(int(on_telegram.chat_id))] == [
+            "Họp chi hội"
+        ]
+        assert [m["message"].get("text") for m in oa.messages_to("900100")].count(
+            "Họp chi hội"
+        ) == 1
+        assert fake.texts_to(on_bot.user_id).count("Họp chi hội") == 1
+        report = await app.outreach.status_report(await app.outreach.get(announcement.id), "vi")
+        assert "Theo kênh: Telegram 1/1; Zalo OA 1/1; Zalo Bot 1/1." in report
