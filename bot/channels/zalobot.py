@@ -62,7 +62,13 @@ CHANNEL = "zalobot"
 TEXT_LIMIT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 EMPTY, UNAUTHORIZED, QUOTA = 408, 401, 429
-MEDIA_KINDS = ("image", "sticker", "voice", "unsupported")
+# Zalo's event kinds -> the kernel's media names (Telegram's words, as handlers know them).
+MEDIA_KINDS = {
+    "image": "photo",
+    "sticker": "sticker",
+    "voice": "voice",
+    "unsupported": "unsupported",
+}
 QUOTA_BACKOFF = (30.0, 60.0, 120.0, 300.0, 900.0)  # seconds; Zalo gives no retry_after
 ALERT_EVERY_S = 3600.0  # staff hear of the same trouble at most once an hour
 Alert = Callable[[str], Awaitable[None]]  # "quota" | "token_revoked" -> staff are told
@@ -397,7 +403,7 @@ class ZaloBotChannel:
             return Inbound(kind=Kind.TEXT, text=text, html=html.escape(text, quote=False), **base)
         if not private:
             return None
-        return Inbound(kind=Kind.MEDIA, media=kind if kind in MEDIA_KINDS else "other", **base)
+        return Inbound(kind=Kind.MEDIA, media=MEDIA_KINDS.get(kind, "other"), **base)
 
     # -- outbound -------------------------------------------------------------------------------
     async def deliver(self, inbound: Inbound, replies: list[Reply]) -> None:
