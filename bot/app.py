@@ -488,6 +488,7 @@ async def _messengers(
                 poll_timeout=tuning.poll_timeout,
                 retry_first=tuning.backoff_base / 2,
                 retry_longest=tuning.outage_backoff_max,
+                patience=tuning.reply_patience,
             )
         )
     return channels

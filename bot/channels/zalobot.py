@@ -170,6 +170,7 @@ class ZaloBotChannel:
         poll_timeout: float = 30.0,
         retry_first: float = 1.0,
         retry_longest: float = 60.0,
+        patience: float = 180.0,
     ) -> None:
         self.dispatcher = dispatcher
         self.client = client
@@ -180,6 +181,7 @@ class ZaloBotChannel:
         self.poll_timeout = poll_timeout
         self.retry_first = retry_first
         self.retry_longest = retry_longest
+        self.patience = patience  # how long a reply to a chatting member keeps trying
         self.sender = ZaloBotSender(self)
         self.bot_id = ""
         self.revoked = False
@@ -420,6 +422,8 @@ class ZaloBotChannel:
             if exc.code == QUOTA:
                 await self.quota_exceeded()
             log.warning("zalobot: reply to %s not sent (%s)", member_ref(inbound), exc)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("zalobot: reply to %s not sent (%r)", member_ref(inbound), exc)
 
     async def send(self, chat_id: str, reply: Reply, *, interactive: bool = True) -> str:
         """One reply: its picture by URL (when it has one and the server is public), then its
@@ -428,17 +432,43 @@ class ZaloBotChannel:
         if interactive and self.pacer is not None:
             self.pacer.note_interactive(chat_id)
         message_id = ""
+        # A chatting member's reply waits out a short outage; bulk sends leave that to the outbox.
+        call = self._patiently if interactive else self.client.call
         if reply.image is not None:
             url = await self.publish(reply.image, reply.image_name)
             if url is not None:
-                result = await self.client.call("sendPhoto", {"chat_id": chat_id, "photo": url})
+                result = await call("sendPhoto", {"chat_id": chat_id, "photo": url})
                 message_id = _message_id(result)
         if reply.document is not None:  # no file sending on the platform: its words go alone
             log.info("zalobot: %s cannot be sent as a file on Zalo Bot", reply.document_name)
         for chunk in split_text(text_of(reply.text), TEXT_LIMIT) if reply.text else []:
-            result = await self.client.call("sendMessage", {"chat_id": chat_id, "text": chunk})
+            result = await call("sendMessage", {"chat_id": chat_id, "text": chunk})
             message_id = _message_id(result)
         return message_id
+
+    async def _patiently(self, method: str, params: dict[str, Any]) -> Any:
+        """A call tried again after transient failures (timeouts, refused connections, 5xx, 403
+        "internal error", 408), with back-off, for `patience` seconds in all. Only this member's
+        replies wait meanwhile."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.patience
+        pause = self.retry_first
+        while True:
+            try:
+                return await self.client.call(method, params)
+            except TokenRejected:
+                raise
+            except ZaloBotError as exc:
+                if _failure(exc.code) is not Failure.TRANSIENT or loop.time() + pause > give_up:
+                    raise
+                problem: str = str(exc)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                if loop.time() + pause > give_up:
+                    raise
+                problem = repr(exc)
+            log.info("zalobot: %s failed (%s); trying again in %.1f s", method, problem, pause)
+            await asyncio.sleep(pause)
+            pause = min(self.retry_longest, pause * 2.0)
 
     async def publish(self, picture: bytes, name: str) -> str | None:
         """The picture's URL on the bot's own server, or None (its text goes alone)."""

@@ -532,3 +532,12 @@ async def test_telegram_the_zalo_oa_and_a_zalo_bot_in_one_process(settings):
         assert fake.texts_to(on_bot.user_id).count("Họp chi hội") == 1
         report = await app.outreach.status_report(await app.outreach.get(announcement.id), "vi")
         assert "Theo kênh: Telegram 1/1; Zalo OA 1/1; Zalo Bot 1/1." in report
+
+
+async def test_a_reply_waits_out_a_short_outage(env):
+    hai = env.member("6ede0000000000000070")
+    env.fake.fail_next(502, "Bad Gateway", method="sendMessage", status=502, times=2)
+    env.fake.fail_next(403, "Internal server error", method="sendMessage")  # Zalo's label
+    [answer] = await hai.say("/help")
+    assert answer.startswith("Hướng dẫn")
+    assert [m for m, _ in env.fake.calls].count("sendMessage") == 4  # three failures, then sent
