@@ -2,7 +2,8 @@
 
 The Dispatcher asks this service for the member behind each update and saves their session;
 handlers change a profile, record consent, show a member what is kept (/mydata) and delete it
-(/forget) through it. It owns the `users` and `sessions` rows.
+(/forget) through it. It owns the `users` and `sessions` rows. A member may write from any of
+their linked accounts (bot.services.linking): they arrive as the same person.
 
 Nothing of a person is stored before they agree to the privacy notice: until then they are an
 unstored `User` (id 0) rebuilt from each update, their profile changes live only in that turn,
