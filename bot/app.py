@@ -45,6 +45,7 @@ from bot.services.assessment import AssessmentService
 from bot.services.calendar import CalendarService
 from bot.services.console import ConsoleService
 from bot.services.inbox import InboxService
+from bot.services.linking import LinkService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
 from bot.services.outreach.pacing import Pacer
@@ -56,6 +57,7 @@ from bot.services.staff import StaffService
 from bot.store import Store
 from bot.store.db import Clock, DatabaseUnusable, utc_now
 from bot.web.metrics import Metrics
+from bot.web.pictures import PictureShelf
 from bot.web.server import WebServer
 from handlers import build_root_router
 
@@ -164,8 +166,13 @@ class App:
             else None
         )
         channels: list[Channel] = []
+        pictures = PictureShelf(
+            settings.database_path.parent / "pictures", settings.public_base_url
+        )
         if role is Role.BOT:
-            channels = await _messengers(settings, store, dispatcher, pacer, staff_changed, tuning)
+            channels = await _messengers(
+                settings, store, services, dispatcher, pacer, staff_changed, tuning, pictures
+            )
         elif role is Role.CHAT:
             from bot.channels.console import ConsoleChannel
 
@@ -194,7 +201,9 @@ class App:
                 settings.http_port,
                 metrics=metrics,
                 health=health,
-                routes=[route for channel in channels for route in channel.routes()],
+                # Pictures by URL need the server as much as webhooks do: only when published.
+                routes=[route for channel in channels for route in channel.routes()]
+                + ([pictures.route()] if settings.public_base_url else []),
                 pages=console.routes(),
             )
         log.info(
@@ -447,18 +456,22 @@ def _services(
             base_url=settings.public_base_url,
             session_hours=settings.console_session_hours,
         ),
+        linking=LinkService(store, clock=clock),
     )
 
 
 async def _messengers(
     settings: Settings,
     store: Store,
+    services: Services,
     dispatcher: Dispatcher,
     pacer: Pacer | None,
     staff_changed: Signal,
     tuning: Tuning,
+    pictures: PictureShelf,
 ) -> list[Channel]:
-    """The messengers the settings configure: Telegram (polling, or a webhook), Zalo OA."""
+    """The messengers the settings configure, each optional: Telegram (polling, or a webhook),
+    Zalo OA, Zalo Bot Platform (polling, or a webhook)."""
     channels: list[Channel] = []
     if settings.telegram_bot_token:
         from bot.channels.telegram import Patience, TelegramChannel, Webhook
@@ -490,6 +503,37 @@ async def _messengers(
         from bot.channels.zalo import ZaloChannel, ZaloClient
 
         channels.append(ZaloChannel(dispatcher, ZaloClient(settings, store.meta), settings))
+    if settings.zalo_bot_token:
+        from bot.channels.zalobot import ZaloBotChannel, ZaloBotClient, ZaloBotWebhook
+
+        outreach = services.outreach
+
+        async def alert(what: str) -> None:
+            await outreach.alert_staff(f"zalobot.alert.{what}")
+
+        zalobot_webhook = (
+            ZaloBotWebhook(settings.zalo_bot_webhook_url, settings.zalo_bot_webhook_secret)
+            if settings.zalo_bot_webhook_url and settings.zalo_bot_webhook_secret
+            else None
+        )
+        channels.append(
+            ZaloBotChannel(
+                dispatcher,
+                ZaloBotClient(
+                    settings.zalo_bot_token,
+                    settings.zalo_bot_api_url,
+                    read_timeout=tuning.read_timeout * 2,
+                ),
+                webhook=zalobot_webhook,
+                pictures=pictures,
+                pacing=pacer,
+                alert=alert,
+                poll_timeout=tuning.poll_timeout,
+                retry_first=tuning.backoff_base / 2,
+                retry_longest=tuning.outage_backoff_max,
+                patience=tuning.reply_patience,
+            )
+        )
     return channels
 
 
@@ -520,7 +564,10 @@ def _worker(
         report_text=outreach.report_text,
         wakeup=wakeup,
         metrics=metrics,
-        channel_pacers={"zalo": Pacer(settings.zalo_rate_per_min / 60.0)},
+        channel_pacers={
+            "zalo": Pacer(settings.zalo_rate_per_min / 60.0),
+            "zalobot": Pacer(settings.zalo_bot_rate, chat_interval=settings.chat_interval),
+        },
         extra_chat=extra,
         super_admins=set(outreach.super_admins),
         max_in_flight=in_flight,

@@ -73,9 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help=text("help.chat_db", file=CHAT_DATABASE))
 
     qr = sub.add_parser("qr", help=text("help.qr"))
-    qr.add_argument("payload", help=text("help.qr_payload"))
+    qr.add_argument("payload", nargs="?", default="", help=text("help.qr_payload"))
     qr.add_argument("--out", type=Path, required=True, help=text("help.qr_out"))
     qr.add_argument("--bot", help=text("help.qr_bot"))
+    qr.add_argument(
+        "--channel", choices=QR_CHANNELS, default="telegram", help=text("help.qr_channel")
+    )
 
     announce = sub.add_parser("announce", help=text("help.announce"))
     announce.add_argument(
@@ -263,11 +266,13 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "faq-drafts":
         return asyncio.run(_faq_drafts(settings))
     if args.command == "qr":
+        if args.channel != "telegram":
+            return _zalo_qr(settings, args.channel, args.payload, args.out, args.bot)
         return asyncio.run(_qr(settings, args.payload, args.out, args.bot))
     if args.command == "chat":
         return _chat(settings, args)
     if args.command == "run":
-        if not settings.telegram_bot_token and not settings.zalo_enabled:
+        if not (settings.telegram_bot_token or settings.zalo_enabled or settings.zalo_bot_token):
             say("run.no_token", err=True)
             return EXIT_USAGE
         if args.webhook and not settings.webhook_url:
@@ -425,6 +430,32 @@ def content_check(folder: Path) -> int:
 
 
 DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Telegram's rule for start payloads
+QR_CHANNELS = ("telegram", "zalo-oa", "zalobot")
+
+
+def _zalo_qr(settings: Settings, channel: str, payload: str, out: Path, bot: str | None) -> int:
+    """A QR code of the Zalo link that opens the chat with the association's Official Account
+    (zalo-oa) or Bot Platform bot (zalobot). Zalo passes no start payload (as far as is known:
+    README), so the member lands in the welcome, then the menu, and chooses what they came for."""
+    import segno
+
+    account = bot
+    if account is None and channel == "zalobot" and settings.zalo_bot_token:
+        account = settings.zalo_bot_token.split(":", 1)[0]  # the numeric bot id, not the secret
+    if account is None or not account.isascii() or not account.isdigit():
+        what = "id của Official Account" if channel == "zalo-oa" else "id của bot (ZALO_BOT_TOKEN)"
+        print(f"--bot: cần {what}, là một dãy số", file=sys.stderr)
+        return EXIT_USAGE
+    link = f"https://zalo.me/{account}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    segno.make(link, error="m").save(out, kind="png", scale=10, border=4)
+    print(f"{out}: {link}")
+    if payload:
+        print(
+            f"Lưu ý: Zalo không chuyển {payload!r} cho Hội; người quét mã sẽ vào trang chủ"
+            " và chọn mục mình cần."
+        )
+    return EXIT_OK
 
 
 async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> int:
@@ -434,6 +465,9 @@ async def _qr(settings: Settings, payload: str, out: Path, bot: str | None) -> i
     from bot.catalog import ContentInvalid, load_catalog
     from bot.catalog.links import link_opens
 
+    if not payload:
+        print("cần nêu mục mà đường liên kết mở (plans, assess-<id>, ...)", file=sys.stderr)
+        return EXIT_USAGE
     if not DEEP_LINK_PAYLOAD.match(payload):
         say("qr.bad_payload", err=True, payload=payload)
         return EXIT_USAGE

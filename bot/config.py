@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
@@ -21,6 +21,9 @@ from dotenv import dotenv_values
 from bot.home import ENV_FILE, HomeError, bundled_content, find_home
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+DEFAULT_ZALO_BOT_API_URL = "https://bot-api.zaloplatforms.com"
+# Zalo Bot Platform publishes no rate limit, only 429s: start slow until measured on a real bot.
+DEFAULT_ZALO_BOT_RATE = 5.0
 FREE_RATE_LIMIT = 30.0  # Telegram: about 30 messages a second for a bot
 PAID_RATE_LIMIT = 1000.0  # with paid broadcasts
 _INTEGER = re.compile(r"-?[0-9]{1,20}")  # ASCII digits: str.isdigit() also takes "²"
@@ -69,9 +72,15 @@ class Settings:
     zalo_buttons: bool = True  # off: choices are numbered and answered with the number
     zalo_webhook_path: str = "/zalo"
     zalo_rate_per_min: float = 4000.0
+    zalo_bot_token: str | None = None  # Zalo Bot Platform: "<numeric bot id>:<secret>"
+    zalo_bot_api_url: str = DEFAULT_ZALO_BOT_API_URL
+    zalo_bot_webhook_url: str | None = None  # set: webhook instead of long polling
+    zalo_bot_webhook_secret: str | None = None  # 8-256 characters, required with the URL
+    zalo_bot_rate: float = DEFAULT_ZALO_BOT_RATE  # bulk messages per second to the Bot Platform
     quiet_start: time = time(21, 0)  # personal reminders wait between these local times
     quiet_end: time = time(7, 0)
-    public_base_url: str | None = None  # where staff reach the web console (/console links)
+    # The https address where the bot's HTTP server is reached: console links, pictures by URL.
+    public_base_url: str | None = None
     console_session_hours: int = 12  # how long a console sign-in lasts
     home: Path | None = None  # the folder relative paths were resolved against
 
@@ -84,6 +93,8 @@ class Settings:
             self.zalo_oa_secret_key,
             self.zalo_access_token,
             self.zalo_refresh_token,
+            self.zalo_bot_token,
+            self.zalo_bot_webhook_secret,
         )
         return [value for value in values if value]
 
@@ -216,10 +227,11 @@ class Settings:
             if value is not None and not value.startswith(("http://", "https://")):
                 raise ConfigError(name, "must start with http:// or https://")
 
+        session_hours = _whole(get("CONSOLE_SESSION_HOURS"), "CONSOLE_SESSION_HOURS", 12)
         public_url = get("PUBLIC_BASE_URL")
         if public_url is not None and not public_url.startswith(("http://", "https://")):
             raise ConfigError("PUBLIC_BASE_URL", "must start with https:// (or http:// on a LAN)")
-        session_hours = _whole(get("CONSOLE_SESSION_HOURS"), "CONSOLE_SESSION_HOURS", 12)
+        zalobot = _zalo_bot(get)
 
         db = home / Path(get("DATABASE_PATH") or "data/khuyenhoc.sqlite3").expanduser()
         content_path = _content_dir(get("CONTENT_DIR"), home)
@@ -262,7 +274,38 @@ class Settings:
             public_base_url=public_url.rstrip("/") if public_url else None,
             console_session_hours=session_hours,
             home=home,
+            **zalobot,
         )
+
+
+ZALO_BOT_TOKEN = re.compile(r"[0-9]{1,20}:\S+")
+WEBHOOK_SECRET_CHARS = re.compile(r"[\x21-\x7e]{8,256}")  # printable ASCII, no spaces
+
+
+def _zalo_bot(get: Callable[[str], str | None]) -> dict[str, object]:
+    """The Zalo Bot Platform settings (all optional: without a token the channel is off)."""
+    token = get("ZALO_BOT_TOKEN")
+    if token is not None and not ZALO_BOT_TOKEN.fullmatch(token):
+        raise ConfigError(
+            "ZALO_BOT_TOKEN", "expected the form <bot id>:<secret> that Zalo Bot Creator sends"
+        )
+    api_url = (get("ZALO_BOT_API_URL") or DEFAULT_ZALO_BOT_API_URL).rstrip("/")
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError("ZALO_BOT_API_URL", "must start with http:// or https://")
+    url, secret = get("ZALO_BOT_WEBHOOK_URL"), get("ZALO_BOT_WEBHOOK_SECRET")
+    if url is not None and not url.startswith("https://"):
+        raise ConfigError("ZALO_BOT_WEBHOOK_URL", "Zalo only calls public https:// addresses")
+    if url is not None and secret is None:
+        raise ConfigError("ZALO_BOT_WEBHOOK_SECRET", "required with ZALO_BOT_WEBHOOK_URL")
+    if secret is not None and not WEBHOOK_SECRET_CHARS.fullmatch(secret):
+        raise ConfigError("ZALO_BOT_WEBHOOK_SECRET", "8-256 characters, no spaces")
+    return {
+        "zalo_bot_token": token,
+        "zalo_bot_api_url": api_url,
+        "zalo_bot_webhook_url": url,
+        "zalo_bot_webhook_secret": secret,
+        "zalo_bot_rate": _number(get("ZALO_BOT_RATE"), "ZALO_BOT_RATE", DEFAULT_ZALO_BOT_RATE),
+    }
 
 
 def _content_dir(value: str | None, home: Path) -> Path:

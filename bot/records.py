@@ -49,6 +49,7 @@ class User:
     consent_at: datetime | None
     created_at: datetime
     last_seen_at: datetime
+    preferred_channel: str | None = None  # announcements go there; None: the one last used
 
     @property
     def consented(self) -> bool:
@@ -63,6 +64,17 @@ class User:
     @property
     def receives_announcements(self) -> bool:
         return self.status == ACTIVE and self.consented
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One of a person's channel accounts; `current` is the one they last wrote from."""
+
+    channel: str
+    external_id: str
+    chat_id: str
+    status: str
+    current: bool
 
 
 @dataclass(slots=True)

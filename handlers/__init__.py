@@ -16,6 +16,7 @@ def build_root_router() -> Router:
         fallback,
         helper,
         inbox,
+        link,
         menu,
         plans,
         profile,
@@ -41,6 +42,7 @@ def build_root_router() -> Router:
         ask,
         inbox,
         helper,
+        link,
         fallback,
     ):
         root.include(module.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.router import Router
 from handlers.menu import show_menu
+from handlers.unreadable import ask_staff_to_call_back
 
 router = Router("fallback")
 
@@ -17,6 +18,9 @@ async def unknown_command(ctx: Context) -> None:
 
 @router.fallback("media")
 async def media(ctx: Context) -> None:
+    if ctx.inbound.media == "unsupported":  # content withheld by the platform, not a photo
+        await ask_staff_to_call_back(ctx)
+        return
     await show_menu(ctx, intro=ctx.t("fallback.media"))
 
 

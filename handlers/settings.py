@@ -14,6 +14,7 @@ from bot.core.context import Context, StaleButton
 from bot.core.router import Router
 from bot.records import ACTIVE, STOPPED
 from handlers.consent import needs_consent
+from handlers.link import channel_label, linked_line
 from handlers.menu import home_button, show_menu
 from handlers.profile import SETTINGS, area_label, ask_area, ask_language, ask_role, role_label
 
@@ -127,7 +128,7 @@ async def my_data(ctx: Context) -> None:
     ]
     text = ctx.t(
         "mydata.view",
-        channel=ctx.t(f"mydata.channel.{user.channel}"),
+        channel=channel_label(ctx, user.channel),
         name=user.display_name or none,
         language=ctx.services.catalog.campaign.locale_names.get(user.locale, user.locale),
         role=role_label(ctx, user.role) or none,
@@ -140,8 +141,9 @@ async def my_data(ctx: Context) -> None:
         last_seen=_local(ctx, user.last_seen_at),
         other="\n".join(f"• {line}" for line in stored) or ctx.t("clarity.mydata_no_other"),
     )
+    linked = await linked_line(ctx)
     ctx.reply(
-        text,
+        f"{text}\n{linked}" if linked else text,
         [[ctx.button("buttons.forget", Forget("ask")), home_button(ctx)]],
         edit=ctx.pressed,
     )

@@ -111,6 +111,16 @@ class Pacing(Protocol):
     def note_interactive(self, chat_id: str) -> None: ...
 
 
+class PictureHost(Protocol):
+    """The bot's own web server, serving pictures (charts, QR codes) under unguessable URLs, for
+    platforms that take a photo by URL only (Zalo Bot Platform)."""
+
+    async def publish(self, data: bytes, name: str) -> str | None:
+        """The picture's public URL, valid for a day; None when the server has no public
+        address (PUBLIC_BASE_URL unset)."""
+        ...
+
+
 class Vault(Protocol):
     """Small named values a channel keeps across restarts (Zalo's rotating token pair)."""
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.services.calendar import CalendarService
     from bot.services.console import ConsoleService
     from bot.services.inbox import InboxService
+    from bot.services.linking import LinkService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
     from bot.services.reminders import ReminderService
@@ -57,6 +58,7 @@ class Services:
     staff: StaffService
     inbox: InboxService
     console: ConsoleService
+    linking: LinkService
 
 
 class Context:

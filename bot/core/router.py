@@ -424,6 +424,11 @@ class Dispatcher:
         known = await self.services.members.locale_of(channel, external_id)
         return known or self.services.i18n.default
 
+    async def first_contact(self, channel: str, external_id: str) -> bool:
+        """Whether someone writes for the very first time (a platform without a start event
+        then greets them as /start would)."""
+        return await self.services.members.first_contact(channel, external_id)
+
     async def first_time_seen(self, channel: str, message_id: str) -> bool:
         """False for a platform message handled before (a webhook that delivered it twice)."""
         return await self.services.members.first_time_seen(channel, message_id)

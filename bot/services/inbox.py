@@ -64,6 +64,22 @@ class InboxService:
             return None
         return await self._tickets.create(user.id, question, user.area_code, user.role)
 
+    async def call_back(self, user: User, note: str) -> User:
+        """A member whose message the platform withheld: a ticket asks staff to call them back,
+        filed under their area when known. Someone not stored yet is kept (without consent, so
+        no announcements) only so staff can answer them; /forget removes them as anyone.
+        Returns the member as now stored."""
+        if not user.stored:
+            user, _, _ = await self._users.arrive(
+                user.channel,
+                user.external_id,
+                chat_id=user.chat_id,
+                display_name=user.display_name,
+                locale=user.locale,
+            )
+        await self.ask(user, note)
+        return user
+
     async def of_member(self, user_id: int) -> list[Ticket]:
         """The member's own questions, newest first (/myquestions)."""
         return await self._tickets.of_member(user_id)

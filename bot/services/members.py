@@ -2,7 +2,8 @@
 
 The Dispatcher asks this service for the member behind each update and saves their session;
 handlers change a profile, record consent, show a member what is kept (/mydata) and delete it
-(/forget) through it. It owns the `users` and `sessions` rows.
+(/forget) through it. It owns the `users` and `sessions` rows. A member may write from any of
+their linked accounts (bot.services.linking): they arrive as the same person.
 
 Nothing of a person is stored before they agree to the privacy notice: until then they are an
 unstored `User` (id 0) rebuilt from each update, their profile changes live only in that turn,
@@ -25,6 +26,7 @@ MAX_UNSTORED_CHOICES = 10_000  # strangers' numbered choices kept in memory at m
 class MemberService:
     def __init__(self, store: Store) -> None:
         self._users = store.users
+        self._accounts = store.accounts
         self._sessions = store.sessions
         self._db = store.db
         self._strangers: OrderedDict[tuple[str, str], list[list[str]]] = OrderedDict()
@@ -64,6 +66,13 @@ class MemberService:
             chat_id=chat_id if private else None,
             display_name=display_name,
         )
+        if known is None:  # one of a person's other accounts: it becomes the one last used
+            known = await self._accounts.switch_to(
+                channel,
+                external_id,
+                chat_id=chat_id if private else None,
+                display_name=display_name,
+            )
         if known is None:
             now = self._db.clock()
             stranger = User(
@@ -88,7 +97,11 @@ class MemberService:
 
     async def set_status(self, channel: str, external_id: str, status: str) -> bool:
         """A platform says the member blocked (or unblocked) the bot."""
-        return await self._users.set_status(channel, external_id, status)
+        if await self._users.set_status(channel, external_id, status):
+            return True
+        if status == BLOCKED:  # one of a person's other accounts
+            return await self._accounts.blocked_elsewhere(channel, external_id)
+        return False
 
     async def get(self, user_id: int) -> User | None:
         return await self._users.get(user_id)
@@ -117,6 +130,15 @@ class MemberService:
             self._strangers.pop((user.channel, user.external_id), None)
             user = stored
         return await self._users.update(user.id, consent_at=self._db.now(), status=ACTIVE)
+
+    async def first_contact(self, channel: str, external_id: str) -> bool:
+        """Nobody the bot knows, and not in the middle of answering its numbered choices: the
+        first message of someone on a platform with no "follow" or "start" event."""
+        if (channel, external_id) in self._strangers:
+            return False
+        if await self._users.find(channel, external_id) is not None:
+            return False
+        return not await self._accounts.is_linked(channel, external_id)
 
     async def locale_of(self, channel: str, external_id: str) -> str | None:
         user = await self._users.find(channel, external_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.store.accounts import Accounts
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
 from bot.store.console import Console
@@ -29,6 +30,8 @@ class Store:
         self.staff = Staff(db)
         # A deleted member loses any role, and their runs go with them.
         self.users.forgotten += [self.staff.invalidate, self.assessments.forget_cached]
+        # A merge of two persons changes the same caches.
+        self.accounts = Accounts(db, self.users.forgotten)
         self.announcements = Announcements(db)
         self.deliveries = Deliveries(db)
         self.calendar = Calendar(db)

@@ -64,13 +64,21 @@ MISSED = (
 )
 
 
+# A person who can receive announcements: active, or blocked on the account they last used but
+# with another linked account that is not (the outbox then delivers there).
+REACHABLE = (
+    "(u.status = 'active' OR (u.status = 'blocked' AND u.id IN"
+    " (SELECT user_id FROM linked_accounts WHERE status = 'active')))"
+)
+
+
 def _audience_sql(
     audience: AudienceFilter,
     not_met_definitions: Sequence[str],
     super_admins: Iterable[tuple[str, str]] = (),
 ) -> tuple[str, list]:
     # A member an officer registered has no chat to send to (helper mode).
-    where = ["u.status = 'active'", "u.consent_at IS NOT NULL", f"u.channel <> '{ASSISTED}'"]
+    where = [REACHABLE, "u.consent_at IS NOT NULL", f"u.channel <> '{ASSISTED}'"]
     params: list[Any] = []
     if audience.areas:
         where.append(f"u.area_code IN ({', '.join('?' * len(audience.areas))})")
@@ -96,14 +104,17 @@ def _audience_sql(
         params.append(audience.missed_from)
     if audience.staff_only:
         supers = sorted(f"{c}:{e}" for c, e in super_admins)
+        marks = ", ".join("?" * len(supers))
         in_supers = (
-            f" OR (u.channel || ':' || u.external_id) IN ({', '.join('?' * len(supers))})"
+            f" OR (u.channel || ':' || u.external_id) IN ({marks})"
+            " OR u.id IN (SELECT user_id FROM linked_accounts"
+            f" WHERE (channel || ':' || external_id) IN ({marks}))"
             if supers
             else ""
         )
         city = " WHERE areas = ''" if audience.city_staff else ""
         where.append(f"(u.id IN (SELECT user_id FROM staff{city}){in_supers})")
-        params += supers
+        params += supers + supers
     if audience.not_met:
         if not not_met_definitions:
             where.append("0")
@@ -132,9 +143,31 @@ class Staff:
         self._roles: dict[int, tuple[str, tuple[str, ...]]] | None = None
         self._version: int | None = None
         self._checked_at = datetime.min.replace(tzinfo=UTC)
+        self._holders: set[int] | None = None  # persons holding a super admin's account
 
     def invalidate(self) -> None:
         self._roles = None
+        self._holders = None
+
+    async def holders(self, accounts: frozenset[tuple[str, str]]) -> set[int]:
+        """The persons holding any of these (channel, external id) accounts, as the one they
+        last used or a linked one (a super admin who also writes from Zalo is still one).
+        Kept in memory until `invalidate` (linking, unlinking and forgetting call it)."""
+        if self._holders is None:
+            refs = sorted(f"{channel}:{external_id}" for channel, external_id in accounts)
+            marks = ", ".join("?" * len(refs))
+            rows = (
+                await self._db.fetchall(
+                    f"SELECT id FROM users WHERE channel || ':' || external_id IN ({marks})"
+                    " UNION SELECT user_id FROM linked_accounts"
+                    f" WHERE channel || ':' || external_id IN ({marks})",
+                    [*refs, *refs],
+                )
+                if refs
+                else []
+            )
+            self._holders = {int(r[0]) for r in rows}
+        return self._holders
 
     async def _loaded(self) -> dict[int, tuple[str, tuple[str, ...]]]:
         # At most once a second (this runs for every update): has another process written?
@@ -444,7 +477,10 @@ class Announcements:
             await tx.execute(
                 "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
                 " status, next_attempt_at, updated_at)"
-                f" SELECT ?, u.id, u.channel, u.chat_id, 'pending', ?, ? FROM users u WHERE {where}"
+                " SELECT ?, u.id, coalesce(p.channel, u.channel), coalesce(p.chat_id, u.chat_id),"
+                " 'pending', ?, ? FROM users u LEFT JOIN linked_accounts p ON p.user_id = u.id"
+                " AND p.channel = u.preferred_channel AND p.status = 'active'"
+                f" WHERE {where}"
                 " ORDER BY u.id",
                 (announcement.id, now, now, *params),
             )
@@ -478,6 +514,15 @@ class Announcements:
         counts = dict.fromkeys((PENDING, SENDING, *FINAL), 0)
         counts.update({r["status"]: r["n"] for r in rows})
         return counts
+
+    async def counts_by_channel(self, announcement_id: int) -> dict[str, tuple[int, int]]:
+        """(sent, total) of the announcement's deliveries on each channel, for the report."""
+        rows = await self._db.fetchall(
+            "SELECT channel, sum(status = 'sent') AS sent, count(*) AS total FROM deliveries"
+            " WHERE announcement_id = ? AND user_id IS NOT NULL GROUP BY channel ORDER BY channel",
+            (announcement_id,),
+        )
+        return {r["channel"]: (int(r["sent"]), int(r["total"])) for r in rows}
 
     async def outside_window(self, announcement_id: int) -> int:
         """Skipped because the platform allows no message to those members now (Zalo: 7 days)."""

@@ -24,7 +24,15 @@ PERSONAL_TABLES: list[str] = [
     "rsvps",
     "tickets",
 ]
-_EDITABLE = {"display_name", "locale", "role", "area_code", "status", "consent_at"}
+_EDITABLE = {
+    "display_name",
+    "locale",
+    "role",
+    "area_code",
+    "status",
+    "consent_at",
+    "preferred_channel",
+}
 
 
 def _user(row: aiosqlite.Row) -> User:
@@ -41,6 +49,7 @@ def _user(row: aiosqlite.Row) -> User:
         consent_at=from_db_time(row["consent_at"]),
         created_at=from_db_time(row["created_at"]),  # type: ignore[arg-type]
         last_seen_at=from_db_time(row["last_seen_at"]),  # type: ignore[arg-type]
+        preferred_channel=row["preferred_channel"],
     )
 
 
@@ -220,7 +229,11 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
     )
     if member is None:
         return
-    ref = f"{member['channel']}:{member['external_id']}"
+    # The person's other accounts too: /forget forgets them everywhere.
+    accounts = [member] + await tx.fetchall(
+        "SELECT channel, external_id, chat_id FROM linked_accounts WHERE user_id = ?", (user_id,)
+    )
+    refs = [f"{a['channel']}:{a['external_id']}" for a in accounts]
     questions = [
         r["question"]
         for r in await tx.fetchall("SELECT question FROM tickets WHERE user_id = ?", (user_id,))
@@ -231,20 +244,25 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
         " WHERE ticket_id IN (SELECT id FROM tickets WHERE user_id = ?)",
         (user_id,),
     )
-    # What they did as staff, or tried to do, stays on record without saying who.
-    await tx.execute("UPDATE audit_log SET actor = ? WHERE actor = ?", (FORGOTTEN, ref))
-    await tx.execute(
-        "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE instr(detail, ?) > 0",
-        (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
-    )
+    for ref in refs:
+        # What they did as staff, or tried to do, stays on record without saying who.
+        await tx.execute("UPDATE audit_log SET actor = ? WHERE actor = ?", (FORGOTTEN, ref))
+        await tx.execute(
+            "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE instr(detail, ?) > 0",
+            (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
+        )
     # A broadcast they sent no longer reports its progress to their chat.
-    await tx.execute(
-        "UPDATE announcements SET report_chat = NULL, report_message = NULL"
-        " WHERE report_channel = ? AND report_chat = ?",
-        (member["channel"], member["chat_id"]),
-    )
+    for account in accounts:
+        await tx.execute(
+            "UPDATE announcements SET report_chat = NULL, report_message = NULL"
+            " WHERE report_channel = ? AND report_chat = ?",
+            (account["channel"], account["chat_id"]),
+        )
     for table, column in _REF_COLUMNS:
-        await tx.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (FORGOTTEN, ref))
+        for ref in refs:
+            await tx.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (FORGOTTEN, ref)
+            )
 
 
 # Columns naming a member as "channel:external_id" in rows that are not theirs.

@@ -94,6 +94,15 @@ CALLS = {
     "users.last_seen_of": lambda s, x: s.users.last_seen_of({x.member.id}),
     "users.personal_data_counts": lambda s, x: s.users.personal_data_counts(x.member.id),
     "users.forget": lambda s, x: s.users.forget(x.leaving.id),
+    "accounts.merge": lambda s, x: s.accounts.merge("zalobot", "z1", "z1", x.member.id),
+    "accounts.switch_to": lambda s, x: s.accounts.switch_to(
+        "telegram", "1", chat_id="1", display_name="An"
+    ),
+    "staff.holders": lambda s, x: s.staff.holders(frozenset({("telegram", "1")})),
+    "accounts.of_person": lambda s, x: s.accounts.of_person(x.member.id),
+    "accounts.alternative": lambda s, x: s.accounts.alternative(
+        x.member.id, ["zalobot"], ["telegram", "zalobot"]
+    ),
     "sessions.get": lambda s, x: s.sessions.get(x.member.id),
     "sessions.choices": lambda s, x: s.sessions.choices(x.member.id),
     "assessments.snapshot_body": lambda s, x: s.assessments.snapshot_body("gia-dinh", 1),
@@ -145,6 +154,7 @@ CALLS = {
     "announcements.outcomes": lambda s, x: s.announcements.outcomes(x.sending.id),
     "announcements.recipients": lambda s, x: s.announcements.recipients(x.sending.id),
     "console.session": lambda s, x: s.console.session("s", NOW),
+    "announcements.counts_by_channel": lambda s, x: s.announcements.counts_by_channel(x.sending.id),
     "deliveries.prune": lambda s, x: s.deliveries.prune(NOW),
     "deliveries.claim": lambda s, x: s.deliveries.claim(NOW, 10, ("telegram",)),
     "deliveries.sending_announcements": lambda s, x: s.deliveries.sending_announcements(),

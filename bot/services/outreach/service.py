@@ -144,6 +144,12 @@ class OutreachService:
         self.wake()
         return announcement
 
+    async def alert_staff(self, key: str, **params: object) -> Announcement:
+        """Tell every staff member (super admins included) of trouble the bot met, in the
+        default language: a channel's quota reached, its token rejected."""
+        text = self.i18n.t(self.i18n.default, key, **params)
+        return await self.announce("bot", str(text), AudienceFilter(staff_only=True))
+
     async def resend_missed(self, announcement_id: int, by: str) -> Announcement | None:
         """Send a finished announcement again, as a new one, to the members it missed: their
         delivery failed, or expired while a channel was down. None when it missed nobody.
@@ -266,7 +272,15 @@ class OutreachService:
         counts = await store.counts(announcement.id)
         final = announcement.status == DONE
         outside = await store.outside_window(announcement.id) if final else 0
-        return self.report_text(announcement, counts, locale, final=final, outside_window=outside)
+        by_channel = await store.counts_by_channel(announcement.id) if final else {}
+        return self.report_text(
+            announcement,
+            counts,
+            locale,
+            final=final,
+            outside_window=outside,
+            by_channel=by_channel,
+        )
 
     # -- words for the sender -------------------------------------------------------------------
     def report_text(
@@ -278,9 +292,11 @@ class OutreachService:
         final: bool,
         outside_window: int = 0,
         down: tuple[str, ...] = (),
+        by_channel: dict[str, tuple[int, int]] | None = None,
     ) -> str:
         """The progress or final report; `down` names the channels whose platform does not
-        answer now (their deliveries wait for it)."""
+        answer now (their deliveries wait for it); `by_channel` ((sent, total) per channel)
+        splits the final report when members were reached on more than one channel."""
         t = self.i18n
         locale = locale or t.default
         total = announcement.total or sum(counts.values())
@@ -300,6 +316,18 @@ class OutreachService:
                 text += "\n" + t.t(
                     locale, "outreach.report_window", count=t.number(locale, outside_window)
                 )
+            if by_channel and len(by_channel) > 1:
+                lines = "; ".join(
+                    t.t(
+                        locale,
+                        "zalobot.report_channel",
+                        channel=t.t(locale, f"zalobot.channel.{channel}"),
+                        sent=t.number(locale, sent),
+                        total=t.number(locale, of),
+                    )
+                    for channel, (sent, of) in by_channel.items()
+                )
+                text += "\n" + t.t(locale, "zalobot.report_channels", lines=lines)
             return text
         left = max(0, total - done)
         rate = self._rate_estimate(announcement, done)

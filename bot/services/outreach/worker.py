@@ -28,7 +28,6 @@ from typing import Any
 
 from bot.core.channel import DeliveryError, Failure, Sender
 from bot.records import BLOCKED, FAILED, PENDING, SENT, SKIPPED, Announcement, Delivery, Outcome
-from bot.records import BLOCKED as USER_BLOCKED
 from bot.services.outreach.pacing import Pacer
 from bot.store import Store
 
@@ -38,6 +37,12 @@ OUTSIDE_WINDOW = "outside_window"  # skipped: the platform allows no message to 
 # (announcement, counts, locale, final, outside_window) -> the sender's progress or report text
 ReportText = Callable[..., str]
 NotMet = Callable[[str], list[str]]  # title id -> definition ids
+# Failures after which a person's delivery moves to another of their linked accounts: this
+# account cannot be reached (a quota counts when its wait is long; a flood limit of a second
+# does not).
+MOVE_ON = (Failure.BLOCKED, Failure.UNREACHABLE, Failure.NOT_FOUND)
+QUOTA_WAIT = 30.0
+PHOTO_ID_CHANNEL = "telegram"  # the platform whose photo id an announcement keeps (`Sent`)
 # How long an announcement without its own `expires_at` keeps waiting for a channel that is down.
 DEFAULT_EXPIRY = timedelta(hours=24)
 
@@ -117,6 +122,7 @@ class DeliveryWorker:
         self._tasks: list[asyncio.Task] = []
         self._flushed = asyncio.Event()
         self._last_seen: dict[int, datetime] = {}
+        self._tried: dict[int, set[str]] = {}  # delivery -> channels it could not go through
         self.sent_count = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -228,11 +234,17 @@ class DeliveryWorker:
         seen = self._last_seen.get(delivery.user_id or 0)
         if window is not None and seen is not None and seen < self.clock() - window:
             # e.g. Zalo: no message to a member silent for more than 7 days; said in the report
-            self._record(delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, OUTSIDE_WINDOW))
+            self._record(
+                delivery,
+                await self._elsewhere(delivery, OUTSIDE_WINDOW)
+                or Outcome(delivery.id, SKIPPED, delivery.attempts, OUTSIDE_WINDOW),
+            )
             return
         if delivery.user_id in inactive:
             self._record(
-                delivery, Outcome(delivery.id, SKIPPED, delivery.attempts, "stopped or blocked")
+                delivery,
+                await self._elsewhere(delivery, "blocked")
+                or Outcome(delivery.id, SKIPPED, delivery.attempts, "stopped or blocked"),
             )
             return
         pacer = self.channel_pacers.get(delivery.channel, self.pacer)
@@ -277,7 +289,11 @@ class DeliveryWorker:
                 self._record(delivery, self._wait_out(delivery, outage))
                 return
             photo: str | bytes | None = announcement.photo_file_id or announcement.photo
-            if announcement.photo and not announcement.photo_file_id:
+            if announcement.photo and (
+                not announcement.photo_file_id or delivery.channel != PHOTO_ID_CHANNEL
+            ):
+                # A photo id is Telegram's; the other channels get the picture itself when
+                # it is a file (a CLI photo).
                 photo = _photo_source(announcement.photo)
             sent = await sender.deliver(
                 delivery.chat_id, announcement.text, photo=photo, paid=announcement.paid
@@ -306,6 +322,34 @@ class DeliveryWorker:
         finally:
             self._slots.release()
 
+    async def _elsewhere(self, delivery: Delivery, why: str) -> Outcome | None:
+        """A person this channel cannot reach now (blocked, outside its window, its quota used
+        up) who has another linked account on a channel served here: the delivery moves there
+        and goes at once. None when there is no such account. Each channel is tried once."""
+        if delivery.user_id is None:
+            return None
+        tried = self._tried.setdefault(delivery.id, set())
+        tried.add(delivery.channel)
+        other = await self.store.accounts.alternative(delivery.user_id, tried, self.channels)
+        if other is None:
+            return None
+        channel, chat_id = other
+        await self.store.accounts.redirect(delivery.id, channel, chat_id)
+        log.info(
+            "outbox: delivery %d moves from %s to %s (%s)",
+            delivery.id,
+            delivery.channel,
+            channel,
+            why,
+        )
+        return Outcome(
+            delivery.id,
+            PENDING,
+            delivery.attempts,
+            f"moved from {delivery.channel}: {why}",
+            next_attempt_at=self.clock(),
+        )
+
     async def _failed(self, delivery: Delivery, attempts: int, error: DeliveryError) -> Outcome:
         now = self.clock()
         if error.kind is Failure.RETRY_AFTER:
@@ -313,6 +357,16 @@ class DeliveryWorker:
             self.channel_pacers.get(delivery.channel, self.pacer).pause(error.retry_after)
             if self.metrics is not None:
                 self.metrics.throttled.inc()
+        if error.kind is Failure.BLOCKED and delivery.user_id is not None:
+            # That account only: the person may have others.
+            await self.store.accounts.blocked(delivery.user_id, delivery.channel)
+        if error.kind in MOVE_ON or (
+            error.kind is Failure.RETRY_AFTER and error.retry_after >= QUOTA_WAIT
+        ):
+            moved = await self._elsewhere(delivery, str(error.kind))
+            if moved is not None:
+                return moved
+        if error.kind is Failure.RETRY_AFTER:
             return Outcome(
                 delivery.id,
                 PENDING,
@@ -323,8 +377,6 @@ class DeliveryWorker:
         if error.kind is Failure.UNREACHABLE:
             return Outcome(delivery.id, SKIPPED, attempts, f"{OUTSIDE_WINDOW}: {error.detail}")
         if error.kind is Failure.BLOCKED:
-            if delivery.user_id is not None:
-                await self.store.users.update(delivery.user_id, status=USER_BLOCKED)
             return Outcome(delivery.id, BLOCKED, attempts, error.detail)
         if error.kind is Failure.TRANSIENT:
             outage = await self._outage(delivery.channel, error)
@@ -419,6 +471,8 @@ class DeliveryWorker:
 
     def _record(self, delivery: Delivery, outcome: Outcome) -> None:
         self._outcomes.append(outcome)
+        if outcome.status != PENDING:
+            self._tried.pop(delivery.id, None)
         if self.metrics is not None:
             if outcome.status == PENDING and outcome.error is not None:
                 self.metrics.retries.inc()
@@ -506,7 +560,8 @@ class DeliveryWorker:
         sender = self.senders.get(channel or "")
         if sender is None or chat is None:
             return
-        outside = await self.store.announcements.outside_window(announcement.id) if final else 0
+        store = self.store.announcements
+        outside = await store.outside_window(announcement.id) if final else 0
         text = self.report_text(
             announcement,
             counts,
@@ -514,6 +569,7 @@ class DeliveryWorker:
             final=final,
             outside_window=outside,
             down=() if final else tuple(self.outages),
+            by_channel=await store.counts_by_channel(announcement.id) if final else None,
         )
         if announcement.report_message:
             await sender.edit(chat, announcement.report_message, text)
