@@ -5,9 +5,10 @@ officer helped.
 
 The person becomes a member row without a chat account (bot.records.ASSISTED): counted in the
 figures, never messaged; their results are marked as entered by the officer ("nhập hộ" in
-exports). Handing the records over to the person's own Telegram or Zalo account later (a one-time
-code the officer gives) is the link-code service's, built separately: it finds these rows by
-their channel and makes them the linked account's.
+exports). When the person later has a phone of their own, the officer hands the records over: a
+one-time code (the link-code service's, as /link uses) that the person sends from their own
+Telegram or Zalo as "/link CODE"; their account then becomes this person, and the announcements
+reach them there.
 
 Everything here stays within the officer's scope: a person of another ward/commune is refused.
 """
@@ -23,6 +24,7 @@ from bot.core.messages import Button
 from bot.core.roles import OFFICER
 from bot.core.router import Router
 from bot.records import ASSISTED, User
+from bot.services.linking import CODE_TTL, Refusal
 from bot.services.staff import find_area
 from handlers.menu import home_button
 from handlers.profile import area_label, role_label
@@ -72,6 +74,12 @@ class HelpAssess:
     member: int
 
 
+@action("hh")
+@dataclass(frozen=True)
+class HelpHandOver:
+    member: int
+
+
 @action("hf")
 @dataclass(frozen=True)
 class HelpForget:
@@ -116,6 +124,7 @@ async def helper(ctx: Context, *, intro: str = "") -> None:
             area=area_label(ctx, person.area_code),
             day=f"{person.created_at.astimezone(tz):%d/%m/%Y}",
         )
+        + ("" if person.channel == ASSISTED else str(ctx.t("branches.helper_own_app")))
         for person in helped
     ]
     if not helped:
@@ -123,7 +132,7 @@ async def helper(ctx: Context, *, intro: str = "") -> None:
     rows = [[ctx.button("branches.buttons.helper_new", HelpNew())]]
     rows += [
         [ctx.button("branches.buttons.helper_assess", HelpAssess(p.id), name=p.display_name)]
-        for p in helped[:LISTED]
+        for p in [p for p in helped if p.channel == ASSISTED][:LISTED]
     ]
     rows.append([home_button(ctx)])
     text = "\n".join(str(line) for line in lines)
@@ -249,11 +258,30 @@ async def choose_assessment(ctx: Context, act: HelpAssess) -> None:
         [Button(_text(ctx, d.title), action=HelpStart(person.id, d.id).pack())]
         for d in ctx.services.catalog.assessments()
     ]
+    hand_over = ctx.button("branches.buttons.helper_hand_over", HelpHandOver(person.id))
     forget = ctx.button("branches.buttons.helper_forget", HelpForget(person.id, 0))
     ctx.reply(
         ctx.t("branches.helper_which_assessment", name=person.display_name),
-        [*rows, [forget], [home_button(ctx)]],
+        [*rows, [hand_over], [forget], [home_button(ctx)]],
         edit=ctx.pressed,
+    )
+
+
+@router.action(HelpHandOver, role=OFFICER)
+async def hand_over(ctx: Context, act: HelpHandOver) -> None:
+    """A code the person sends from their own app: their records become that account's."""
+    person = await _helped(ctx, act.member)
+    issued = await ctx.services.linking.issue(person)
+    back = ctx.button("branches.buttons.helper_list", HelperList())
+    if isinstance(issued, Refusal):
+        ctx.reply(ctx.t("branches.helper_too_many_codes"), [[back]])
+        return
+    await ctx.services.staff.audit(ctx.actor, "hand_over", member=person.id)
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    code = f"{issued[:4]} {issued[4:]}"
+    ctx.reply(
+        ctx.t("branches.helper_code", name=person.display_name, code=code, minutes=minutes),
+        [[back], [home_button(ctx)]],
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.records import Account, Session, User
+from bot.records import ASSISTED, Account, Session, User
 from bot.store.db import Database, to_db_time
 from bot.store.users import PERSONAL_TABLES, _session, _user
 
@@ -96,7 +96,9 @@ class Accounts:
                 "DELETE FROM linked_accounts WHERE channel = ? AND external_id = ?",
                 (channel, external_id),
             )
-            if (person["channel"], person["external_id"]) != (channel, external_id):
+            # A person an officer registered had no account of their own: nothing to keep.
+            mine = (person["channel"], person["external_id"]) != (channel, external_id)
+            if mine and person["channel"] != ASSISTED:
                 await _put_aside(tx, person, now)
             # One account per channel and person: an older one on this channel is let go.
             await tx.execute(

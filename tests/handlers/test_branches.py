@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 
@@ -433,6 +434,50 @@ async def test_an_officer_registers_and_assesses_someone_who_does_not_chat(app):
     assert actions["assisted_register"].scope == (HOA_AN,)
     assert actions["assisted_assessment"].detail["member"] == f"assisted:{person.external_id}"
 
+
+
+async def test_an_officer_hands_a_helped_person_over_to_their_own_phone(app):
+    """Registered and assessed by an officer, the person later gets a phone: the officer gives
+    a code, the person sends it from their own app, and the records become theirs there."""
+    officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
+    await grant(app, officer, "officer", HOA_AN)
+    await officer.command("/helper")
+    await officer.press("Đăng ký người mới")
+    await officer.say("Bà Sáu")
+    await officer.press("Hộ gia đình")
+    await officer.press("Tôi đã đọc và người này đồng ý")
+    await officer.press("Tự đánh giá: Bà Sáu")
+    await officer.press("Tự đánh giá Gia đình học tập")
+    for _ in range(9):
+        await officer.press(officer.labels()[0])
+    [person] = await app.services.members.registered_by("telegram:3200")
+
+    await officer.command("/helper")
+    await officer.press("Tự đánh giá: Bà Sáu")
+    await officer.press("Trao cho người này tự dùng")
+    assert "Mã trao lại cho Bà Sáu" in officer.text
+    code = re.search(r"/link (\d{4} \d{4})", officer.text)[1]
+
+    her_phone = Member(app, user_id="3300", name="Sáu")  # a new Telegram account
+    await her_phone.command(f"/link {code}")
+    assert "Đã liên kết" in her_phone.text
+    mine = await her_phone.user()
+    assert mine.id == person.id  # the same person: profile, consent and results
+    assert (mine.channel, mine.chat_id, mine.area_code) == ("telegram", "3300", HOA_AN)
+    await her_phone.command("/mydata")
+    assert "Hòa An" in her_phone.text
+    [run] = await app.store.assessments.history(person.id)
+    assert run.definition_id == "gia-dinh-hoc-tap"
+    # Now reachable on her own phone, once; the officer's list says she uses the app herself.
+    assert await app.services.outreach.audience_size(AudienceFilter(user_ids=(person.id,))) == 1
+    await officer.command("/helper")
+    assert "Sáu · Hộ gia đình · xã Hòa An" in officer.text  # her name as her app gives it
+    assert "đã tự dùng ứng dụng" in officer.text
+    assert "Tự đánh giá: Bà Sáu" not in officer.labels()
+    # The code worked once.
+    stranger = Member(app, user_id="3301", name="Ai đó")
+    await stranger.command(f"/link {code}")
+    assert "không đúng hoặc đã hết hạn" in stranger.text
 
 async def test_an_officer_helps_nobody_outside_their_area(app):
     officer = await resident(app, "3200", "hoa an", "xã Hòa An", name="Cán bộ chi hội")
