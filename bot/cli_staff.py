@@ -14,8 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.core.dates import parse_local
 from bot.core.roles import GRANTABLE
 from bot.core.text import plain
+from bot.say import language, text
+from bot.say import say as say_cli
 from bot.services.staff import find_area
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -24,25 +27,23 @@ CLI_ACTOR = "cli"
 
 def add_parsers(sub: Any) -> None:
     """The `admins` and `audit` subcommands, on the main parser's subparsers."""
-    admins = sub.add_parser("admins", help="staff roles and their scope (wards/communes)")
+    admins = sub.add_parser("admins", help=text("help.admins"))
     admins_sub = admins.add_subparsers(dest="admins_command", required=True)
-    grant = admins_sub.add_parser("grant", help="give a member a role, city-wide or for areas")
-    grant.add_argument("id", help="the member's id on the channel (e.g. their Telegram id)")
-    grant.add_argument("--role", required=True, choices=GRANTABLE)
-    grant.add_argument(
-        "--area", action="append", default=[], help='ward/commune by name ("Hòa An") or code'
-    )
-    grant.add_argument("--channel", default="telegram")
-    revoke = admins_sub.add_parser("revoke", help="take a member's role away")
-    revoke.add_argument("id")
-    revoke.add_argument("--role", choices=GRANTABLE, help="only if they hold this role")
-    revoke.add_argument("--channel", default="telegram")
-    admins_sub.add_parser("list", help="everyone with a role, and where")
+    grant = admins_sub.add_parser("grant", help=text("help.admins_grant"))
+    grant.add_argument("id", help=text("help.admins_id"))
+    grant.add_argument("--role", required=True, choices=GRANTABLE, help=text("help.admins_role"))
+    grant.add_argument("--area", action="append", default=[], help=text("help.admins_area"))
+    grant.add_argument("--channel", default="telegram", help=text("help.admins_channel"))
+    revoke = admins_sub.add_parser("revoke", help=text("help.admins_revoke"))
+    revoke.add_argument("id", help=text("help.admins_id"))
+    revoke.add_argument("--role", choices=GRANTABLE, help=text("help.admins_revoke_role"))
+    revoke.add_argument("--channel", default="telegram", help=text("help.admins_channel"))
+    admins_sub.add_parser("list", help=text("help.admins_list"))
 
-    audit = sub.add_parser("audit", help="what staff did (the audit log), newest first")
-    audit.add_argument("--since", help="from this day, YYYY-MM-DD (local)")
-    audit.add_argument("--who", help='an actor: "telegram:12345", a bare id (Telegram), or cli')
-    audit.add_argument("--limit", type=int, default=100)
+    audit = sub.add_parser("audit", help=text("help.audit"))
+    audit.add_argument("--since", help=text("help.audit_since"))
+    audit.add_argument("--who", help=text("help.audit_who"))
+    audit.add_argument("--limit", type=int, default=100, help=text("help.audit_limit"))
 
 
 async def admins_command(settings: Settings, args: argparse.Namespace, open_app: Any) -> int:
@@ -103,11 +104,11 @@ async def admins_command(settings: Settings, args: argparse.Namespace, open_app:
 async def audit_command(settings: Settings, args: argparse.Namespace, open_app: Any) -> int:
     since = None
     if args.since:
-        try:
-            since = datetime.strptime(args.since, "%Y-%m-%d").replace(tzinfo=settings.timezone)
-        except ValueError:
-            print(f"--since: cần dạng YYYY-MM-DD, không phải {args.since!r}", file=sys.stderr)
+        typed = parse_local(args.since, settings.timezone, datetime.now(settings.timezone))
+        if typed is None:
+            say_cli("dates.invalid", err=True, option="--since", value=args.since)
             return EXIT_USAGE
+        since = typed.moment
     who = args.who
     if who and ":" not in who and who != CLI_ACTOR:
         who = f"telegram:{who}"
@@ -132,7 +133,10 @@ async def audit_command(settings: Settings, args: argparse.Namespace, open_app: 
 
 
 def _sayer(app: Any) -> Any:
-    i18n, locale = app.services.i18n, app.catalog.campaign.default_locale
+    """Role and area words come from the campaign's content, in the language of the output."""
+    locale = language() if language() in app.catalog.campaign.locales else None
+    locale = locale or app.catalog.campaign.default_locale
+    i18n = app.services.i18n
     return lambda key, **params: plain(i18n.t(locale, key, **params))
 
 

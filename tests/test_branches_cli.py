@@ -31,7 +31,7 @@ def test_admins_grant_list_revoke_and_audit_in_vietnamese(tmp_path):
         (["admins", "grant", "3003", "--role", "editor", "--area", "zzz"], "Không tìm thấy"),
         (["admins", "grant", "77", "--role", "officer"], "chưa biết người dùng có ID 77"),
         (["admins", "revoke", "3003", "--role", "admin"], "không giữ quyền này"),
-        (["audit", "--since", "2026-13-01"], "YYYY-MM-DD"),
+        (["audit", "--since", "2026-13-01"], "yyyy-mm-dd"),
     ]:
         wrong = run(args, tmp_path)
         lines = [line for line in wrong.stderr.splitlines() if " INFO " not in line]

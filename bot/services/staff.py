@@ -26,7 +26,6 @@ from typing import Any
 from bot.catalog.models import Area, Areas
 from bot.core.roles import ADMIN, EDITOR, GRANTABLE, SUPER, allowed
 from bot.core.signals import Signal
-from bot.core.text import fold
 from bot.records import AuditEntry, StaffMember, User
 from bot.store import Store
 
@@ -280,16 +279,7 @@ def _ref(user: User) -> str:
 
 
 def find_area(areas: Areas, text: str) -> tuple[Area | None, list[Area]]:
-    """The ward/commune `text` names ("Hòa An", "phuong ninh kieu"), accent-insensitive:
+    """The ward/commune `text` names ("Hòa An", "phuong ninh kieu", a code), accent-insensitive:
     (the area, []) when it names one; (None, candidates) when it is unclear or unknown."""
-    found = areas.search(text)
-    typed = fold(text)
-    exact = [a for a in found if typed in (a.folded, f"{fold(_TYPE_WORDS[a.type])} {a.folded}")]
-    if len(exact) == 1:
-        return exact[0], []
-    if len(found) == 1:
-        return found[0], []
-    return None, found
-
-
-_TYPE_WORDS = {"phuong": "phường", "xa": "xã"}
+    found = areas.resolve(text)
+    return (found, []) if isinstance(found, Area) else (None, found)
