@@ -160,7 +160,7 @@ CALLS = {
     "deliveries.sending_announcements": lambda s, x: s.deliveries.sending_announcements(),
     "reports.members": lambda s, x: s.reports.members(NOW - timedelta(days=30)),
     "reports.members_by_role": lambda s, x: s.reports.members_by_role(),
-    "reports.most_active_areas": lambda s, x: s.reports.most_active_areas(NOW - timedelta(days=30)),
+    "reports.members_per_area": lambda s, x: s.reports.members_per_area(NOW - timedelta(days=30)),
     "reports.members_by_area": lambda s, x: s.reports.members_by_area(NOW - timedelta(days=30)),
     "reports.results": lambda s, x: s.reports.results(["gia-dinh"]),
     "reports.results_by_area": lambda s, x: s.reports.results_by_area(["gia-dinh"]),
