@@ -52,7 +52,8 @@ class FakeServer:
     ) -> None:
         self.process = process
         self.stderr_path = stderr_path
-        self.base_url: str = hello["base_url"]
+        # The Bot API fake's base URL, or the Zalo Bot Platform fake's (bench.zalobot_server).
+        self.base_url: str = hello.get("base_url") or hello["api_url"]
         self.token: str = hello["token"]
         self.pid: int = hello["pid"]
         # aiogram wants the server root; the fake serves /bot<token>/<method> under it.
@@ -84,8 +85,11 @@ async def fake_server(
     per_chat_rate: float | None = None,
     response_delay: float = 0.0,
     stderr_path: Path | None = None,
+    module: str = "bench.fake_server",
 ) -> AsyncIterator[FakeServer]:
-    args = [PYTHON, "-m", "bench.fake_server", "--response-delay", str(response_delay)]
+    args = [PYTHON, "-m", module]
+    if module == "bench.fake_server":
+        args += ["--response-delay", str(response_delay)]
     if global_rate:
         args += ["--global-rate", str(global_rate)]
     if per_chat_rate:
