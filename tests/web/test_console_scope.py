@@ -267,7 +267,13 @@ async def test_a_city_admin_still_sees_everything_and_hands_questions_to_a_branc
     where = await me.post(f"/console/events/{w['event_nk']}/cancel")
     assert where.endswith("notice=event_cancelled")
     await me.get("/console/audit", expect=403)  # super admins only
-    assert (await desk(client, w["boss"])).cookies  # the super admin signs in too
+
+    # A city editor, as in the chat: drafts, adds no event (that is a city admin's).
+    city_editor = await desk(client, await staff(app, "3005", "editor", name="Biên tập TP"))
+    assert 'id="new-event"' not in await city_editor.get("/console/events")
+    events = len(app.services.reminders.events())
+    await city_editor.post("/console/events", expect=403, title="Họp", day=w["day"])
+    assert len(app.services.reminders.events()) == events
 
 
 async def test_a_large_branch_broadcast_waits_for_a_city_admins_approval_in_the_console(
