@@ -377,3 +377,22 @@ async def test_a_large_branch_broadcast_waits_for_a_city_admins_approval_in_the_
 def _tomorrow(app) -> str:
     local = (app.services.clock() + timedelta(days=1)).astimezone(app.settings.timezone)
     return f"{local:%Y-%m-%dT%H:%M}"
+
+
+async def test_the_staff_command_menu_shows_console_approvals_audit_helper_by_role(app):
+    dispatcher = app.dispatcher
+    staff_commands = {"console", "helper", "approvals", "audit"}
+    shown = {
+        role: {name for name, _ in dispatcher.command_menu("vi", role)} & staff_commands
+        for role in (None, "officer", "editor", "admin", "super")
+    }
+    assert shown == {
+        None: set(),
+        "officer": {"console", "helper"},
+        "editor": {"console", "helper"},
+        "admin": {"console", "helper", "approvals"},
+        "super": staff_commands,
+    }
+    english = dict(dispatcher.command_menu("en", "super"))
+    assert english["approvals"] == "Approve branches' announcements (city admins)"
+    assert dict(dispatcher.command_menu("vi", "super"))["audit"].startswith("Nhật ký")
