@@ -11,8 +11,9 @@ from datetime import timedelta
 from bot.records import AudienceFilter
 from bot.web.console.site import COOKIE
 from tests.handlers.test_admin import SUPER_ID, staff
-from tests.handlers.test_branches import HOA_AN, NINH_KIEU, grant, resident
+from tests.handlers.test_branches import CAI_KHE, HOA_AN, NINH_KIEU, grant, resident
 from tests.outreach.conftest import seed
+from tests.test_reports import complete
 from tests.web.conftest import csrf_of, signed_in
 
 REFUSED = "Việc này nằm ngoài phạm vi (xã, phường) được giao cho Anh/Chị."
@@ -190,6 +191,34 @@ async def test_an_area_editor_sees_only_their_ward_and_forged_ids_change_nothing
     where = await me.post("/console/announcements/new", text="Họp chi hội xã")
     sent = await app.outreach.get(int(re.search(r"/(\d+)", where).group(1)))
     assert (sent.status, sent.audience.areas, sent.approval) == ("scheduled", (HOA_AN,), None)
+
+
+async def test_a_branchs_figures_are_its_own_and_groups_under_five_stay_hidden(console_app, client):
+    app = console_app
+    await staff(app, SUPER_ID, None)
+    city = await staff(app, "3004", "admin", name="Quản trị TP")
+    editor = await resident(app, "3100", "cai khe", "phường Cái Khế", name="Biên tập Cái Khế")
+    await grant(app, editor, "editor", CAI_KHE)
+    day = app.services.clock() - timedelta(days=3)
+    for index, member in enumerate(await seed(app, 8, start=100, area_code=NINH_KIEU)):
+        await complete(app, member, "gia-dinh-hoc-tap", index < 7, day)  # 7 of 8: 87,5 %
+    for member in await seed(app, 3, start=200, area_code=CAI_KHE):
+        await complete(app, member, "gia-dinh-hoc-tap", True, day)  # 3 answers: hidden
+
+    page = await (await desk(client, editor)).get("/console")
+    assert "📍 Số liệu của phường Cái Khế" in page
+    # Cái Khế's three and the editor: four members, itself a group under five.
+    assert "&lt;5 hội viên đồng ý lưu thông tin" in page
+    [row] = re.findall(r'<tr data-name="[^"]*">.*?</tr>', page)
+    assert "Cái Khế" in row and '<td class="num few" data-value="-1">&lt;5</td>' in row
+    family = re.search(r'<tr data-title="gia-dinh-hoc-tap">.*?</tr>', page).group(0)
+    assert "chưa đủ 5 người" in family and "87" not in page
+    assert "Ninh Kiều" not in page
+
+    page = await (await desk(client, city)).get("/console")
+    assert "Số liệu của" not in page
+    ninh_kieu = re.search(r'<tr data-name="ninh kieu">.*?</tr>', page).group(0)
+    assert "87,5" in ninh_kieu
 
 
 async def test_an_area_officer_reaches_only_their_wards_questions(console_app, client):
