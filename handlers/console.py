@@ -8,14 +8,14 @@ opened it first.
 from __future__ import annotations
 
 from bot.core.context import Context
-from bot.core.roles import EDITOR
+from bot.core.roles import OFFICER
 from bot.core.router import Router
 from bot.services.console import LOGIN_MINUTES
 
 router = Router("console")
 
 
-@router.command("console", role=EDITOR, personal=True)
+@router.command("console", role=OFFICER, personal=True)
 async def console(ctx: Context) -> None:
     service = ctx.services.console
     if service.base_url is None:

@@ -8,7 +8,9 @@ role taken away closes the console at once; the staff service's `changed` signal
 member's sessions. Failed sign-in attempts are rate-limited per client address.
 
 `permitted()` is THE permission check of the console: every page and every action asks it, and
-nothing else decides. It knows the city-wide roles today; branch scopes plug in there.
+nothing else decides. It asks the staff member's `Scope` (bot/services/staff.py), the same record
+the chat asks, so a branch's staff reach in the console exactly what they reach in the chat: their
+areas' figures, announcements, questions and events, nothing of another ward.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import monotonic
 from typing import TYPE_CHECKING
 
-from bot.core.roles import ADMIN, EDITOR, SUPER, allowed
+from bot.core.roles import ADMIN, EDITOR, OFFICER, SUPER
 from bot.records import User
+from bot.services.staff import Scope
 
 if TYPE_CHECKING:
     from bot.services.staff import StaffService
@@ -36,27 +39,45 @@ LOGIN_WINDOW_S = 600.0  # ... in this many seconds
 MAX_TRACKED_CLIENTS = 10_000
 
 # What each console action needs, as the chat's commands do (handlers/announce, inbox, events,
-# staff): editors draft and answer questions; admins send, resend, cancel, change the calendar and
-# see members' names; super admins read the audit log.
+# stats, staff): officers answer their areas' questions; editors see figures, announcements and
+# the calendar, draft and turn answers into FAQ drafts; admins see members' names; super admins
+# read the audit log.
 NEEDS: dict[str, str] = {
-    "view": EDITOR,  # the pages: figures, announcements, questions, calendar
+    "view": EDITOR,  # the pages: figures, announcements, calendar
     "see_names": ADMIN,  # members' names beside their deliveries (else a pseudonym)
-    "draft": EDITOR,  # compose an announcement, kept as a draft for an admin
-    "send": ADMIN,  # schedule or send an announcement, cancel one, resend to those it missed
-    "tickets": EDITOR,  # answer, assign, close a question; turn it into an FAQ draft
-    "events": ADMIN,  # add or cancel an event
+    "draft": EDITOR,  # compose an announcement
+    "send": EDITOR,  # ... and send or schedule it, cancel one, resend (and Scope.may_send)
+    "approve": ADMIN,  # approve or return a branch's broadcast (and Scope.may_approve)
+    "tickets": OFFICER,  # answer or close a question
+    "assign": EDITOR,  # hand a question to a branch (and Scope.may_assign)
+    "faq": EDITOR,  # turn an answered question into an FAQ draft
+    "events": EDITOR,  # add or cancel an event (and Scope.may_add_event)
     "audit": SUPER,  # the audit log
 }
+
+# Actions a role alone does not decide: the scope's own rule, the one the chat asks too.
+SCOPE_RULES: dict[str, Callable[[Scope], bool]] = {
+    "send": Scope.may_send,
+    "approve": Scope.may_approve,
+    "assign": Scope.may_assign,
+    "events": Scope.may_add_event,
+}
+
+_ANYWHERE = object()  # `permitted` without an area: the action as such
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking at the console: the member, their staff role and their session's CSRF
-    token. (Branch scopes, when they come, belong here too.)"""
+    """Who is looking at the console: the member, their staff scope (role and areas, read again
+    on every request) and their session's CSRF token."""
 
     user: User
-    role: str
+    scope: Scope
     csrf: str
+
+    @property
+    def role(self) -> str:
+        return self.scope.role or ""
 
     @property
     def ref(self) -> str:
@@ -68,13 +89,29 @@ class Viewer:
         return self.user.locale
 
 
-def permitted(viewer: Viewer, action: str, *, area: str | None = None) -> bool:
-    """Whether `viewer` may do `action` (a key of NEEDS), for `area` when it concerns one.
+def permitted(
+    viewer: Viewer,
+    action: str,
+    *,
+    area: object = _ANYWHERE,
+    audience: Sequence[str] | None = None,
+) -> bool:
+    """Whether `viewer` may do `action` (a key of NEEDS): for the member, ticket or event of
+    `area` (a ward/commune code, or None for a member who gave none) when given, and for an
+    announcement to the areas `audience` (none: everyone) when given.
 
-    The one place the console decides a permission: pages and actions all ask here. City-wide
-    roles ignore `area`; a branch scope will narrow it here, and nowhere else.
+    The one place the console decides a permission: pages and actions all ask here, and here
+    asks the viewer's `Scope`, as the chat does.
     """
-    return allowed(viewer.role, NEEDS[action])
+    scope = viewer.scope
+    if not scope.may(NEEDS[action]):
+        return False
+    rule = SCOPE_RULES.get(action)
+    if rule is not None and not rule(scope):
+        return False
+    if area is not _ANYWHERE and not scope.covers(area):  # type: ignore[arg-type]
+        return False
+    return audience is None or scope.covers_audience(audience)
 
 
 class LoginRefused(Exception):
@@ -177,11 +214,11 @@ class ConsoleService:
         if session is None:
             return None
         user = await self._users.get(session.user_id)
-        role = await self._staff.role_of(user) if user is not None else None
-        if user is None or role is None:
+        scope = await self._staff.scope_of(user) if user is not None else None
+        if user is None or scope is None or scope.role is None:
             await self._console.end(_hash(secret))
             return None
-        return Viewer(user, role, session.csrf)
+        return Viewer(user, scope, session.csrf)
 
     @staticmethod
     def csrf_ok(viewer: Viewer, token: str | None) -> bool:

@@ -4,60 +4,15 @@ work once and expire, the cookie's attributes, a role taken away, editors' limit
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import App
 from bot.records import AudienceFilter
 from bot.services.console import LOGIN_ATTEMPTS
-from bot.web.console.site import COOKIE, ConsoleSite
+from bot.web.console.site import COOKIE
 from tests.handlers.test_admin import staff
-from tests.helpers import Member
 from tests.outreach.conftest import seed
-
-BASE = "https://hoi.example"
-
-
-@pytest.fixture
-async def console_app(settings, clock, catalog):
-    application = await App.create(
-        replace(settings, public_base_url=BASE, console_session_hours=12),
-        clock=clock,
-        catalog=catalog,
-    )
-    yield application
-    await application.close()
-
-
-@pytest.fixture
-async def client(console_app):
-    site = web.Application()
-    for route in ConsoleSite(console_app.services, console_app.services.console).routes():
-        site.router.add_route(route.method, route.path, route.handler)
-    async with TestClient(TestServer(site)) as test_client:
-        yield test_client
-
-
-async def link_of(member: Member) -> str:
-    await member.command("/console")
-    found = re.search(r"/console/login\?t=(\S+)", member.text)
-    assert found, member.text
-    return found.group(1)
-
-
-async def signed_in(client, member: Member) -> str:
-    """Sign in with a fresh link; the session cookie's value."""
-    token = await link_of(member)
-    answer = await client.post("/console/login", data={"t": token}, allow_redirects=False)
-    assert answer.status == 303
-    return answer.cookies[COOKIE].value
-
-
-def csrf_of(page: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+from tests.web.conftest import BASE, csrf_of, link_of, signed_in
 
 
 async def test_without_public_base_url_console_says_how_to_set_it(app):

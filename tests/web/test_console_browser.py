@@ -293,9 +293,9 @@ async def test_staff_compose_schedule_cancel_and_answer_a_question(bot, fake, co
         count = page.locator("#audience-count")
         assert await count.inner_text() == "Số người nhận hiện nay: 6"  # the admin too
         await page.select_option("select[name=area]", "31135")
-        await page.wait_for_function(
-            "document.getElementById('audience-count').textContent.endsWith(': 3')"
-        )
+        # A locator waits without evaluating a string in the page (the CSP forbids eval, so
+        # wait_for_function failed whenever the count had not changed at its first look).
+        await page.locator("#audience-count", has_text=re.compile(r": 3$")).wait_for()
         tomorrow = datetime.now(bot.settings.timezone) + timedelta(days=1)
         await page.fill("textarea[name=text]", "Họp tổ tối mai")
         await page.fill("input[name=at]", f"{tomorrow:%Y-%m-%dT19:30}")

@@ -1,5 +1,10 @@
 """Hỏi đáp, Sự kiện and Nhật ký: members' questions (answer, assign, close, FAQ draft), the
-calendar with who attends and who is reminded (add, cancel), and the audit log."""
+calendar with who attends and who is reminded (add, cancel), and the audit log.
+
+Scopes as in the chat (handlers/inbox, handlers/events): a branch's staff see and work the
+questions of their own areas only; only city staff hand a question on, to someone whose scope
+covers its area; a branch adds events for its own areas and cancels only those; everyone sees the
+city's events and those of their scope."""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ from datetime import date
 from aiohttp import web
 
 from bot.core.channel import Route
-from bot.services.console import Viewer
+from bot.core.context import OutOfScope
+from bot.records import Ticket
+from bot.services.console import Viewer, permitted
+from bot.services.staff import held_scope
 from bot.web.console.pages import ID, Pages
 
 AUDIT_SHOWN = 200
@@ -28,9 +36,15 @@ class Desk(Pages):
             Route("GET", f"/console/questions/{ID}", page("tickets", self.question)),
             Route(
                 "POST",
-                f"/console/questions/{ID}/{{what:answer|assign|close|faq}}",
+                f"/console/questions/{ID}/{{what:answer|close}}",
                 form("tickets", self.ticket_action),
             ),
+            Route(
+                "POST",
+                f"/console/questions/{ID}/{{what:assign}}",
+                form("assign", self.ticket_action),
+            ),
+            Route("POST", f"/console/questions/{ID}/{{what:faq}}", form("faq", self.ticket_action)),
             Route("GET", "/console/events", page("view", self.events)),
             Route("POST", "/console/events", form("events", self.add_event)),
             Route("POST", "/console/events/{id}/cancel", form("events", self.cancel_event)),
@@ -39,6 +53,15 @@ class Desk(Pages):
 
     async def _staff_names(self) -> dict[str, str]:
         return {m.ref: m.name for m in await self.s.staff.members()}
+
+    async def _ticket(self, viewer: Viewer, ticket_id: int) -> Ticket:
+        """The question an address names; refused when it is from outside the viewer's areas."""
+        ticket = await self.s.inbox.get(ticket_id)
+        if ticket is None:
+            raise web.HTTPNotFound()
+        if not permitted(viewer, "tickets", area=ticket.area_code):
+            raise OutOfScope(f"ticket {ticket_id} is from area {ticket.area_code}")
+        return ticket
 
     async def questions(self, request: web.Request, viewer: Viewer) -> web.Response:
         names = await self._staff_names()
@@ -50,16 +73,16 @@ class Desk(Pages):
                 or self.s.i18n.t(viewer.locale, "inbox.unknown_area"),
                 "assigned": names.get(ticket.assigned_to or "", ticket.assigned_to or ""),
             }
-            for ticket in await self.s.inbox.open()
+            for ticket in await self.s.inbox.open(viewer.scope.areas)
         ]
         return self._render(request, "questions.html", viewer, rows=rows)
 
     async def question(self, request: web.Request, viewer: Viewer) -> web.Response:
-        ticket = await self.s.inbox.get(int(request.match_info["id"]))
-        if ticket is None:
-            raise web.HTTPNotFound()
+        ticket = await self._ticket(viewer, int(request.match_info["id"]))
         staff = await self.s.staff.members()
         names = {m.ref: m.name for m in staff}
+        # Whoever may take it: city staff, and the branch staff of the question's area.
+        takers = [m for m in staff if held_scope(m).covers(ticket.area_code)]
         return self._render(
             request,
             "question.html",
@@ -69,14 +92,12 @@ class Desk(Pages):
             area=self._area(viewer.locale, ticket.area_code)
             or self.s.i18n.t(viewer.locale, "inbox.unknown_area"),
             assigned=names.get(ticket.assigned_to or "", ticket.assigned_to or ""),
-            staff=[(m.user_id, m.name) for m in staff],
+            staff=[(m.user_id, m.name) for m in takers] if permitted(viewer, "assign") else [],
         )
 
     async def ticket_action(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
         inbox = self.s.inbox
-        ticket = await inbox.get(int(request.match_info["id"]))
-        if ticket is None:
-            raise web.HTTPNotFound()
+        ticket = await self._ticket(viewer, int(request.match_info["id"]))
         here = f"/console/questions/{ticket.id}"
         form = await request.post()
         what = request.match_info["what"]
@@ -89,7 +110,7 @@ class Desk(Pages):
         if what == "assign":
             to = str(form.get("to", ""))
             member = await self.s.staff.member(int(to)) if to.isdigit() else None
-            if member is None:
+            if member is None or not held_scope(member).covers(ticket.area_code):
                 return self.site.back(here, "not_open")
             done = await inbox.assign(ticket, member, viewer.ref)
             return self.site.back(here, "assigned" if done else "not_open")
@@ -103,9 +124,12 @@ class Desk(Pages):
         return self.site.back(here, "faq_drafted")
 
     async def events(self, request: web.Request, viewer: Viewer) -> web.Response:
-        s, loc = self.s, viewer.locale
+        s, loc, scope = self.s, viewer.locale, viewer.scope
         rows = []
         for occurrence in s.reminders.upcoming(EVENT_DAYS):
+            event = occurrence.event
+            if not scope.sees_event(event.areas, viewer.user.area_code):
+                continue
             interest = await s.calendar.interest(occurrence.event.id, occurrence.key)
             rows.append(
                 {
@@ -114,7 +138,8 @@ class Desk(Pages):
                     "title": s.i18n.text(loc, occurrence.event.title),
                     "attending": s.i18n.number(loc, interest.attending),
                     "followers": s.i18n.number(loc, interest.followers),
-                    "custom": occurrence.event.custom,
+                    "cancellable": event.custom and scope.may_change_event(event.areas),
+                    "areas": self._areas(loc, event.areas),
                 }
             )
         return self._render(request, "events.html", viewer, rows=rows, days=EVENT_DAYS)
@@ -134,7 +159,11 @@ class Desk(Pages):
         if when < self.s.reminders.today():
             return self.site.back("/console/events", "event_past")
         start = f"{day} {at}" if at else day
-        event_id = await self.s.calendar.add_event(title, start, viewer.ref, place=place)
+        # A branch's event is its own areas' (the city's has none: everyone's), as in the chat.
+        areas = viewer.scope.cut(())
+        event_id = await self.s.calendar.add_event(
+            title, start, viewer.ref, place=place, areas=areas
+        )
         await self.s.staff.audit(viewer.ref, "event_add", event=event_id, start=start)
         return self.site.back("/console/events", "event_added")
 
@@ -142,6 +171,8 @@ class Desk(Pages):
         event = self.s.reminders.event(request.match_info["id"])
         if event is None or not event.custom:
             raise web.HTTPNotFound()
+        if not viewer.scope.may_change_event(event.areas):
+            raise OutOfScope(f"event {event.id} of areas {event.areas}")
         await self.s.calendar.cancel_event(event.id)
         await self.s.staff.audit(viewer.ref, "event_cancel", event=event.id)
         return self.site.back("/console/events", "event_cancelled")

@@ -1,5 +1,7 @@
 """Tổng quan: each title against its targets, the wards and communes × titles, the weekly trend,
-members and activity, and the charts as PNG."""
+members and activity, and the charts as PNG. A branch's staff see their own areas' figures only
+(the reports service's area-limited figures, as /stats gives a branch), under a line saying whose;
+groups of fewer than 5 answers stay hidden inside a scope too."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from aiohttp import web
 from bot.core.channel import Route
 from bot.core.text import fold
 from bot.services import charts
-from bot.services.console import Viewer
+from bot.services.console import Viewer, permitted
 from bot.services.reports import SMALL, count_text, percent_text, titles_chart
 from bot.web.console.pages import Pages
 
@@ -48,17 +50,24 @@ class Figures(Pages):
     def routes(self) -> list[Route]:
         page = self.site.page
         return [
-            Route("GET", "/console", page("view", self.overview)),
+            Route("GET", "/console", page("tickets", self.home)),
             Route("GET", "/console/charts/titles.png", page("view", self.titles_png)),
             Route("GET", "/console/charts/weekly.png", page("view", self.weekly_png)),
         ]
+
+    async def home(self, request: web.Request, viewer: Viewer) -> web.StreamResponse:
+        """The figures; an officer, who sees none in the chat either, lands on the questions."""
+        if not permitted(viewer, "view"):
+            return self.site.back("/console/questions")
+        return await self.overview(request, viewer)
 
     async def overview(self, request: web.Request, viewer: Viewer) -> web.Response:
         s, loc = self.s, viewer.locale
         i18n = s.i18n
         now = s.clock()
         year = now.astimezone(s.settings.timezone).year
-        figures = await s.reports.figures(now)
+        scope = viewer.scope
+        figures = await s.reports.figures(now, scope.areas)
         titles = [
             {
                 "id": f.title_id,
@@ -73,12 +82,15 @@ class Figures(Pages):
         ]
         by_title = {
             f.title_id: {
-                code: (n, value) for code, n, _, value in await s.reports.by_area(f.title_id)
+                code: (n, value)
+                for code, n, _, value in await s.reports.by_area(f.title_id, scope.areas)
             }
             for f in figures.titles
         }
         areas = []
         for area in s.catalog.areas.all:
+            if not scope.covers(area.code):
+                continue
             cells = []
             for f in figures.titles:
                 n, value = by_title[f.title_id].get(area.code, (0, None))
@@ -95,11 +107,12 @@ class Figures(Pages):
             areas.append(
                 {"name": self._area(loc, area.code), "folded": fold(area.name), "cells": cells}
             )
-        weeks = await s.reports.weekly(None, now)
+        weeks = await s.reports.weekly(None, now, areas=scope.areas)
         return self._render(
             request,
             "overview.html",
             viewer,
+            scope_line=self._scope_line(viewer, "branches.figures_of"),
             titles=titles,
             areas=areas,
             weeks=[(week, i18n.number(loc, n)) for week, n in weeks],
@@ -119,13 +132,13 @@ class Figures(Pages):
 
     async def titles_png(self, request: web.Request, viewer: Viewer) -> web.Response:
         now = self.s.clock()
-        figures = await self.s.reports.figures(now)
+        figures = await self.s.reports.figures(now, viewer.scope.areas)
         local_now = now.astimezone(self.s.settings.timezone)
         png = await self._chart(titles_chart, self.s.i18n, viewer.locale, figures, local_now)
         return self._png(png, "tien-do-danh-hieu.png")
 
     async def weekly_png(self, request: web.Request, viewer: Viewer) -> web.Response:
-        weeks = await self.s.reports.weekly(None, self.s.clock())
+        weeks = await self.s.reports.weekly(None, self.s.clock(), areas=viewer.scope.areas)
         if not weeks:
             raise web.HTTPNotFound()
         t = self.site.t

@@ -2,7 +2,10 @@
 
 Every page goes through `ConsoleSite.page` (a valid session and `permitted(viewer, action)`),
 every form through `ConsoleSite.action` (the same, and the session's CSRF token), so no view can
-forget a check. Views (figures, announcements, desk) get the viewer and return what to show.
+forget a check. Views (figures, announcements, desk) get the viewer and return what to show; a view
+asked for something outside the viewer's scope (another ward's ticket, announcement, event or
+area, whatever the address or form says) raises `OutOfScope`, and the guard refuses it and audits
+the refusal as the chat's router does.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import markupsafe
 from aiohttp import web
 
 from bot.core.channel import Route
+from bot.core.context import OutOfScope
+from bot.core.roles import OFFICER
 from bot.services.console import ConsoleService, LoginRefused, Viewer, permitted
 from bot.web.console.announcements import Announcements
 from bot.web.console.desk import Desk
 from bot.web.console.figures import Figures
+from bot.web.console.pages import SCOPE_NOTICES
 
 if TYPE_CHECKING:
     from bot.core.context import Services
@@ -72,20 +78,40 @@ class ConsoleSite:
         def t(key: str, **params: Any) -> markupsafe.Markup:
             return self.t(locale, key, **params)
 
-        def may(action: str, area: str | None = None) -> bool:
-            return viewer is not None and permitted(viewer, action, area=area)
+        def may(action: str) -> bool:
+            return viewer is not None and permitted(viewer, action)
+
+        def scoped(key: str, **params: Any) -> markupsafe.Markup:
+            """A text of the branch-scope pages (console_scope.*)."""
+            return markupsafe.Markup(str(self.i18n.t(locale, f"console_scope.{key}", **params)))
 
         notice = values.pop("notice", None)
         body = self.templates.get_template(template).render(
             t=t,
             may=may,
+            scoped=scoped,
             viewer=viewer,
+            who=self.who(locale, viewer) if viewer else "",
             locale=locale,
             csrf=viewer.csrf if viewer else "",
-            notice=t(f"notice.{notice}") if notice else "",
+            notice=self._notice(locale, notice) if notice else "",
             **values,
         )
         return web.Response(text=body, content_type="text/html", status=status, headers=HEADERS)
+
+    def _notice(self, locale: str, notice: str) -> markupsafe.Markup:
+        section = "console_scope" if notice in SCOPE_NOTICES else "console"
+        return markupsafe.Markup(str(self.i18n.t(locale, f"{section}.notice.{notice}")))
+
+    def who(self, locale: str, viewer: Viewer) -> str:
+        """The signed-in staff member in the header: name, role and (for a branch) areas."""
+        role = viewer.role
+        key = f"console_scope.role.{role}" if role == OFFICER else f"console.role.{role}"
+        parts = [viewer.user.display_name or viewer.user.external_id, str(self.i18n.t(locale, key))]
+        if viewer.scope.branch:
+            areas = self.services.catalog.areas
+            parts.append(", ".join(a.name for a in map(areas.get, viewer.scope.codes) if a))
+        return " · ".join(parts)
 
     def refuse(self, request: web.Request, viewer: Viewer | None, status: int) -> web.Response:
         """A page saying why not: no session (sign in from the chat), or no permission."""
@@ -94,6 +120,18 @@ class ConsoleSite:
         if status == 403 and viewer is not None and request.method == "POST":
             key = "refused.form"
         return self.render("message.html", locale, viewer, status=status, message=key)
+
+    async def out_of_scope(
+        self, request: web.Request, viewer: Viewer, exc: OutOfScope
+    ) -> web.Response:
+        """Something outside the viewer's areas: refused, audited (as the chat's router does:
+        repeats within the hour only counted), and said as the chat says it."""
+        log.info(
+            "console: out of scope for %s: %s %s: %s", viewer.ref, request.method, request.path, exc
+        )
+        await self.services.staff.refused(viewer.ref, f"console {request.method} {request.path}")
+        text = self.i18n.t(viewer.locale, "branches.outside_scope")
+        return self.render("message.html", viewer.locale, viewer, status=403, text=text)
 
     # -- guards -----------------------------------------------------------------------------------
     async def viewer_of(self, request: web.Request) -> Viewer | None:
@@ -108,7 +146,10 @@ class ConsoleSite:
                 return self.refuse(request, None, 401)
             if not permitted(viewer, action):
                 return self.refuse(request, viewer, 403)
-            return await view(request, viewer)
+            try:
+                return await view(request, viewer)
+            except OutOfScope as exc:
+                return await self.out_of_scope(request, viewer, exc)
 
         return handler
 
@@ -126,7 +167,10 @@ class ConsoleSite:
             if not permitted(viewer, action):
                 await self.services.staff.refused(viewer.ref, f"console {request.path}")
                 return self.refuse(request, viewer, 403)
-            return await view(request, viewer)
+            try:
+                return await view(request, viewer)
+            except OutOfScope as exc:
+                return await self.out_of_scope(request, viewer, exc)
 
         return handler
 
