@@ -30,7 +30,7 @@ from bench.harness import (
 SEEDED = 10_000 if quick() else 100_000
 NEW_MEMBERS = 300 if quick() else 5_000
 SPREAD_S = 10.0 if quick() else 60.0
-STEPS = 6  # /start, consent, language, role, ward search, pick the ward
+STEPS = 6  # /start, language, consent, role, ward search, pick the ward
 WAITING_MEMBER = 4_242_424
 
 GOALS = {

@@ -172,12 +172,12 @@ class Driver:
         return await self._step(user, lambda: self.fake.user_presses(user, screen, data), want)
 
     async def onboard_member(self, uid: int) -> None:
-        """Onboarding: /start, consent, language, role, area search, pick the area."""
+        """Onboarding: /start, language, consent, role, area search, pick the area."""
         user = FakeUser(id=uid, first_name=f"M{uid}", language_code="vi")
         say = self.fake.user_sends
-        await self._step(user, lambda: say(user, "/start"), "consent:1")
-        await self._press(user, "consent:1", "lang:")
-        await self._press(user, "lang:vi", "role:")
+        await self._step(user, lambda: say(user, "/start"), "lang:")
+        await self._press(user, "lang:vi", "consent:1")
+        await self._press(user, "consent:1", "role:")
         await self._press(user, "role:ho-gia-dinh", "area:")
         await self._step(user, lambda: say(user, "ninh kieu"), "area:")
         await self._press(user, "area:", None)

@@ -9,6 +9,7 @@ bot runs) read and write alongside, with a busy timeout instead of "database is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -205,17 +206,16 @@ class Database:
         try:
             await self._conn.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_TIMEOUT_MS}")
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._settled("BEGIN IMMEDIATE")
                 try:
                     await self._conn.execute(
                         "INSERT INTO meta (key, value) VALUES ('health_probe', ?)"
                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                         (self.now(),),
                     )
-                    await self._conn.execute("COMMIT")
+                    await self._settled("COMMIT")
                 except BaseException:
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
+                    await self._undo()
                     raise
             except sqlite3.OperationalError as exc:
                 return "locked" if _locked(exc) else "disk full" if _full(exc) else str(exc)
@@ -246,8 +246,7 @@ class Database:
             try:
                 await self._conn.executescript(script)
             except Exception:
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
+                await self._undo()
                 raise
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str) -> T:
@@ -301,22 +300,43 @@ class Database:
         """Take the asyncio lock and SQLite's write lock; on failure neither is held."""
         await self._lock.acquire()
         try:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._settled("BEGIN IMMEDIATE")
         except BaseException:
+            await self._undo()
             self._lock.release()
             raise
+
+    async def _settled(self, sql: str) -> None:
+        """Run a transaction statement to its end even if the caller is cancelled meanwhile:
+        aiosqlite's thread runs it anyway, and a BEGIN that lands after the lock is let go
+        would leave the connection inside a transaction ("cannot start a transaction within
+        a transaction" for every later one)."""
+        running = asyncio.ensure_future(self._conn.execute(sql))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await running
+            raise
+
+    async def _undo(self) -> None:
+        """Roll back whatever transaction is open (none: nothing to do)."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(Exception):
+                await self._settled("ROLLBACK")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Executor]:
         """Several statements that succeed or fail together. Only BEGIN IMMEDIATE can meet
-        another writer's lock (it takes the write lock for the whole block), and it is retried."""
+        another writer's lock (it takes the write lock for the whole block), and it is retried.
+        Whatever happens (an error, a cancelled caller, a failed COMMIT), the lock is let go
+        only with no transaction open."""
         await self._retrying(self._begin, "BEGIN IMMEDIATE")
         try:
-            try:
-                yield self._exec
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
+            yield self._exec
+            await self._settled("COMMIT")
+        except BaseException:
+            await self._undo()
+            raise
         finally:
             self._lock.release()

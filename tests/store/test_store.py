@@ -196,3 +196,32 @@ async def test_a_lock_held_past_patience_is_a_clear_error(tmp_path, monkeypatch)
     finally:
         other.release()
         await store.close()
+
+
+async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_none_open(tmp_path):
+    """A caller cancelled (a web request dropped) while its BEGIN waits for another writer:
+    aiosqlite's thread still runs that BEGIN once the other writer lets go, and it must be
+    rolled back, or every later transaction fails "within a transaction"."""
+    path = tmp_path / "cancel.sqlite3"
+    store = await Store.open(path)
+    other = OtherWriter(path)
+    try:
+        other.lock()
+
+        async def write() -> None:
+            async with store.db.transaction() as tx:
+                await tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+
+        waiting = asyncio.create_task(write())
+        while not store.db._lock.locked():  # its BEGIN is on its way to SQLite
+            await asyncio.sleep(0)
+        waiting.cancel()
+        other.release()  # now that BEGIN can land
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        async with store.db.transaction() as tx:  # works: no transaction was left open
+            await tx.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+        assert await store.meta.get("a") is None and await store.meta.get("b") == "2"
+    finally:
+        other.release()
+        await store.close()
