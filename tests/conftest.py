@@ -8,6 +8,7 @@ module of a test that changes them); each test's database is a copy of one migra
 import asyncio
 import os
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,3 +109,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A database connection left open by a test keeps aiosqlite's (non-daemon) thread alive,
+    and the run would hang at exit instead of ending: a CI run would wait for its time-out. Name
+    it, fail the run, and end it."""
+
+    left = [t for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]
+    for thread in left:  # a closed connection's thread ends a moment after the close
+        thread.join(timeout=5)
+    left = [t for t in left if t.is_alive()]
+    if not left:
+        return
+    names = ", ".join(sorted({t.name for t in left}))
+    print(
+        f"\n{len(left)} thread(s) left running after the tests ({names}): a connection or a"
+        " server was not closed; ending the run as failed",
+        flush=True,
+    )
+    os._exit(exitstatus or 1)
