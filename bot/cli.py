@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot import cli_content
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
 from bot.core.logs import configure as configure_logging
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True)
     check = content_sub.add_parser("check", help="validate the content folder")
     check.add_argument("dir", nargs="?", type=Path, help="content folder (default: CONTENT_DIR)")
+    cli_content.add_parsers(content_sub)
     _add_home_option(parser, default=None)
     return parser
 
@@ -182,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the subcommand `args` names on the installation `settings` describe."""
     if args.command == "content":
+        done = cli_content.run(args, settings)
+        if done is not None:
+            return done
         return content_check(args.dir or settings.content_dir)
     if args.command == "announce":
         return asyncio.run(_announce(settings, args))

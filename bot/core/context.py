@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.services.ask import Answerer
     from bot.services.assessment import AssessmentService
     from bot.services.calendar import CalendarService
+    from bot.services.content import ContentService
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
@@ -49,6 +50,7 @@ class Services:
     members: MemberService
     staff: StaffService
     inbox: InboxService
+    content: ContentService
 
 
 class Context:
