@@ -30,7 +30,7 @@ def shared_answerer(catalog: Catalog) -> Answerer:
     if catalog.current is not _shared.get("catalog"):  # the app serves it through a LiveCatalog
         return Answerer(catalog)
     if "answerer" not in _shared:
-        _shared["answerer"] = Answerer(catalog)
+        _shared["answerer"] = Answerer(catalog.current)  # fixed content: never rebuilt
         _shared["snapshot"] = _snapshot()
     return _shared["answerer"]  # type: ignore[return-value]
 

@@ -376,6 +376,7 @@ def _count(found: list[Change]) -> dict[str, int]:
 
 # -- placing the content check's problems in the workbook ------------------------------------------
 _LONGER = re.compile(r"longer than (?:Telegram's )?(\d+)")
+_NEVER = re.compile(r"(\S+) can never be met: at most (\S+)")
 
 
 def _place(
@@ -404,6 +405,9 @@ def _message(message: str, words: Words) -> str:
     longer = _LONGER.search(message)
     if longer:
         return words("problem.too_long", limit=longer.group(1))
+    never = _NEVER.search(message)
+    if never:
+        return words("problem.never_met", needed=never.group(1), most=never.group(2))
     if message.startswith("placeholders differ"):
         return words("problem.placeholders")
     return words("problem.check", message=message)
