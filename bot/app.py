@@ -43,6 +43,7 @@ from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
 from bot.services.calendar import CalendarService
 from bot.services.content import ContentService, current_version, live_dir, versions_folder
+from bot.services.exports_xlsx import ExportService
 from bot.services.inbox import InboxService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
@@ -406,6 +407,7 @@ def _services(
         answerer=Answerer(catalog),
         members=MemberService(store),
         staff=staff,
+        exports=ExportService(store, catalog, i18n, settings.timezone),
         content=ContentService(
             versions_folder(settings.database_path),
             settings.content_dir,

@@ -106,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = sub.add_parser("stats", help="campaign figures against the targets")
     stats.add_argument("--chart", type=Path, help="also write the chart to this PNG file")
-    export = sub.add_parser("export", help="CSV exports (UTF-8 with BOM, for Excel)")
-    export.add_argument("what", choices=["assessments", "members"])
+    export = sub.add_parser(
+        "export", help="exports: .xlsx for Excel, or .csv (UTF-8 with BOM) for tools"
+    )
+    export.add_argument("what", choices=["assessments", "members", "announcements"])
     export.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (local)")
     export.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (local, included)")
     export.add_argument("--out", type=Path, required=True)
@@ -607,6 +609,8 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
                 private.write(args.chart, chart)
                 print(f"Chart written: {args.chart}")
             return EXIT_OK
+        if args.out.suffix.lower() == ".xlsx" or args.what == "announcements":
+            return await cli_content.export_xlsx(app, args, now)
         if args.what == "members":
             data = await reports.export_members(now)
         else:

@@ -196,3 +196,37 @@ def _preview(settings: Settings) -> int:
     # The terminal chat's own database: a preview never touches members' data.
     settings = settings.with_overrides(database_path=settings.database_path.with_name(CHAT_DB))
     return asyncio.run(chat(settings, Terminal("xem-thu"), catalog=catalog))
+
+
+async def export_xlsx(app: Any, args: argparse.Namespace, now: Any) -> int:
+    """`khuyenhoc export WHAT --out FILE.xlsx` (announcements: .xlsx only)."""
+    from datetime import datetime, timedelta
+
+    from bot.store import private
+
+    if args.out.suffix.lower() != ".xlsx":
+        print(f"--out: announcements are exported as .xlsx, not {args.out.name}", file=sys.stderr)
+        return EXIT_USAGE
+    bounds = []
+    for name, value, shift in (("--from", args.start, 0), ("--to", args.end, 1)):
+        if value is None:
+            bounds.append(None)
+            continue
+        try:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=app.settings.timezone)
+        except ValueError:
+            print(f"{name}: expected YYYY-MM-DD, got {value!r}", file=sys.stderr)
+            return EXIT_USAGE
+        bounds.append(day + timedelta(days=shift))
+    data = await app.services.exports.workbook(args.what, now, *bounds)
+    private.write(args.out, data)  # members' data: readable by the bot's user only
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    rows = sum(max(book[name].max_row - 1, 0) for name in book.sheetnames[1:])
+    catalog = app.catalog
+    text = catalog.locales.get(catalog.campaign.default_locale, "content_tools.export.written")
+    print(text.format(path=args.out, rows=rows))
+    return EXIT_OK

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.services.assessment import AssessmentService
     from bot.services.calendar import CalendarService
     from bot.services.content import ContentService
+    from bot.services.exports_xlsx import ExportService
     from bot.services.inbox import InboxService
     from bot.services.members import MemberService
     from bot.services.outreach import OutreachService
@@ -51,6 +52,7 @@ class Services:
     staff: StaffService
     inbox: InboxService
     content: ContentService
+    exports: ExportService
 
 
 class Context:
