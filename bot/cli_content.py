@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.services.content import change_lines
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 ACTOR = "cli"
@@ -150,31 +151,10 @@ async def _import(service: Any, file: Path, say: Any) -> int:
         print(say("warnings", count=len(report.warnings)))
         for line in report.warnings:
             print(f"  • {line}")
-    print(change_text(report, say))
+    print("\n".join(change_lines(report, say)))
     if report.draft is not None:
         print(say("draft_saved"))
     return EXIT_OK
-
-
-def change_text(report: Any, say: Any) -> str:
-    """The changes a draft makes, one line a sheet (also what the bot answers in chat)."""
-    if not report.changes:
-        return say("no_changes")
-    lines = [say("changes")]
-    for change in report.changes:
-        parts = [
-            say(key, count=len(ids), ids=", ".join(ids[:8]) + (" …" if len(ids) > 8 else ""))
-            for key, ids in (
-                ("added", change.added),
-                ("changed", change.changed),
-                ("removed", change.removed),
-            )
-            if ids
-        ]
-        lines.append("  " + say("change_line", sheet=change.sheet, parts="; ".join(parts)))
-    for def_id, (old, new) in report.versions.items():
-        lines.append("  " + say("version_line", id=def_id, old=old, new=new))
-    return "\n".join(lines)
 
 
 def _preview(settings: Settings) -> int:

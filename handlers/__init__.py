@@ -11,6 +11,7 @@ def build_root_router() -> Router:
         announce,
         ask,
         assessment,
+        content,
         events,
         fallback,
         inbox,
@@ -37,6 +38,7 @@ def build_root_router() -> Router:
         staff,
         ask,
         inbox,
+        content,
         fallback,
     ):
         root.include(module.router)

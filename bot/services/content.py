@@ -235,6 +235,11 @@ class ContentService:
     def has_draft(self) -> bool:
         return self.draft_dir.is_dir()
 
+    def draft_stamp(self) -> str:
+        """Which draft this is (its creation time, compact): a publish button names it."""
+        created = _read_json(self.draft_dir.with_suffix(".json")).get("created_at", "")
+        return re.sub(r"\D", "", created)[:14]
+
     def draft_catalog(self) -> Catalog:
         if not self.has_draft():
             raise ContentError("no draft")
@@ -364,6 +369,28 @@ def changes(base: ContentData, new: ContentData, words: Words) -> list[Change]:
         compare("ui", strings(base), strings(new)),
     ]
     return [c for c in found if c.added or c.changed or c.removed]
+
+
+def change_lines(report: ImportReport, say: Any) -> list[str]:
+    """What a draft changes, a line a sheet, in words from content_tools.cli (`say(key, ...)`):
+    what the command line prints and the bot answers in chat."""
+    if not report.changes:
+        return [say("no_changes")]
+    lines = [say("changes")]
+    for change in report.changes:
+        parts = [
+            say(key, count=len(ids), ids=", ".join(ids[:8]) + (" …" if len(ids) > 8 else ""))
+            for key, ids in (
+                ("added", change.added),
+                ("changed", change.changed),
+                ("removed", change.removed),
+            )
+            if ids
+        ]
+        lines.append("  " + say("change_line", sheet=change.sheet, parts="; ".join(parts)))
+    for def_id, (old, new) in report.versions.items():
+        lines.append("  " + say("version_line", id=def_id, old=old, new=new))
+    return lines
 
 
 def _count(found: list[Change]) -> dict[str, int]:

@@ -110,3 +110,45 @@ async def test_published_content_is_served_without_a_restart(settings, fake, tmp
         assert [(run.version, d.version) for run, d in unfinished] == [(2, 2)]
     finally:
         await app.close()
+
+
+ADMIN = FakeUser(id=999, first_name="Chủ tịch")  # a super admin (ADMIN_IDS)
+
+
+async def test_staff_edit_the_content_from_the_chat(live, fake):
+    app, _ = live
+    admin, member = Phone(fake, ADMIN), Phone(fake, LATE)
+    await onboard(admin)
+    await onboard(member)
+
+    sent = await admin.send("/content")
+    assert sent.kind == "document" and sent.file_name == "noi-dung-v0.xlsx"
+    assert "phiên bản 0" in sent.visible_text()
+
+    def broken(book):
+        set_cell(book, "Hỏi đáp", "Câu trả lời (tiếng Việt)", None, **{"Mã": "gia-dinh-la-gi"})
+
+    def change(book):
+        set_cell(book, "Hỏi đáp", "Câu trả lời (tiếng Việt)", NEW_ANSWER,
+                 **{"Mã": "gia-dinh-la-gi"})  # fmt: skip
+
+    async def upload(data: bytes):
+        return await admin._turn(lambda: fake.user_sends_document(ADMIN, data, "noi-dung.xlsx"))
+
+    answer = await upload(edit(sent.file_bytes, broken))
+    assert "Bảng tính có 1 lỗi" in answer.visible_text()
+    assert "Sheet Hỏi đáp, dòng 2, cột Câu trả lời (tiếng Việt): bị trống" in answer.visible_text()
+    assert not app.services.content.has_draft()
+
+    answer = await upload(edit(sent.file_bytes, change))  # still waiting for the corrected one
+    assert "Hỏi đáp: sửa 1 (gia-dinh-la-gi)" in answer.visible_text()
+    assert "Đã lưu bản nháp" in answer.visible_text()
+    assert NEW_ANSWER not in (await member.send("Gia đình học tập là gì?")).visible_text()
+
+    done = await admin.press("Xuất bản", answer)
+    assert "Đã xuất bản phiên bản 1" in done.visible_text()
+    reply = await member.send("Gia đình học tập là gì?")
+    if "Gia đình học tập là gì?" in reply.button_texts():
+        reply = await member.press("Gia đình học tập là gì?")
+    assert NEW_ANSWER in reply.visible_text()
+    assert "getFile" in [name for name, _ in fake.calls]
