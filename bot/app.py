@@ -371,7 +371,26 @@ def _services(
     staff_changed: Signal,
     scheduler: Scheduler | None,
     wakeup: asyncio.Event | None,
+    content: ContentService | None = None,
 ) -> Services:
+    """The services on `catalog`; a staffer's preview of a draft gets its own set on the draft,
+    sharing the store and the one `content` service, with no timers."""
+
+    def preview(draft: Catalog) -> Services:
+        return _services(
+            settings, store, LiveCatalog(draft, -1), clock, super_admins, staff_changed,
+            None, None, content,
+        )  # fmt: skip
+
+    if content is None:
+        content = ContentService(
+            versions_folder(settings.database_path),
+            settings.content_dir,
+            catalog,
+            store,
+            clock=lambda: clock().astimezone(settings.timezone),
+            preview=preview,
+        )
     i18n = Translator(catalog)
     outreach = OutreachService(
         store,
@@ -408,13 +427,7 @@ def _services(
         members=MemberService(store),
         staff=staff,
         exports=ExportService(store, catalog, i18n, settings.timezone),
-        content=ContentService(
-            versions_folder(settings.database_path),
-            settings.content_dir,
-            catalog,
-            store,
-            clock=lambda: clock().astimezone(settings.timezone),
-        ),
+        content=content,
         inbox=InboxService(
             store,
             i18n,

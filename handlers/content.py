@@ -28,11 +28,19 @@ class Publish:
     draft: str  # when the draft was made: a button for an older draft publishes nothing
 
 
+@action("cprv")
+@dataclass(frozen=True)
+class Preview:
+    draft: str
+
+
 @router.command("content", role=EDITOR)
 async def content(ctx: Context) -> None:
     service = ctx.services.content
+    if service.stop_preview(ctx.user.id):
+        ctx.reply(ctx.t("content_tools.chat.preview_stopped"))
     data = service.export_workbook()
-    version = ctx.services.catalog.version
+    version = service.catalog.version
     ctx.set_state(UPLOAD)
     ctx.reply(
         ctx.t("content_tools.chat.current", version=version),
@@ -74,11 +82,24 @@ async def upload(ctx: Context, text: str) -> None:
     rows = []
     if report.draft is not None:
         lines.append(ctx.t("content_tools.chat.draft_saved"))
+        stamp = ctx.services.content.draft_stamp()
+        row = [ctx.button("content_tools.chat.preview", Preview(stamp))]
         if ctx.is_admin:
-            stamp = ctx.services.content.draft_stamp()
-            rows.append([ctx.button("content_tools.chat.publish", Publish(stamp))])
+            row.append(ctx.button("content_tools.chat.publish", Publish(stamp)))
+        rows.append(row)
     rows.append([home_button(ctx)])
     ctx.reply(html.escape("\n".join(lines), quote=False), rows)
+
+
+@router.action(Preview, role=EDITOR)
+async def preview(ctx: Context, act: Preview) -> None:
+    """From the next message on, this staffer alone talks to the draft (until /content)."""
+    service = ctx.services.content
+    if not service.has_draft() or service.draft_stamp() != act.draft:
+        ctx.reply(ctx.t("content_tools.chat.no_draft"), [[home_button(ctx)]])
+        return
+    service.start_preview(ctx.user.id)
+    ctx.reply(ctx.t("content_tools.chat.previewing"), [[home_button(ctx)]])
 
 
 @router.action(Publish, role=ADMIN)

@@ -266,11 +266,13 @@ class Dispatcher:
         )
         inbound = await self._numbered_choice(inbound, user)
         role = await self.services.staff.role_of(user)
+        # A staffer previewing edited content talks to the draft; everyone else to what is live.
+        services = self.services.content.preview_for(user.id) or self.services
         ctx = Context(
             inbound,
             user,
             session,
-            self.services,
+            services,
             staff_role=role,
             is_new=created,
             router=self.root,

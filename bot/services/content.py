@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -99,6 +100,7 @@ class ContentService:
         catalog: LiveCatalog,
         store: Store | None = None,
         clock: Any = None,
+        preview: Callable[[Catalog], Any] | None = None,
     ) -> None:
         self.folder = folder
         self.shipped = shipped
@@ -106,6 +108,10 @@ class ContentService:
         self._store = store
         self._clock = clock or (lambda: datetime.now().astimezone())
         self._lock = asyncio.Lock()
+        # Staff previewing the draft: user id -> the services built on the draft (in memory: a
+        # restart or a publish ends every preview).
+        self._preview = preview
+        self._previews: dict[int, Any] = {}
 
     # -- where things are ---------------------------------------------------------------------
     @property
@@ -245,6 +251,20 @@ class ContentService:
             raise ContentError("no draft")
         return load_catalog(self.draft_dir)
 
+    # -- previewing -----------------------------------------------------------------------------
+    def start_preview(self, user_id: int) -> None:
+        """This staffer's conversations use the draft from now on; nobody else's do."""
+        if self._preview is None:
+            raise ContentError("no preview in this process")
+        self._previews[user_id] = self._preview(self.draft_catalog())
+
+    def stop_preview(self, user_id: int) -> bool:
+        return self._previews.pop(user_id, None) is not None
+
+    def preview_for(self, user_id: int) -> Any:
+        """The services on the draft this staffer is previewing, or None."""
+        return self._previews.get(user_id)
+
     async def publish(self, actor: str, note: str = "") -> int:
         """The draft becomes the next version and is served; returns its number."""
         async with self._lock:
@@ -263,6 +283,7 @@ class ContentService:
             os.replace(self.draft_dir, self._dir(number))
             self.draft_dir.with_suffix(".json").unlink(missing_ok=True)
             _point(self.folder, number)
+            self._previews.clear()  # the draft they looked at is live now
         if self._store is not None:
             await self._store.staff.audit(actor, "content_publish", version=number)
         log.info("content: version %d published by %s", number, actor)

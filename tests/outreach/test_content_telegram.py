@@ -145,10 +145,19 @@ async def test_staff_edit_the_content_from_the_chat(live, fake):
     assert "Đã lưu bản nháp" in answer.visible_text()
     assert NEW_ANSWER not in (await member.send("Gia đình học tập là gì?")).visible_text()
 
+    async def ask(phone: Phone):
+        reply = await phone.send("Gia đình học tập là gì?")
+        if "Gia đình học tập là gì?" in reply.button_texts():
+            reply = await phone.press("Gia đình học tập là gì?")
+        return reply.visible_text()
+
+    shown = await admin.press("Xem thử", answer)
+    assert "đang xem thử bản nháp" in shown.visible_text()
+    assert NEW_ANSWER in await ask(admin)  # the staffer alone sees the draft
+    assert NEW_ANSWER not in await ask(member)
+    assert app.services.catalog.version == 0
+
     done = await admin.press("Xuất bản", answer)
     assert "Đã xuất bản phiên bản 1" in done.visible_text()
-    reply = await member.send("Gia đình học tập là gì?")
-    if "Gia đình học tập là gì?" in reply.button_texts():
-        reply = await member.press("Gia đình học tập là gì?")
-    assert NEW_ANSWER in reply.visible_text()
+    assert NEW_ANSWER in await ask(member)
     assert "getFile" in [name for name, _ in fake.calls]
