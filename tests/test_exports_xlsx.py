@@ -106,3 +106,22 @@ async def test_staff_get_the_workbook_in_chat_and_from_the_command_line(
     assert f"{out}: " in done.stdout and "dòng" in done.stdout
     book = load_workbook(out)
     assert len(rows(book["Gia đình học tập"])) == 12
+
+
+async def test_results_of_two_versions_are_never_added_up_silently(app, dataset):  # noqa: F811
+    family = app.catalog.definition("gia-dinh-hoc-tap")
+    await app.store.assessments.snapshot(family.id, 2, family.kind, family.raw)
+    ninh_kieu, _ = dataset
+    for member in ninh_kieu[:3]:  # their latest results were scored on a published version 2
+        await app.store.db.execute(
+            "UPDATE assessment_runs SET version = 2 WHERE user_id = ? AND definition_id = ?",
+            (member.id, family.id),
+        )
+    admin = await staff(app, "999", None, name="Chủ tịch")
+    await admin.command("/stats")
+    assert "Gồm kết quả của nhiều phiên bản bài (1, 2)" in admin.text
+
+    data = await app.services.exports.workbook("assessments", app.services.clock())
+    summary = rows(load_workbook(io.BytesIO(data))["Theo xã, phường"])
+    ninh = [r[1:4] for r in summary if r[0].endswith("Gia đình học tập") and "Ninh" in r[2]]
+    assert ninh == [(1, "phường Ninh Kiều", 5), (2, "phường Ninh Kiều", "<5")]  # 4: hidden

@@ -97,6 +97,21 @@ class Reports:
             figures[r["definition_id"]] = (figures[r["definition_id"]][0], r["n"], r["met"])
         return figures
 
+    async def latest_versions(self, definition_ids: Sequence[str]) -> dict[str, list[int]]:
+        """definition -> the versions the respondents' latest results were scored on."""
+        if not definition_ids:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT definition_id, version FROM assessment_runs"
+            f" WHERE latest = 1 AND definition_id IN ({_marks(definition_ids)})"
+            " ORDER BY definition_id, version",
+            tuple(definition_ids),
+        )
+        found: dict[str, list[int]] = {}
+        for r in rows:
+            found.setdefault(r["definition_id"], []).append(r["version"])
+        return found
+
     async def results_by_area(self, definition_ids: Sequence[str]) -> list[tuple[str, int, int]]:
         """(area code, respondents, met) from each respondent's latest result."""
         if not definition_ids:
