@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,9 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
 
     # The database only for the audit trail and the versions runs started on: never made here.
     store = await Store.open(settings.database_path) if settings.database_path.is_file() else None
-    service = ContentService(folder, settings.content_dir, catalog, store)
+    service = ContentService(
+        folder, settings.content_dir, catalog, store, clock=lambda: datetime.now(settings.timezone)
+    )
     try:
         if command == "export":
             return _export(service, args.out, say)
@@ -103,7 +106,7 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
                         "version_row",
                         mark="*" if version.live else " ",
                         number=version.number,
-                        when=version.published_at,
+                        when=_when(version.published_at),
                         actor=version.actor,
                     )
                 )
@@ -118,6 +121,14 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
     finally:
         if store is not None:
             await store.close()
+
+
+def _when(stamp: str) -> str:
+    """ "2026-10-01T09:30:00+07:00" as staff write it: 01/10/2026 09:30."""
+    try:
+        return f"{datetime.fromisoformat(stamp):%d/%m/%Y %H:%M}"
+    except ValueError:
+        return stamp
 
 
 def _export(service: Any, out: Path, say: Any) -> int:

@@ -235,3 +235,45 @@ async def test_publish_keeps_every_version_and_rolls_back(app, tmp_path, exporte
         "content_draft", "content_publish", "content_draft", "content_publish",
         "content_rollback", "content_rollback",
     ]  # fmt: skip
+
+
+def test_the_command_line_round_trip_in_vietnamese(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "CONTENT_DIR": str(CONTENT), "KHUYENHOC_HOME": str(tmp_path)}
+    env.pop("DATABASE_PATH", None)
+    (tmp_path / "data").mkdir()
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "content", *args],
+            input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+
+    book = tmp_path / "noi-dung.xlsx"
+    done = cli("export", "--out", str(book))
+    assert done.returncode == 0 and "dòng nội dung trong 8 sheet" in done.stdout, done.stderr
+    broken = tmp_path / "hong.xlsx"
+    broken.write_bytes(edit(book.read_bytes(), _empty_answer))
+    done = cli("import", str(broken))
+    assert done.returncode == 1
+    assert "Sheet Hỏi đáp, dòng 5, cột Câu trả lời (tiếng Việt): bị trống" in done.stdout
+    assert cli("publish").returncode == 1  # nothing to publish
+
+    edited = tmp_path / "da-sua.xlsx"
+    edited.write_bytes(edit(book.read_bytes(), lambda b: set_cell(
+        b, "Hỏi đáp", "Câu trả lời (tiếng Việt)", "Câu trả lời mới.", **{"Mã": "dong-ho-la-gi"}
+    )))  # fmt: skip
+    done = cli("import", str(edited))
+    assert done.returncode == 0 and "Hỏi đáp: sửa 1 (dong-ho-la-gi)" in done.stdout
+    chat = cli("preview", stdin="/start\n1\n1\n2\n2\nDòng họ học tập là gì?\n1\n")
+    assert chat.returncode == 0 and "Câu trả lời mới." in chat.stdout, chat.stderr
+    assert "Đã xuất bản phiên bản 1" in cli("publish").stdout
+    listing = cli("versions").stdout
+    assert "* 1  " in listing and "  0  " in listing
+    assert "Bot dùng lại phiên bản 0." in cli("rollback", "0").stdout
+    assert "Không có phiên bản 9" in cli("rollback", "9").stderr
