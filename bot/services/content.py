@@ -112,6 +112,7 @@ class ContentService:
         # restart or a publish ends every preview).
         self._preview = preview
         self._previews: dict[int, Any] = {}
+        self._unloadable: int | None = None  # a published version that failed to load
 
     # -- where things are ---------------------------------------------------------------------
     @property
@@ -308,11 +309,12 @@ class ContentService:
         published); True when the content was replaced. A version that fails to load is logged
         and the content being served stays."""
         number = self.current()
-        if number == self.catalog.version:
+        if number in (self.catalog.version, self._unloadable):
             return False
         try:
             catalog = await asyncio.to_thread(load_catalog, self.live_dir())
         except Exception:  # whatever broke the files, the bot keeps serving what it has
+            self._unloadable = number  # said once, not every few seconds
             log.exception(
                 "content: version %d cannot be loaded; keeping %d", number, self.catalog.version
             )
