@@ -97,6 +97,7 @@ async def test_edited_cells_make_a_draft_that_differs_exactly_there(tmp_path, ex
         set_cell(book, "Hỏi đáp", "Câu trả lời (tiếng Anh)", None, **{"Mã": "gia-dinh-la-gi"})
         where = {"Mã bài": "gia-dinh-hoc-tap", "Câu hỏi": "hoc-them", "Mã": "mot-so"}
         set_cell(book, "Lựa chọn", "Điểm", 7, **where)
+        set_cell(book, "Bài tự đánh giá", "Phiên bản", 5, **{"Mã": "dong-ho-hoc-tap"})  # not edited
         set_cell(book, "Lời của bot", "Lời (tiếng Việt)", "Chọn việc Anh/Chị muốn làm:",
                  **{"Khóa": "menu.title"})  # fmt: skip
 

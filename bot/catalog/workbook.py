@@ -879,6 +879,9 @@ def _read_definitions(reading: _Reading, sheets: dict[str, _Sheet], data: Conten
         reading.origin(file, "", defs_sheet, row, None)
         _apply(reading, defs_sheet, row, cells, item, original, file, "")
         item["kind"] = original["kind"]  # the kind is the file's folder, not editable
+        # The version is shown, not edited: a changed definition gets the next one when the
+        # draft is written (a number typed by hand could reuse one that means something else).
+        item["version"] = original.get("version", 1)
         item.pop("criteria" if item["kind"] == "assessment" else "questions", None)
         built[def_id] = item
     for def_id in base.keys() - rows_of.keys():
