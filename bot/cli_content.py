@@ -147,7 +147,15 @@ def _export(service: Any, out: Path, say: Any) -> int:
 
 
 async def _import(service: Any, file: Path, say: Any) -> int:
+    from bot.catalog.workbook import MAX_FILE_BYTES
+
     try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:  # not read into memory at all
+            mb = f"{size / 1048576:.1f}".replace(".", ",")
+            print(say("problems", count=1))
+            print(f"  • {service.words()('problem.too_big', size=mb, limit=5)}")
+            return EXIT_PROBLEMS
         source = file.read_bytes()
     except OSError:
         print(say("cannot_read", path=file), file=sys.stderr)
