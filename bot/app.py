@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from bot.catalog import Catalog, load_catalog
 from bot.catalog.i18n import Translator
+from bot.catalog.live import LiveCatalog
 from bot.config import Settings
 from bot.core.channel import Channel, Sender
 from bot.core.context import Services
@@ -44,6 +45,8 @@ from bot.services.ask import Answerer
 from bot.services.assessment import AssessmentService
 from bot.services.calendar import CalendarService
 from bot.services.console import ConsoleService
+from bot.services.content import ContentService, current_version, live_dir, versions_folder
+from bot.services.exports_xlsx import ExportService
 from bot.services.inbox import InboxService
 from bot.services.linking import LinkService
 from bot.services.members import MemberService
@@ -82,6 +85,7 @@ class Tuning:
     read_timeout: float = 5.0  # Telegram calls
     outage_backoff_max: float = 15.0  # a down channel is asked again at least this often
     reply_patience: float = 180.0  # a reply to a member keeps trying through an outage this long
+    content_poll: float = 5.0  # how often the bot looks for newly published content
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,6 @@ class App:
         self,
         settings: Settings,
         store: Store,
-        catalog: Catalog,
         services: Services,
         dispatcher: Dispatcher,
         metrics: Metrics,
@@ -114,7 +117,6 @@ class App:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.catalog = catalog
         self.services = services
         self.dispatcher = dispatcher
         self.metrics = metrics
@@ -141,8 +143,12 @@ class App:
     ) -> App:
         """Build every part this role needs. `background=False` (chat only) runs no worker and
         no timers: another process serves the database."""
-        # Content already loaded (and so checked) is used as is and never changed.
-        catalog = catalog if catalog is not None else load_catalog(settings.content_dir)
+        # Content already loaded (and so checked) is used as is until a version is published;
+        # else the published version being served, or CONTENT_DIR when none is.
+        folder = versions_folder(settings.database_path)
+        if catalog is None:
+            catalog = load_catalog(live_dir(folder, settings.content_dir))
+        catalog = LiveCatalog(catalog.current, current_version(folder))
         store = await Store.open(settings.database_path, clock)
         metrics = Metrics()
         runs_background = role is Role.BOT or (role is Role.CHAT and background)
@@ -153,6 +159,8 @@ class App:
         services = _services(
             settings, store, catalog, clock, super_admins, staff_changed, scheduler, wakeup
         )
+        if scheduler is not None:  # content published by `khuyenhoc content publish`
+            scheduler.every("content:refresh", tuning.content_poll, services.content.refresh)
         dispatcher = Dispatcher(
             build_root_router(), services, observers=[_observer(metrics, services.clock)]
         )
@@ -217,7 +225,6 @@ class App:
         return cls(
             settings,
             store,
-            catalog,
             services,
             dispatcher,
             metrics,
@@ -227,6 +234,11 @@ class App:
             worker=worker,
             web=web,
         )
+
+    @property
+    def catalog(self) -> Catalog:
+        """The content served right now (a published version replaces it while running)."""
+        return self.services.catalog.current
 
     @property
     def outreach(self) -> OutreachService:
@@ -397,13 +409,32 @@ class Health:
 def _services(
     settings: Settings,
     store: Store,
-    catalog: Catalog,
+    catalog: LiveCatalog,
     clock: Clock,
     super_admins: set[tuple[str, str]],
     staff_changed: Signal,
     scheduler: Scheduler | None,
     wakeup: asyncio.Event | None,
+    content: ContentService | None = None,
 ) -> Services:
+    """The services on `catalog`; a staffer's preview of a draft gets its own set on the draft,
+    sharing the store and the one `content` service, with no timers."""
+
+    def preview(draft: Catalog) -> Services:
+        return _services(
+            settings, store, LiveCatalog(draft, -1), clock, super_admins, staff_changed,
+            None, None, content,
+        )  # fmt: skip
+
+    if content is None:
+        content = ContentService(
+            versions_folder(settings.database_path),
+            settings.content_dir,
+            catalog,
+            store,
+            clock=lambda: clock().astimezone(settings.timezone),
+            preview=preview,
+        )
     i18n = Translator(catalog)
     outreach = OutreachService(
         store,
@@ -439,6 +470,8 @@ def _services(
         answerer=Answerer(catalog),
         members=MemberService(store),
         staff=staff,
+        exports=ExportService(store, catalog, i18n, settings.timezone),
+        content=content,
         inbox=InboxService(
             store,
             i18n,
@@ -639,6 +672,7 @@ async def chat(
     *,
     admin: bool = False,
     started: Callable[[bool], None] | None = None,
+    catalog: Catalog | None = None,
 ) -> int:
     """`khuyenhoc chat`: the conversations in the terminal. Background work (the terminal's own
     deliveries, the timers) runs only while no other khuyenhoc process holds the database;
@@ -666,6 +700,7 @@ async def chat(
             terminal=terminal,
             background=background,
             extra_admins=[(CHANNEL, terminal.user)] if admin else [],
+            catalog=catalog,
         )
     except ContentInvalid as exc:
         lock.release()

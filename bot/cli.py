@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import bot.say as saying
-from bot import cli_staff
+from bot import cli_content, cli_staff
 from bot.catalog import check_content
 from bot.config import ConfigError, Settings
 from bot.core.dates import Typed
@@ -108,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help=text("help.stats"))
     stats.add_argument("--chart", type=Path, help=text("help.stats_chart"))
     export = sub.add_parser("export", help=text("help.export"))
-    export.add_argument("what", choices=["assessments", "members"], help=text("help.export_what"))
+    export.add_argument(
+        "what", choices=["assessments", "members", "announcements"], help=text("help.export_what")
+    )
     export.add_argument("--from", dest="start", metavar="DATE", help=text("help.export_from"))
     export.add_argument("--to", dest="end", metavar="DATE", help=text("help.export_to"))
     export.add_argument("--out", type=Path, required=True, help=text("help.export_out"))
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="COMMAND")
     check = content_sub.add_parser("check", help=text("help.content_check"))
     check.add_argument("dir", nargs="?", type=Path, help=text("help.content_dir"))
+    cli_content.add_parsers(content_sub)
     _add_global_options(parser, top=True)
     return parser
 
@@ -244,6 +247,9 @@ def _log_level(args: argparse.Namespace, settings: Settings) -> str:
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the subcommand `args` names on the installation `settings` describe."""
     if args.command == "content":
+        done = cli_content.run(args, settings)
+        if done is not None:
+            return done
         return content_check(args.dir or settings.content_dir)
     if args.command == "announce":
         return asyncio.run(_announce(settings, args))
@@ -794,6 +800,8 @@ async def _reports(settings: Settings, args: argparse.Namespace) -> int:
                 private.write(args.chart, chart)
                 say("stats.chart_written", path=args.chart)
             return EXIT_OK
+        if args.out.suffix.lower() == ".xlsx" or args.what == "announcements":
+            return await cli_content.export_xlsx(app, args, now)
         if args.what == "members":
             data = await reports.export_members(now)
         else:

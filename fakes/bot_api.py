@@ -485,6 +485,7 @@ class FakeBotAPI(LocalServer):
         self._arrived = 0.0
         self._files: dict[str, tuple[str | None, bytes | None]] = {}
         self._file_ids = itertools.count(1)
+        self._user_files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes)
         self._global_sends: deque[float] = deque()
         self._chat_sends: defaultdict[int, deque[float]] = defaultdict(deque)
 
@@ -504,6 +505,7 @@ class FakeBotAPI(LocalServer):
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
         }
         # Telegram method names are case-insensitive.
         self._handlers = {name.lower(): (name, handler) for name, handler in handlers.items()}
@@ -518,11 +520,22 @@ class FakeBotAPI(LocalServer):
 
     @property
     def base_file_url(self) -> str:
-        """File download base URL (downloads are not served by the fake)."""
+        """File download base URL (the documents users sent: :meth:`user_sends_document`)."""
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file users sent, at the ``file_path`` getFile gave (as Telegram serves them)."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        self.calls.append(("download", {"file_path": request.match_info["path"]}))
+        for path, data in self._user_files.values():
+            if path == request.match_info["path"]:
+                return web.Response(body=data)
+        return web.Response(status=404)
 
     # ---------------------------------------------------------------- simulating users
 
@@ -583,6 +596,23 @@ class FakeBotAPI(LocalServer):
             }
         else:
             raise ValueError(f"unsupported media kind {kind!r}")
+        return self.push_update({"message": message})
+
+    def user_sends_document(
+        self, user: FakeUser, data: bytes, file_name: str, *, mime_type: str | None = None
+    ) -> int:
+        """Queue a document ``user`` sends in their private chat, with its bytes: the bot can
+        fetch it with ``getFile`` and a download from :attr:`base_file_url`."""
+        message = self._user_message(user, None, None)
+        file_id = f"USERDOC{next(self._file_ids):06d}"
+        self._user_files[file_id] = (f"documents/{file_id}_{file_name}", data)
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"U{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type or "application/octet-stream",
+            "file_size": len(data),
+        }
         return self.push_update({"message": message})
 
     def user_presses(self, user: FakeUser, message: SentMessage | int, data: str) -> int:
@@ -1170,6 +1200,18 @@ class FakeBotAPI(LocalServer):
 
     def _send_photo(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return self._send_file(params, files, "photo")
+
+    def _get_file(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self._user_files:
+            raise _bad_request("invalid file_id")
+        path, data = self._user_files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"U{file_id}",
+            "file_size": len(data),
+            "file_path": path,
+        }
 
     def _send_document(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
         return self._send_file(params, files, "document")

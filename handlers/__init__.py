@@ -12,6 +12,7 @@ def build_root_router() -> Router:
         ask,
         assessment,
         console,
+        content,
         events,
         fallback,
         helper,
@@ -43,6 +44,7 @@ def build_root_router() -> Router:
         inbox,
         helper,
         link,
+        content,
         fallback,
     ):
         root.include(module.router)

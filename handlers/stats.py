@@ -36,7 +36,7 @@ class StatsTitle:
 @action("sx")
 @dataclass(frozen=True)
 class Export:
-    what: str  # assessments | members
+    what: str  # assessments | members | announcements
 
 
 def _n(ctx: Context, value: int) -> str:
@@ -81,8 +81,9 @@ async def stats(ctx: Context) -> None:
     ]
     rows.append(
         [
-            ctx.button("stats.export_assessments", Export("assessments")),
-            ctx.button("stats.export_members", Export("members")),
+            ctx.button("content_tools.export.button_assessments", Export("assessments")),
+            ctx.button("content_tools.export.button_members", Export("members")),
+            ctx.button("content_tools.export.button_announcements", Export("announcements")),
         ]
     )
     rows.append([home_button(ctx)])
@@ -173,26 +174,28 @@ async def stats_for_title(ctx: Context, act: StatsTitle) -> None:
 
 @router.command("export", role="admin")
 async def export(ctx: Context) -> None:
-    what = "members" if ctx.inbound.args.strip() == "members" else "assessments"
+    asked = ctx.inbound.args.strip()
+    what = asked if asked in ("members", "announcements") else "assessments"
     await export_pressed(ctx, Export(what))
 
 
 @router.action(Export, role="admin")
 async def export_pressed(ctx: Context, act: Export) -> None:
-    reports = ctx.services.reports
+    """The export as an Excel workbook (a CSV opens as one column in Vietnamese Excel)."""
     now = ctx.services.clock()
     stamp = f"{now.astimezone(ctx.services.settings.timezone):%Y%m%d}"
-    areas = ctx.scope.areas
-    if act.what == "assessments":
-        data = await reports.export_assessments(areas=areas)
-        name = f"tu-danh-gia-{stamp}.csv"
-    elif act.what == "members":
-        data = await reports.export_members(now, areas)
-        name = f"thanh-vien-theo-xa-{stamp}.csv"
-    else:
+    names = {
+        "assessments": "tu-danh-gia",
+        "members": "thanh-vien-theo-xa",
+        "announcements": "thong-bao",
+    }
+    if act.what not in names:
         raise StaleButton(f"unknown export {act.what!r}")
+    data = await ctx.services.exports.workbook(act.what, now, scope=ctx.scope)
+    name = f"{names[act.what]}-{stamp}.xlsx"
     await ctx.services.staff.audit(ctx.actor, "export", what=act.what, bytes=len(data))
-    ctx.reply(ctx.t(f"stats.export_{act.what}_caption"), document=data, document_name=name)
+    caption = ctx.t(f"content_tools.export.caption_{act.what}", small=SMALL)
+    ctx.reply(caption, document=data, document_name=name)
 
 
 @router.section("progress", "menu.progress", order=40)

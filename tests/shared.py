@@ -27,10 +27,10 @@ def shared_catalog() -> Catalog:
 def shared_answerer(catalog: Catalog) -> Answerer:
     """`Answerer(catalog)`, built once for the shared catalog (it is read-only once built); any
     other catalog gets its own, as in the bot."""
-    if catalog is not _shared.get("catalog"):
+    if catalog.current is not _shared.get("catalog"):  # the app serves it through a LiveCatalog
         return Answerer(catalog)
     if "answerer" not in _shared:
-        _shared["answerer"] = Answerer(catalog)
+        _shared["answerer"] = Answerer(catalog.current)  # fixed content: never rebuilt
         _shared["snapshot"] = _snapshot()
     return _shared["answerer"]  # type: ignore[return-value]
 

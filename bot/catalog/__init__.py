@@ -95,6 +95,11 @@ class Catalog:
             f" {len(self.faq)} FAQ entries)"
         )
 
+    @property
+    def current(self) -> Catalog:
+        """Itself: the same question a `LiveCatalog` answers with the content of the moment."""
+        return self
+
     def plan(self, plan_id: str) -> Plan | None:
         return next((p for p in self.plans if p.id == plan_id), None)
 

@@ -29,7 +29,7 @@ def escape(value: Any) -> Markup:
 
 class Translator:
     def __init__(self, catalog: Catalog) -> None:
-        self._locales = catalog.locales
+        self._catalog = catalog  # read at each use: published content replaces it while running
         self.default = catalog.campaign.default_locale
         self.available = catalog.campaign.locales
 
@@ -42,10 +42,10 @@ class Translator:
         return self.default
 
     def raw(self, locale: str, key: str) -> Any:
-        return self._locales.get(locale, key)
+        return self._catalog.locales.get(locale, key)
 
     def t(self, locale: str, key: str, **params: Any) -> Markup:
-        template = self._locales.get(locale, key)
+        template = self._catalog.locales.get(locale, key)
         if not params:
             return Markup(template)
         return Markup(template.format_map({k: escape(v) for k, v in params.items()}))
@@ -67,7 +67,7 @@ class Translator:
 
     def date(self, locale: str, day: date | datetime) -> str:
         """ "Thứ Năm, 01/10/2026" (the weekday names come from the locale file)."""
-        weekdays = self._locales.get(locale, "format.weekdays")
+        weekdays = self._catalog.locales.get(locale, "format.weekdays")
         return f"{weekdays[day.weekday()]}, {day:%d/%m/%Y}"
 
     def time(self, moment: datetime) -> str:

@@ -20,6 +20,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -527,13 +528,23 @@ class TelegramChannel:
         if text is not None:
             return Inbound(kind=Kind.TEXT, text=text, html=self._html(message, "text"), **base)
         photos = message.get("photo")
+        document = message.get("document") or {}
+        file_id = photos[-1]["file_id"] if photos else document.get("file_id", "")
         return Inbound(
             kind=Kind.MEDIA,
             media=_media_kind(message),
-            media_id=photos[-1]["file_id"] if photos else "",
+            media_id=file_id,
             html=self._html(message, "caption") if message.get("caption") else "",
+            file_name=document.get("file_name") or "",
+            file_size=int(document.get("file_size") or 0),
+            download=partial(self._download, file_id) if document else None,
             **base,
         )
+
+    async def _download(self, file_id: str) -> bytes:
+        """A file a member sent (getFile, then the download)."""
+        found = await self.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
 
     def _html(self, message: dict[str, Any], field: str) -> str:
         """A message's text or caption as HTML, its formatting (bold, links...) kept."""

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from bot.services.assessment import AssessmentService
     from bot.services.calendar import CalendarService
     from bot.services.console import ConsoleService
+    from bot.services.content import ContentService
+    from bot.services.exports_xlsx import ExportService
     from bot.services.inbox import InboxService
     from bot.services.linking import LinkService
     from bot.services.members import MemberService
@@ -59,6 +61,8 @@ class Services:
     inbox: InboxService
     console: ConsoleService
     linking: LinkService
+    content: ContentService
+    exports: ExportService
 
 
 class Context:

@@ -10,6 +10,7 @@ cannot show markup strip the tags (`bot.core.text.plain`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -43,6 +44,11 @@ class Inbound:
     language_code: str | None = None  # the app's language, a hint for new members
     message_id: str | None = None  # ACTION: the message whose button was pressed (for edits)
     update_id: str = ""  # for logs: which platform update this was
+    # MEDIA "document": the file's name and size, and how to fetch its bytes (the channel knows
+    # how; a handler decides whether to): a staffer's edited content workbook.
+    file_name: str = ""
+    file_size: int = 0
+    download: Callable[[], Awaitable[bytes]] | None = field(default=None, compare=False, repr=False)
 
     @property
     def args(self) -> str:

@@ -271,11 +271,13 @@ class Dispatcher:
         inbound, offered = await self._numbered_choice(inbound, user)
         scope = await self.services.staff.scope_of(user)
         role = scope.role
+        # A staffer previewing edited content talks to the draft; everyone else to what is live.
+        services = self.services.content.preview_for(user.id) or self.services
         ctx = Context(
             inbound,
             user,
             session,
-            self.services,
+            services,
             staff_role=role,
             scope=scope,
             is_new=created,

@@ -192,6 +192,12 @@ class Ranking:
 
 class Answerer:
     def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._built_for = catalog.current
+        self._build(self._built_for)
+
+    def _build(self, catalog: Catalog) -> None:
+        """The index of `catalog`'s texts (built again when published content replaces it)."""
         documents: list[list[str]] = []
         owners: list[tuple[str, str]] = []
         # Every word an item's texts use (all its phrasings, an FAQ's answer too): how much of a
@@ -254,6 +260,9 @@ class Answerer:
         self._bm25 = BM25Okapi(documents) if documents else None
 
     def rank(self, question: str, limit: int = 5) -> Ranking:
+        if self._catalog.current is not self._built_for:
+            self._built_for = self._catalog.current
+            self._build(self._built_for)
         typed = typed_words(question)
         fix = {}
         for word, mark in typed:

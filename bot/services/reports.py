@@ -44,6 +44,9 @@ class TitleFigure:
     respondents: int  # members with at least one result
     met: int  # respondents whose latest result met the criteria
     targets: dict[int, float]
+    # The assessment versions those latest results were scored on: more than one, and the
+    # figure adds up answers to different questions (said with the figure, never silently).
+    versions: tuple[int, ...] = ()
 
     @property
     def share(self) -> float | None:
@@ -95,6 +98,7 @@ class ReportService:
         active = sum(a for _, a, _ in per_area)
         assessments = [d.id for d in self.catalog.assessments()]
         per_definition = await reports.results(assessments, scope)
+        versions = await reports.latest_versions(assessments, scope)
         titles = []
         for title in self.catalog.campaign.titles:
             figures = [per_definition[d] for d in self.definitions_of(title.id)]
@@ -106,6 +110,7 @@ class ReportService:
                     sum(f[1] for f in figures),
                     sum(f[2] for f in figures),
                     title.targets,
+                    tuple(v for d in self.definitions_of(title.id) for v in versions.get(d, ())),
                 )
             )
         briefed = []
@@ -343,6 +348,9 @@ def figures_text(
                 targets=targets_text(i18n, locale, title.targets),
             )
         )
+        if len(title.versions) > 1:
+            versions = ", ".join(str(v) for v in title.versions)
+            lines.append(i18n.t(locale, "content_tools.export.mixed_versions", versions=versions))
     if figures.briefed:
         target = i18n.percent(locale, figures.briefed_target) if figures.briefed_target else ""
         lines += ["", i18n.t(locale, "stats.briefed_heading", target=target)]

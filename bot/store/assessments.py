@@ -72,6 +72,15 @@ class Assessments:
         )
         return json.loads(row["body"]) if row else None
 
+    async def latest_versions(self) -> dict[str, int]:
+        """The highest version each definition was ever started on (a new version of edited
+        content must not reuse a number that already means something else)."""
+        rows = await self._db.fetchall(
+            "SELECT definition_id, MAX(version) AS version FROM definition_snapshots"
+            " GROUP BY definition_id"
+        )
+        return {row["definition_id"]: row["version"] for row in rows}
+
     # -- runs -------------------------------------------------------------------------------
     async def start(
         self,

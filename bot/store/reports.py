@@ -125,6 +125,24 @@ class Reports:
             figures[r["definition_id"]] = (figures[r["definition_id"]][0], r["n"], r["met"])
         return figures
 
+    async def latest_versions(
+        self, definition_ids: Sequence[str], areas: Sequence[str] | None = None
+    ) -> dict[str, list[int]]:
+        """definition -> the versions the respondents' latest results were scored on."""
+        if not definition_ids:
+            return {}
+        within, codes = _within(areas)
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT definition_id, version FROM assessment_runs"
+            f" WHERE latest = 1 AND definition_id IN ({_marks(definition_ids)}){within}"
+            " ORDER BY definition_id, version",
+            (*definition_ids, *codes),
+        )
+        found: dict[str, list[int]] = {}
+        for r in rows:
+            found.setdefault(r["definition_id"], []).append(r["version"])
+        return found
+
     async def results_by_area(
         self, definition_ids: Sequence[str], areas: Sequence[str] | None = None
     ) -> list[tuple[str, int, int]]:

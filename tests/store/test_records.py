@@ -106,6 +106,7 @@ CALLS = {
     "sessions.get": lambda s, x: s.sessions.get(x.member.id),
     "sessions.choices": lambda s, x: s.sessions.choices(x.member.id),
     "assessments.snapshot_body": lambda s, x: s.assessments.snapshot_body("gia-dinh", 1),
+    "assessments.latest_versions": lambda s, x: s.assessments.latest_versions(),
     "assessments.start": lambda s, x: s.assessments.start(
         x.member.id, "don-vi", 1, "assessment", None, None
     ),
@@ -163,6 +164,7 @@ CALLS = {
     "reports.members_per_area": lambda s, x: s.reports.members_per_area(NOW - timedelta(days=30)),
     "reports.members_by_area": lambda s, x: s.reports.members_by_area(NOW - timedelta(days=30)),
     "reports.results": lambda s, x: s.reports.results(["gia-dinh"]),
+    "reports.latest_versions": lambda s, x: s.reports.latest_versions(["gia-dinh"]),
     "reports.results_by_area": lambda s, x: s.reports.results_by_area(["gia-dinh"]),
     "reports.area_result": lambda s, x: s.reports.area_result(["gia-dinh"], "31135"),
     "reports.weekly": lambda s, x: s.reports.weekly(["gia-dinh"], NOW - timedelta(days=30)),

@@ -213,8 +213,8 @@ async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_none_o
                 await tx.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
 
         waiting = asyncio.create_task(write())
-        while not store.db._lock.locked():  # its BEGIN is on its way to SQLite
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn: the task takes the lock and sends its BEGIN
+        assert store.db._lock.locked()
         waiting.cancel()
         other.release()  # now that BEGIN can land
         with pytest.raises(asyncio.CancelledError):
