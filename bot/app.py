@@ -143,7 +143,7 @@ class App:
         no timers: another process serves the database."""
         # Content already loaded (and so checked) is used as is and never changed.
         catalog = catalog if catalog is not None else load_catalog(settings.content_dir)
-        store = await Store.open(settings.database_path, clock)
+        store = await Store.open(settings.database, clock)
         metrics = Metrics()
         runs_background = role is Role.BOT or (role is Role.CHAT and background)
         scheduler = Scheduler(settings.timezone) if runs_background else None
@@ -212,7 +212,7 @@ class App:
             len(catalog.plans),
             len(catalog.definitions),
             len(catalog.areas),
-            settings.database_path,
+            _described(settings),
         )
         return cls(
             settings,
@@ -358,6 +358,7 @@ class Health:
             if problem is None:
                 report["outbox_backlog"] = await self._store.deliveries.backlog()
             report["database"] = problem or "ok"
+            report["database_kind"] = self._store.db.kind
             report["ok"] = problem is None
         except Exception as exc:  # the point is to report it, whatever it is
             report["database"] = f"error: {type(exc).__name__}"
@@ -386,7 +387,7 @@ class Health:
     def _disk_problem(self) -> str | None:
         """ "disk nearly full" when the database's disk has less than `min_free_bytes` left."""
         path = self._store.db.path
-        if str(path) == ":memory:":
+        if path is None or str(path) == ":memory:":  # PostgreSQL: the server's own disk
             return None
         free = shutil.disk_usage(path.parent).free
         if free >= self.min_free_bytes:
@@ -579,6 +580,15 @@ def _worker(
     )
 
 
+def _described(settings: Settings) -> str:
+    """The database for a log line: the file, or the PostgreSQL URL without its password."""
+    if settings.database_url is None:
+        return str(settings.database_path)
+    from bot.store.pg import safe_url
+
+    return safe_url(settings.database_url)
+
+
 # -- processes ------------------------------------------------------------------------------------
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 78  # 78: EX_CONFIG, the unit does not restart on it
 
@@ -586,6 +596,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 78  # 78: EX_CONFIG, the unit does not
 def run_bot(settings: Settings) -> int:
     """`khuyenhoc run`: every configured channel in one process behind one HTTP server, holding
     the database's run lock; a graceful stop on SIGINT/SIGTERM."""
+    if settings.on_postgres:  # several instances share a PostgreSQL database: no file lock
+        return asyncio.run(serve(settings))
     try:
         with maintenance.RunLock(settings.database_path):
             return asyncio.run(serve(settings))

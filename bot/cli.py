@@ -217,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         say("config_error", err=True, problem=exc)
         return EXIT_USAGE
     configure_logging(_log_level(args, settings), settings.log_format, settings.secrets())
-    if args.command in DATA_COMMANDS and not settings.database_path.is_file():
+    if (
+        args.command in DATA_COMMANDS
+        and not settings.on_postgres
+        and not settings.database_path.is_file()
+    ):
         no_database(settings)
         return EXIT_USAGE
     from bot.store.db import DatabaseUnusable
@@ -292,7 +296,7 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import Terminal, chat
 
     database = args.db or settings.database_path.with_name(CHAT_DATABASE)
-    settings = settings.with_overrides(database_path=database)
+    settings = settings.with_overrides(database_path=database, database_url=None)
     pictures = database.parent / CHAT_PICTURES
 
     def started(background: bool) -> None:
@@ -376,7 +380,7 @@ async def _faq_drafts(settings: Settings) -> int:
 
     from bot.store import Store
 
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database)
     try:
         drafts = await store.tickets.faq_drafts()
     finally:
@@ -878,7 +882,7 @@ async def _announcements(settings: Settings) -> int:
     """Every announcement, its status and when it goes (or went) out, in local time."""
     from bot.store import Store
 
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database)
     try:
         rows = await store.announcements.listing(
             ["draft", "scheduled", "sending", "done", "cancelled"], limit=1000

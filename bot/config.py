@@ -44,6 +44,9 @@ class Settings:
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     database_path: Path = Path("data/khuyenhoc.sqlite3")
+    # Set: the PostgreSQL database (postgresql://user@host:port/db) instead of the SQLite file,
+    # for several bot instances sharing the work; DATABASE_PATH's folder still holds local files.
+    database_url: str | None = None
     content_dir: Path = Path("content")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     log_level: str = "INFO"
@@ -101,6 +104,15 @@ class Settings:
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id)
+
+    @property
+    def database(self) -> Path | str:
+        """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url is not None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -234,6 +246,11 @@ class Settings:
         zalobot = _zalo_bot(get)
 
         db = home / Path(get("DATABASE_PATH") or "data/khuyenhoc.sqlite3").expanduser()
+        database_url = get("DATABASE_URL")
+        if database_url is not None and not database_url.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ConfigError("DATABASE_URL", "a postgresql://user@host:port/database URL")
         content_path = _content_dir(get("CONTENT_DIR"), home)
 
         return cls(
@@ -241,6 +258,7 @@ class Settings:
             telegram_api_url=api_url,
             admin_ids=frozenset(admin_ids),
             database_path=db,
+            database_url=database_url,
             content_dir=content_path,
             timezone=tz,
             log_level=level,

@@ -60,8 +60,8 @@ class Assessments:
     async def snapshot(self, definition_id: str, version: int, kind: str, body: Any) -> None:
         """Keep the definition as first seen at this version (later edits keep the version)."""
         await self._db.execute(
-            "INSERT OR IGNORE INTO definition_snapshots"
-            " (definition_id, version, kind, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO definition_snapshots (definition_id, version, kind, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (definition_id, version, kind, json.dumps(body, ensure_ascii=False), self._db.now()),
         )
 
@@ -167,7 +167,7 @@ class Assessments:
             if row is None:
                 raise LookupError(f"run {run_id} is not in progress")
             await tx.execute(
-                "UPDATE assessment_runs SET latest = (id = ?)"
+                "UPDATE assessment_runs SET latest = CASE WHEN id = ? THEN 1 ELSE 0 END"
                 " WHERE user_id = ? AND definition_id = ? AND (latest = 1 OR id = ?)",
                 (run_id, row["user_id"], row["definition_id"], run_id),
             )

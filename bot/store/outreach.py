@@ -26,6 +26,10 @@ from bot.records import (
 from bot.store.db import Database, from_db_time, to_db_time
 
 RECHECK_S = 1.0  # how stale a role changed by another process may be
+# How the roles kept in memory learn that another process wrote. SQLite counts the commits of
+# every other connection in data_version; PostgreSQL has no such counter (and other instances
+# write too), so there the roles are simply read again, once a second at most.
+DATA_VERSION = {"sqlite": "PRAGMA data_version", "postgresql": None}
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -117,7 +121,7 @@ def _audience_sql(
         params += supers + supers
     if audience.not_met:
         if not not_met_definitions:
-            where.append("0")
+            where.append("1 = 0")
         else:
             marks = ", ".join("?" * len(not_met_definitions))
             where.append(
@@ -134,8 +138,9 @@ class Staff:
     city or some areas (super admins come from ADMIN_IDS).
 
     Asked on every update, so the few roles are kept in memory. They change here, or in another
-    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version, looked at
-    once a second at most, tells when another connection wrote, and the roles are read again.
+    process (`khuyenhoc admins grant` beside a running bot, another instance): looked at once a
+    second at most, SQLite's data_version tells when another connection wrote, and the roles are
+    read again (on PostgreSQL, always read again; see DATA_VERSION).
     """
 
     def __init__(self, db: Database) -> None:
@@ -174,9 +179,10 @@ class Staff:
         now = self._db.clock()  # the injected clock: tests move it instead of sleeping
         if self._roles is None or abs((now - self._checked_at).total_seconds()) >= RECHECK_S:
             self._checked_at = now
-            row = await self._db.fetchone("PRAGMA data_version")
+            query = DATA_VERSION[self._db.kind]
+            row = await self._db.fetchone(query) if query else None
             version = int(row[0]) if row else None
-            if version != self._version:
+            if version is None or version != self._version:
                 self._roles, self._version = None, version
         if self._roles is None:
             rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
@@ -467,7 +473,7 @@ class Announcements:
                 return 0
             chats = announcement.audience.chats
             if chats:  # a message for chats, not members: no audience query at all
-                where, params = "0", []
+                where, params = "1 = 0", []
             for chat in chats:
                 await tx.execute(
                     "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id, status,"
@@ -475,13 +481,14 @@ class Announcements:
                     (announcement.id, "telegram", chat, now, now),
                 )
             await tx.execute(
-                "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
+                "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id,"
                 " status, next_attempt_at, updated_at)"
-                " SELECT ?, u.id, coalesce(p.channel, u.channel), coalesce(p.chat_id, u.chat_id),"
+                " SELECT CAST(? AS BIGINT), u.id, coalesce(p.channel, u.channel),"
+                " coalesce(p.chat_id, u.chat_id),"
                 " 'pending', ?, ? FROM users u LEFT JOIN linked_accounts p ON p.user_id = u.id"
                 " AND p.channel = u.preferred_channel AND p.status = 'active'"
                 f" WHERE {where}"
-                " ORDER BY u.id",
+                " ORDER BY u.id ON CONFLICT DO NOTHING",
                 (announcement.id, now, now, *params),
             )
             if extra_chat is not None:
@@ -518,8 +525,9 @@ class Announcements:
     async def counts_by_channel(self, announcement_id: int) -> dict[str, tuple[int, int]]:
         """(sent, total) of the announcement's deliveries on each channel, for the report."""
         rows = await self._db.fetchall(
-            "SELECT channel, sum(status = 'sent') AS sent, count(*) AS total FROM deliveries"
-            " WHERE announcement_id = ? AND user_id IS NOT NULL GROUP BY channel ORDER BY channel",
+            "SELECT channel, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent,"
+            " count(*) AS total FROM deliveries WHERE announcement_id = ? AND user_id IS NOT NULL"
+            " GROUP BY channel ORDER BY channel",
             (announcement_id,),
         )
         return {r["channel"]: (int(r["sent"]), int(r["total"])) for r in rows}

@@ -1,0 +1,79 @@
+"""The PostgreSQL store's own parts: migrations in step with SQLite's, placeholders, refusals."""
+
+import asyncpg
+import pytest
+
+from bot.store import Store, db, pg
+from bot.store.db import DatabaseUnusable
+from tests.pg import needs_pg
+
+
+def test_both_databases_have_the_same_migrations():
+    """Numbered in step: the same numbers and names, so a schema version means one schema."""
+    assert [name for _, name, _ in pg.migrations()] == [name for _, name, _ in db.migrations()]
+
+
+def test_placeholders_are_numbered_outside_quotes():
+    sql = "SELECT '?' AS q, \"a?\" FROM t WHERE a = ? AND b IN (?, ?) AND c = 'it''s ?'"
+    assert pg.numbered(sql) == (
+        "SELECT '?' AS q, \"a?\" FROM t WHERE a = $1 AND b IN ($2, $3) AND c = 'it''s ?'"
+    )
+
+
+def test_a_password_never_shows():
+    assert pg.safe_url("postgresql://bot:s3cret@db:5432/kh") == "postgresql://bot:***@db:5432/kh"
+
+
+@needs_pg
+async def test_migrations_apply_once_and_record_the_version():
+    from tests.pg import Schemas
+
+    schemas = Schemas()
+    try:
+        url = await schemas.url("a")
+        store = await Store.open(url)
+        try:
+            assert store.db.kind == "postgresql"
+            assert await store.db.schema_version() == len(pg.migrations())
+        finally:
+            await store.close()
+        again = await Store.open(url)  # re-opening applies nothing twice
+        try:
+            assert await again.db.migrate() == len(pg.migrations())
+        finally:
+            await again.close()
+    finally:
+        await schemas.drop()
+
+
+@needs_pg
+async def test_another_programs_schema_is_refused_untouched():
+    from tests.pg import URL, Schemas
+
+    schemas = Schemas()
+    try:
+        url = await schemas.url("theirs")
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("CREATE TABLE invoices (id INTEGER)")
+        finally:
+            await conn.close()
+        with pytest.raises(DatabaseUnusable, match="another program"):
+            await Store.open(url)
+        conn = await asyncpg.connect(URL)
+        try:
+            schema = url.rsplit("=", 1)[1]
+            tables = await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+                schema,
+            )
+        finally:
+            await conn.close()
+        assert [t["table_name"] for t in tables] == ["invoices"]
+    finally:
+        await schemas.drop()
+
+
+async def test_an_unreachable_server_is_one_clear_error():
+    with pytest.raises(DatabaseUnusable, match="cannot reach PostgreSQL"):
+        await Store.open("postgresql://nobody:pw@127.0.0.1:1/none")
