@@ -298,6 +298,11 @@ class App:
             folder = settings.backup_dir
 
             async def backup() -> None:
+                if settings.database_url is not None:  # PostgreSQL: pg_dump's custom format
+                    from bot.store.copy import daily_dump
+
+                    await daily_dump(settings.database_url, folder, settings.backup_keep, clock())
+                    return
                 await maintenance.daily_backup(
                     settings.database_path, folder, settings.backup_keep, clock()
                 )
