@@ -111,6 +111,7 @@ class App:
         scheduler: Scheduler | None = None,
         worker: DeliveryWorker | None = None,
         web: WebServer | None = None,
+        leadership: Any = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -123,6 +124,7 @@ class App:
         self.scheduler = scheduler
         self.worker = worker
         self.web = web
+        self.leadership = leadership  # bot.store.leader.Leadership: several instances only
         self._started: list[Channel] = []
 
     # -- building -------------------------------------------------------------------------------
@@ -143,10 +145,27 @@ class App:
         no timers: another process serves the database."""
         # Content already loaded (and so checked) is used as is and never changed.
         catalog = catalog if catalog is not None else load_catalog(settings.content_dir)
-        store = await Store.open(settings.database, clock)
-        metrics = Metrics()
         runs_background = role is Role.BOT or (role is Role.CHAT and background)
-        scheduler = Scheduler(settings.timezone) if runs_background else None
+        # Several instances on PostgreSQL share the outbox (leased rows, one rate for all) and
+        # run the scheduled jobs on one of them, the leader (bot/store/leader.py).
+        shared = settings.on_postgres and runs_background
+        store = await Store.open(
+            settings.database,
+            clock,
+            shared_rate=settings.broadcast_rate if shared else None,
+            lease_s=4 * settings.leader_lease_s,
+        )
+        metrics = Metrics()
+        leadership = None
+        if shared:
+            from bot.store.leader import Leadership
+
+            leadership = Leadership(store.db, settings.leader_lease_s)  # type: ignore[arg-type]
+        scheduler = (
+            Scheduler(settings.timezone, leadership.is_leader if leadership else None)
+            if runs_background
+            else None
+        )
         wakeup = asyncio.Event() if runs_background else None
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         staff_changed = Signal("staff_changed")
@@ -190,7 +209,7 @@ class App:
         if runs_background:
             assert pacer is not None and wakeup is not None
             worker = _worker(settings, store, services, channels, pacer, wakeup, metrics, tuning)
-        health = Health(store, scheduler, channels, metrics, worker)
+        health = Health(store, scheduler, channels, metrics, worker, leadership=leadership)
         web = None
         if role is Role.BOT:
             from bot.web.console.site import ConsoleSite
@@ -226,6 +245,7 @@ class App:
             scheduler=scheduler,
             worker=worker,
             web=web,
+            leadership=leadership,
         )
 
     @property
@@ -249,6 +269,8 @@ class App:
                     exc,
                 )
         if self.scheduler is not None and self.worker is not None:
+            if self.leadership is not None:
+                await self.leadership.start()
             self.scheduler.start()
             armed = await self.outreach.rearm()
             await self.worker.start()
@@ -272,6 +294,8 @@ class App:
             self.scheduler.shutdown()
         if self.worker is not None:
             await self.worker.stop()  # in-flight deliveries finish and are written down
+        if self.leadership is not None:
+            await self.leadership.stop()  # another instance takes the jobs over at once
         if self.web is not None:
             await self.web.stop()
         for channel in reversed(self._started):
@@ -339,8 +363,11 @@ class Health:
         metrics: Metrics,
         worker: DeliveryWorker | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
+        *,
+        leadership: Any = None,
     ) -> None:
         self._store = store
+        self._leadership = leadership
         self.min_free_bytes = min_free_bytes
         self._worker = worker  # knows which channels' platforms do not answer
         self._scheduler = scheduler
@@ -364,6 +391,9 @@ class Health:
                 report["outbox_backlog"] = await self._store.deliveries.backlog()
             report["database"] = problem or "ok"
             report["database_kind"] = self._store.db.kind
+            # Which instance runs the scheduled jobs; one process alone on SQLite always does.
+            leader = self._leadership is None or self._leadership.is_leader()
+            report["role"] = "leader" if leader else "follower"
             report["ok"] = problem is None
         except Exception as exc:  # the point is to report it, whatever it is
             report["database"] = f"error: {type(exc).__name__}"

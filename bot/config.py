@@ -47,6 +47,9 @@ class Settings:
     # Set: the PostgreSQL database (postgresql://user@host:port/db) instead of the SQLite file,
     # for several bot instances sharing the work; DATABASE_PATH's folder still holds local files.
     database_url: str | None = None
+    # Several instances on PostgreSQL: the scheduled jobs run on one (the leader); when it dies,
+    # another takes over within this many seconds. Outbox rows are leased for 4 times as long.
+    leader_lease_s: float = 15.0
     content_dir: Path = Path("content")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     log_level: str = "INFO"
@@ -259,6 +262,7 @@ class Settings:
             admin_ids=frozenset(admin_ids),
             database_path=db,
             database_url=database_url,
+            leader_lease_s=_number(get("LEADER_LEASE_S"), "LEADER_LEASE_S", 15.0),
             content_dir=content_path,
             timezone=tz,
             log_level=level,

@@ -113,9 +113,7 @@ async def sqlite_to_postgres(
                     if rows and not force:
                         raise TargetNotEmpty(table, rows)
                 async with conn.transaction():
-                    await conn.execute(
-                        f"TRUNCATE {', '.join(ordered)} RESTART IDENTITY CASCADE"
-                    )
+                    await conn.execute(f"TRUNCATE {', '.join(ordered)} RESTART IDENTITY CASCADE")
                     for table in ordered:
                         await _copy_table(lite, conn, table)
                 copied = []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -581,9 +582,26 @@ class Announcements:
         return changed > 0
 
 
+# Several instances on PostgreSQL: a claimed delivery is leased, not owned. Its next_attempt_at
+# becomes the lease's end; past it, the row is taken again (its instance died sending it).
+LEASE_S = 60.0
+# Which rows a worker may take: due pending rows; on PostgreSQL also rows whose lease ran out.
+TAKEABLE = {"sqlite": "status = 'pending'", "postgresql": "status IN ('pending', 'sending')"}
+BUCKET = "outbox_bucket"  # the meta row of the rate shared by every instance: "tokens at"
+
+
 class Deliveries:
-    def __init__(self, db: Database) -> None:
+    """The outbox. On PostgreSQL, several instances take from it at once: each claims rows
+    with FOR UPDATE SKIP LOCKED under a lease, and, given a `shared_rate`, takes no more than a
+    token bucket kept in the database allows, so the rate holds for all instances together."""
+
+    def __init__(
+        self, db: Database, *, shared_rate: float | None = None, lease_s: float = LEASE_S
+    ) -> None:
         self._db = db
+        self.shared_rate = shared_rate
+        self.lease_s = lease_s
+        self._mine: set[int] = set()  # claimed here, outcome not yet recorded (PostgreSQL)
 
     async def prune(self, finished_before: datetime) -> tuple[int, int]:
         """Delete delivery rows of announcements finished before the cutoff, keeping totals.
@@ -617,7 +635,18 @@ class Deliveries:
 
     async def recover(self, channels: Sequence[str]) -> int:
         """At start: rows a dead worker of these channels was sending go back to pending
-        (at-least-once). Other channels' rows belong to the process that serves them."""
+        (at-least-once). Other channels' rows belong to the process that serves them.
+        On PostgreSQL, other instances may be sending theirs: only the rows this instance
+        claimed go back (at stop); a dead instance's come back when their lease runs out."""
+        if self._db.kind == "postgresql":
+            mine, self._mine = sorted(self._mine), set()
+            if not mine:
+                return 0
+            return await self._db.execute(
+                "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
+                f" AND id IN ({', '.join('?' * len(mine))})",
+                mine,
+            )
         marks = ", ".join("?" * len(channels))
         return await self._db.execute(
             "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
@@ -628,6 +657,8 @@ class Deliveries:
     async def claim(self, now: datetime, limit: int, channels: Sequence[str]) -> list[Delivery]:
         """Take up to `limit` due deliveries of these channels; a channel no process serves
         keeps its rows pending until one does."""
+        if self._db.kind == "postgresql":
+            return await self._claim_leased(now, limit, channels)
         marks = ", ".join("?" * len(channels))
         rows = await self._db.fetchall(
             "UPDATE deliveries SET status = 'sending' WHERE id IN (SELECT id FROM deliveries"
@@ -648,9 +679,77 @@ class Deliveries:
             for r in sorted(rows, key=lambda r: r["id"])
         ]
 
+    async def _claim_leased(
+        self, now: datetime, limit: int, channels: Sequence[str]
+    ) -> list[Delivery]:
+        """PostgreSQL's claim: rows locked by another instance's claim are skipped, not waited
+        for; each row taken is leased until now + lease_s; with a shared rate, no more rows
+        than the bucket holds tokens."""
+        marks = ", ".join("?" * len(channels))
+        wait = 0.0
+        async with self._db.transaction() as tx:
+            if self.shared_rate:
+                limit, tokens = await self._tokens(tx, now, limit)
+                if limit == 0:
+                    wait = (1.0 - tokens) / self.shared_rate
+            rows = (
+                await tx.fetchall(
+                    "UPDATE deliveries SET status = 'sending', next_attempt_at = ?"
+                    " WHERE id IN (SELECT id FROM deliveries"
+                    f" WHERE {TAKEABLE['postgresql']} AND channel IN ({marks})"
+                    " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+                    " FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, announcement_id, user_id, channel, chat_id, attempts",
+                    (
+                        to_db_time(now + timedelta(seconds=self.lease_s)),
+                        *channels,
+                        to_db_time(now),
+                        limit,
+                    ),
+                )
+                if limit
+                else []
+            )
+            if self.shared_rate and rows:
+                await self._spend(tx, now, tokens - len(rows))
+        if wait > 0:  # no token left: wait for the next one rather than ask again at once
+            await asyncio.sleep(min(wait, 1.0))
+        self._mine.update(r["id"] for r in rows)
+        return [
+            Delivery(
+                r["id"],
+                r["announcement_id"],
+                r["user_id"],
+                r["channel"],
+                r["chat_id"],
+                r["attempts"],
+            )
+            for r in sorted(rows, key=lambda r: r["id"])
+        ]
+
+    async def _tokens(self, tx: Any, now: datetime, limit: int) -> tuple[int, float]:
+        """(rows that may be taken, tokens in the bucket): the bucket refills at the shared
+        rate up to one second's worth; its row is locked until the claim's end."""
+        rate = self.shared_rate or 0.0
+        row = await tx.fetchone(f"SELECT value FROM meta WHERE key = '{BUCKET}' FOR UPDATE")
+        tokens = rate
+        if row is not None:
+            held, at = row["value"].split(" ")
+            elapsed = max(0.0, (now - from_db_time(at)).total_seconds())  # type: ignore[operator]
+            tokens = min(rate, float(held) + elapsed * rate)
+        return min(limit, int(tokens)), tokens
+
+    async def _spend(self, tx: Any, now: datetime, left: float) -> None:
+        await tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (BUCKET, f"{left:.3f} {to_db_time(now)}"),
+        )
+
     async def record(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
+        self._mine.difference_update(o.delivery_id for o in outcomes)
         now = self._db.now()
         async with self._db.transaction() as tx:
             await tx.executemany(
@@ -699,7 +798,7 @@ class Deliveries:
     async def next_due(self, channels: Sequence[str]) -> datetime | None:
         marks = ", ".join("?" * len(channels))
         row = await self._db.fetchone(
-            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+            f"SELECT min(next_attempt_at) FROM deliveries WHERE {TAKEABLE[self._db.kind]}"
             f" AND channel IN ({marks})",
             tuple(channels),
         )
