@@ -17,11 +17,10 @@ import logging
 
 import asyncpg
 
-from bot.store.pg import PgDatabase, safe_url
+from bot.store.pg import LEADER_LOCK, SCHEMA_KEY, PgDatabase, safe_url
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK = 0x6B6875796560  # the advisory lock's key ("khuyenhoc" in ASCII, cut)
 LEADER_LEASE_S = 15.0
 
 
@@ -75,7 +74,9 @@ class Leadership:
             if self._leader:
                 await self._conn.fetchval("SELECT 1", timeout=self.lease_s / 3)
             elif await self._conn.fetchval(
-                "SELECT pg_try_advisory_lock($1)", LEADER_LOCK, timeout=self.lease_s / 3
+                f"SELECT pg_try_advisory_lock($1, {SCHEMA_KEY})",
+                LEADER_LOCK,
+                timeout=self.lease_s / 3,
             ):
                 self._set(True)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

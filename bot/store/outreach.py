@@ -588,6 +588,9 @@ LEASE_S = 60.0
 # Which rows a worker may take: due pending rows; on PostgreSQL also rows whose lease ran out.
 TAKEABLE = {"sqlite": "status = 'pending'", "postgresql": "status IN ('pending', 'sending')"}
 BUCKET = "outbox_bucket"  # the meta row of the rate shared by every instance: "tokens at"
+# The bucket holds a fifth of a second's worth: over any second, the instances together send at
+# most 1.2 times the rate (Telegram's 30/s leaves room for that above BROADCAST_RATE's 25).
+BURST_S = 0.2
 
 
 class Deliveries:
@@ -642,10 +645,11 @@ class Deliveries:
             mine, self._mine = sorted(self._mine), set()
             if not mine:
                 return 0
+            # Due at once again (next_attempt_at held the lease's end).
             return await self._db.execute(
-                "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
-                f" AND id IN ({', '.join('?' * len(mine))})",
-                mine,
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?"
+                f" WHERE status = 'sending' AND id IN ({', '.join('?' * len(mine))})",
+                (self._db.now(), *mine),
             )
         marks = ", ".join("?" * len(channels))
         return await self._db.execute(
@@ -729,14 +733,15 @@ class Deliveries:
 
     async def _tokens(self, tx: Any, now: datetime, limit: int) -> tuple[int, float]:
         """(rows that may be taken, tokens in the bucket): the bucket refills at the shared
-        rate up to one second's worth; its row is locked until the claim's end."""
+        rate up to BURST_S seconds' worth; its row is locked until the claim's end."""
         rate = self.shared_rate or 0.0
+        full = max(1.0, rate * BURST_S)
         row = await tx.fetchone(f"SELECT value FROM meta WHERE key = '{BUCKET}' FOR UPDATE")
-        tokens = rate
+        tokens = full
         if row is not None:
             held, at = row["value"].split(" ")
             elapsed = max(0.0, (now - from_db_time(at)).total_seconds())  # type: ignore[operator]
-            tokens = min(rate, float(held) + elapsed * rate)
+            tokens = min(full, float(held) + elapsed * rate)
         return min(limit, int(tokens)), tokens
 
     async def _spend(self, tx: Any, now: datetime, left: float) -> None:

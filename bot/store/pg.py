@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 KIND = "postgresql"
 POOL_SIZE = 8  # connections per instance; PostgreSQL's default limit is 100 for all of them
-# The one advisory lock every transaction() block takes (its key: "khuyenhoc" in ASCII, cut).
-TRANSACTION_LOCK = 0x6B6875796568
-MIGRATION_LOCK = TRANSACTION_LOCK + 1
+# Advisory locks are keyed (kind, the schema's hash): installs in different schemas of one
+# database never wait for each other. TRANSACTION_LOCK: taken by every transaction() block.
+TRANSACTION_LOCK, MIGRATION_LOCK, LEADER_LOCK = 4801, 4802, 4803
+SCHEMA_KEY = "hashtext(current_schema())"
 PROBE_TIMEOUT_S = 5.0  # /healthz's write probe waits at most this long
 # Where the schema's version is kept (SQLite keeps it in PRAGMA user_version).
 VERSION_TABLE = "schema_version"
@@ -251,7 +252,7 @@ class PgDatabase:
         """Apply every migration newer than the schema's version, each in its own transaction;
         two instances starting at once take turns (an advisory lock) and apply each once."""
         async with self._pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            await conn.execute(f"SELECT pg_advisory_lock($1, {SCHEMA_KEY})", MIGRATION_LOCK)
             try:
                 await conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL)"
@@ -271,7 +272,7 @@ class PgDatabase:
                         )
                     current = number
             finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+                await conn.execute(f"SELECT pg_advisory_unlock($1, {SCHEMA_KEY})", MIGRATION_LOCK)
         return current
 
     async def unwritable(self) -> str | None:
@@ -327,7 +328,9 @@ class PgDatabase:
         instance (see the module's docstring)."""
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", TRANSACTION_LOCK)
+                await conn.execute(
+                    f"SELECT pg_advisory_xact_lock($1, {SCHEMA_KEY})", TRANSACTION_LOCK
+                )
                 yield _Executor(conn)
 
     @asynccontextmanager
