@@ -53,8 +53,10 @@ class Assessments:
         # Runs in progress as this process last wrote them, by id. Every answer reads its run and
         # writes it back, and the read was a database trip (~80 us) on every answer. All writes to
         # runs go through this class and keep the copies right, and a member forgotten clears
-        # them all. Only the running bot writes runs (the CLI reads them).
+        # them all. Only the running bot writes runs (the CLI reads them). On PostgreSQL other
+        # instances write runs too (a member's next press may land on any): nothing is kept.
         self._in_progress: dict[int, Run] = {}
+        self._caching = db.kind == "sqlite"
 
     # -- snapshots --------------------------------------------------------------------------
     async def snapshot(self, definition_id: str, version: int, kind: str, body: Any) -> None:
@@ -116,7 +118,7 @@ class Assessments:
         self._in_progress.clear()
 
     def _keep(self, run: Run) -> Run:
-        if run.status != IN_PROGRESS:
+        if run.status != IN_PROGRESS or not self._caching:
             self._in_progress.pop(run.id, None)
             return run
         self._in_progress[run.id] = run

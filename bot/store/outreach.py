@@ -185,6 +185,8 @@ class Staff:
             version = int(row[0]) if row else None
             if version is None or version != self._version:
                 self._roles, self._version = None, version
+                if version is None:  # PostgreSQL: another instance may have linked accounts
+                    self._holders = None
         if self._roles is None:
             rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
             self._roles = {r["user_id"]: (r["role"], _codes(r["areas"])) for r in rows}
