@@ -101,8 +101,19 @@ class Settings:
             self.zalo_refresh_token,
             self.zalo_bot_token,
             self.zalo_bot_webhook_secret,
+            self.database_password,
         )
         return [value for value in values if value]
+
+    @property
+    def database_password(self) -> str | None:
+        """The password in DATABASE_URL, if any (masked in logs like every secret)."""
+        if self.database_url is None:
+            return None
+        from urllib.parse import unquote, urlsplit
+
+        password = urlsplit(self.database_url).password
+        return unquote(password) if password else None
 
     @property
     def zalo_enabled(self) -> bool:

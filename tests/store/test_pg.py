@@ -77,3 +77,16 @@ async def test_another_programs_schema_is_refused_untouched():
 async def test_an_unreachable_server_is_one_clear_error():
     with pytest.raises(DatabaseUnusable, match="cannot reach PostgreSQL"):
         await Store.open("postgresql://nobody:pw@127.0.0.1:1/none")
+
+
+def test_database_url_selects_postgresql_and_its_password_is_a_secret(tmp_path):
+    from bot.config import ConfigError, Settings
+
+    url = "postgresql://bot:s%40cret@db:5432/kh"
+    settings = Settings.load(environ={"DATABASE_URL": url}, env_file=None, home=tmp_path)
+    assert settings.database == url and settings.on_postgres
+    assert "s@cret" in settings.secrets()
+    plain = Settings.load(environ={}, env_file=None, home=tmp_path)
+    assert plain.database == tmp_path / "data" / "khuyenhoc.sqlite3" and not plain.on_postgres
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        Settings.load(environ={"DATABASE_URL": "mysql://x"}, env_file=None, home=tmp_path)
