@@ -1,5 +1,5 @@
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -195,4 +195,26 @@ async def test_a_lock_held_past_patience_is_a_clear_error(tmp_path, monkeypatch)
             await store.meta.set("k", "v")
     finally:
         other.release()
+        await store.close()
+
+
+async def test_weekly_figures_start_on_monday_on_either_database(database_at):
+    """The week's Monday is said differently by SQLite and PostgreSQL (reports.WEEK_START)."""
+    moments = [
+        datetime(2026, 9, 27, 23, 0, tzinfo=UTC),  # a Sunday: the week of Monday 21
+        datetime(2026, 9, 28, 0, 30, tzinfo=UTC),  # Monday 28
+        datetime(2026, 9, 30, 12, 0, tzinfo=UTC),  # Wednesday: Monday 28 again
+    ]
+    now = [moments[0]]
+    store = await Store.open(await database_at("w"), clock=lambda: now[0])
+    try:
+        user, _ = await store.users.seen("telegram", "9", chat_id="9", display_name="", locale="vi")
+        await store.assessments.snapshot("gia-dinh", 1, "assessment", {"id": "gia-dinh"})
+        for moment in moments:
+            now[0] = moment
+            run = await store.assessments.start(user.id, "gia-dinh", 1, "assessment", None, None)
+            await store.assessments.complete(run.id, {}, [], 1.0, 1.0, True)
+        weeks = await store.reports.weekly(["gia-dinh"], moments[0] - timedelta(days=1))
+        assert weeks == [("2026-09-21", 1), ("2026-09-28", 2)]
+    finally:
         await store.close()
