@@ -8,7 +8,7 @@ from bot.store.leader import Leadership
 from tests.pg import Schemas, needs_pg
 
 pytestmark = needs_pg
-LEASE_S = 0.6
+LEASE_S = 1.5  # the followers try every 0.5 s
 
 
 async def leads_within(leadership: Leadership, seconds: float) -> bool:
