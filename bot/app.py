@@ -55,7 +55,7 @@ from bot.services.reports import ReportService
 from bot.services.scheduling import Scheduler
 from bot.services.staff import StaffService
 from bot.store import Store
-from bot.store.db import Clock, DatabaseUnusable, utc_now
+from bot.store.db import Clock, DatabaseUnreachable, DatabaseUnusable, utc_now
 from bot.web.metrics import Metrics
 from bot.web.pictures import PictureShelf
 from bot.web.server import WebServer
@@ -648,6 +648,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, **opti
 
     try:
         app = await App.create(settings, Role.BOT, **options)
+    except DatabaseUnreachable as exc:  # PostgreSQL down, maybe for now: worth a restart
+        log.error("%s", exc)
+        return EXIT_FAILED
     except (ContentInvalid, DatabaseUnusable) as exc:
         log.error("%s", exc)
         return EXIT_CONFIG

@@ -53,7 +53,7 @@ def _row_hash(values: tuple[Any, ...]) -> int:
     parts = []
     for value in values:
         if isinstance(value, float) and value.is_integer():
-            value = int(value)  # SQLite may keep 2.0 where PostgreSQL's REAL reads 2.0 too
+            value = int(value)  # the same row whether a database hands back 2 or 2.0
         parts.append(repr(value))
     return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:16], "big")
 

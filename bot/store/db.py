@@ -95,6 +95,11 @@ class DatabaseUnusable(RuntimeError):
     SQLite at all); the message names the file and what to do."""
 
 
+class DatabaseUnreachable(DatabaseUnusable):
+    """The database server does not answer (PostgreSQL): perhaps only for now, so a service
+    manager should start the bot again, unlike for a database that is not ours."""
+
+
 class DatabaseBusy(RuntimeError):
     """Another connection held the write lock longer than this process's patience."""
 

@@ -31,6 +31,7 @@ from bot.store.db import (
     LOCK_RETRY_MAX_S,
     Clock,
     DatabaseBusy,
+    DatabaseUnreachable,
     DatabaseUnusable,
     to_db_time,
     utc_now,
@@ -204,7 +205,7 @@ class PgDatabase:
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnusable(
+            raise DatabaseUnreachable(
                 f"{safe_url(url)}: cannot reach PostgreSQL ({exc}); check DATABASE_URL"
             ) from exc
         db = cls(pool, url, clock)
@@ -335,7 +336,7 @@ class PgDatabase:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A raw connection of the pool, for the store's PostgreSQL-only work (leases, the
-        shared rate, copying a SQLite database over)."""
+        """A raw connection of the pool, for the store's PostgreSQL-only work (copying a
+        SQLite database over with COPY)."""
         async with self._pool.acquire() as conn:
             yield conn

@@ -149,6 +149,18 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
 
             # The rows the dead one held come back when their lease (4 x LEADER_LEASE_S) ends.
             await fake.wait_for(lambda: all(fake.messages(chat) for chat in chats), timeout=120)
+            # A row the dead one sent but never wrote down is sent again (it was on the wire at
+            # the kill): the broadcast is over once the survivor has written every outcome.
+            watcher = await Store.open(url)
+            try:
+
+                async def finished() -> bool:
+                    row = await watcher.db.fetchone("SELECT status FROM announcements")
+                    return row["status"] == "done"
+
+                await until(finished, 60, "the survivor finishes the broadcast")
+            finally:
+                await watcher.close()
             second.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(second.communicate(), timeout=30)
             assert second.returncode == 0, stderr.decode()

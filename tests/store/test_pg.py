@@ -4,7 +4,7 @@ import asyncpg
 import pytest
 
 from bot.store import Store, db, pg
-from bot.store.db import DatabaseUnusable
+from bot.store.db import DatabaseUnreachable, DatabaseUnusable
 from tests.pg import needs_pg
 
 
@@ -75,8 +75,19 @@ async def test_another_programs_schema_is_refused_untouched():
 
 
 async def test_an_unreachable_server_is_one_clear_error():
-    with pytest.raises(DatabaseUnusable, match="cannot reach PostgreSQL"):
+    with pytest.raises(DatabaseUnreachable, match="cannot reach PostgreSQL"):
         await Store.open("postgresql://nobody:pw@127.0.0.1:1/none")
+
+
+def test_the_bot_exits_to_be_restarted_while_postgresql_does_not_answer(tmp_path):
+    """Not exit 78 (a configuration error, not restarted): the server may be back in a minute."""
+    from tests.test_cli import run
+
+    url = "postgresql://bot:s3cret@127.0.0.1:1/khuyenhoc"
+    result = run(["run"], tmp_path, TELEGRAM_BOT_TOKEN="123456:ABC", DATABASE_URL=url)
+    assert result.returncode == 1, result.stderr
+    assert "cannot reach PostgreSQL" in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
 
 
 def test_database_url_selects_postgresql_and_its_password_is_a_secret(tmp_path):
