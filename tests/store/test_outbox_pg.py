@@ -47,9 +47,7 @@ async def test_instances_share_the_outbox_without_overlap():
         assert len(rest) == 35
         await two.deliveries.record([Outcome(d.id, "sent", 1) for d in rest])
         assert await two.deliveries.claim(later + timedelta(seconds=29), 100, ["telegram"]) == []
-        taken_again = await two.deliveries.claim(
-            later + timedelta(seconds=31), 100, ["telegram"]
-        )
+        taken_again = await two.deliveries.claim(later + timedelta(seconds=31), 100, ["telegram"])
         assert {d.id for d in taken_again} == {d.id for d in first}
         await two.deliveries.record([Outcome(d.id, "sent", 1) for d in taken_again])
         assert (await one.announcements.counts(1))["sent"] == MEMBERS
