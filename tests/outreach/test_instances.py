@@ -1,6 +1,7 @@
 """Two `khuyenhoc run` instances on one PostgreSQL database, the fake Bot API, 300 members: they
 share a broadcast (each member once, the global rate held), and when the leader is killed in
-the middle, the other takes the lead within LEADER_LEASE_S and finishes the broadcast."""
+the middle, the other takes the lead within LEADER_LEASE_S, finishes the broadcast and sends the
+next scheduled announcement on time."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from bot.records import AudienceFilter
 from bot.store import Store
 from fakes.bot_api import FakeBotAPI
 from tests.conftest import CONTENT, free_port
@@ -21,6 +24,7 @@ pytestmark = needs_pg
 
 RECIPIENTS = 300
 TEXT = "Thông báo cho mọi chi hội"
+LATER = "Nhắc lịch họp chi hội"
 LEASE_S = 1.5  # LEADER_LEASE_S: short, so the test waits little for a takeover
 IN_FLIGHT_BOUND = 32 + 10  # sends on the wire at the kill, plus results not yet written
 
@@ -128,8 +132,11 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
 
             chats = [20_000 + n for n in range(RECIPIENTS)]
 
+            def sent(text: str) -> int:
+                return sum(1 for m in fake.calls_to("sendMessage") if m.get("text") == text)
+
             def delivered() -> int:
-                return sum(1 for m in fake.calls_to("sendMessage") if m.get("text") == TEXT)
+                return sent(TEXT)
 
             await fake.wait_for(lambda: delivered() >= RECIPIENTS // 3, timeout=60)
             # Both instances were sending, and nobody has it twice so far.
@@ -159,6 +166,20 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
                     return row["status"] == "done"
 
                 await until(finished, 60, "the survivor finishes the broadcast")
+
+                # The next scheduled announcement goes out on time from the survivor.
+                due = datetime.now(UTC) + timedelta(seconds=1)
+                few = await watcher.db.fetchall("SELECT id FROM users ORDER BY id LIMIT 5")
+                await watcher.announcements.create(
+                    created_by="cli",
+                    text=LATER,
+                    audience=AudienceFilter(user_ids=tuple(r["id"] for r in few)),
+                    status="scheduled",
+                    scheduled_at=due,
+                )
+                await fake.wait_for(lambda: sent(LATER) == 5, timeout=30)
+                late = (datetime.now(UTC) - due).total_seconds()
+                assert late <= LEASE_S + 1, f"the scheduled announcement came {late:.1f} s late"
             finally:
                 await watcher.close()
             second.send_signal(signal.SIGTERM)
@@ -170,7 +191,7 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
                     process.send_signal(signal.SIGKILL)
                     await process.wait()
 
-        duplicates = sum(len(fake.messages(chat)) - 1 for chat in chats)
+        duplicates = delivered() - RECIPIENTS
         assert 0 <= duplicates <= IN_FLIGHT_BOUND, duplicates
         assert fake.rejected_429 == 0, "the shared rate did not hold"
         store = await Store.open(url)
@@ -178,9 +199,9 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
             rows = await store.db.fetchall(
                 "SELECT status, count(*) AS n FROM deliveries GROUP BY status"
             )
-            assert {r["status"]: r["n"] for r in rows} == {"sent": RECIPIENTS}
-            done = await store.db.fetchone("SELECT status FROM announcements")
-            assert done["status"] == "done"
+            assert {r["status"]: r["n"] for r in rows} == {"sent": RECIPIENTS + 5}
+            done = await store.db.fetchall("SELECT status FROM announcements")
+            assert [r["status"] for r in done] == ["done", "done"]
         finally:
             await store.close()
     await schemas.drop()
