@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
+import pytest
 
 from bot.records import AudienceFilter
 from bot.store import Store
@@ -74,10 +75,17 @@ async def until(condition, timeout: float, what: str) -> float:
     return loop.time() - start
 
 
-async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
+@pytest.fixture
+async def url():
+    """A schema of the test's own, seeded with the members; dropped after, whatever happened."""
     schemas = Schemas()
-    url = await schemas.url("bot")
-    await seed(url)
+    made = await schemas.url("bot")
+    await seed(made)
+    yield made
+    await schemas.drop()
+
+
+async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path, url):
     # The fake refuses more than 30 sends a second over all chats, as Telegram does.
     async with FakeBotAPI(response_delay=0.02, global_rate=30) as fake:
         base = {
@@ -204,4 +212,3 @@ async def test_two_instances_share_a_broadcast_and_survive_the_leader(tmp_path):
             assert [r["status"] for r in done] == ["done", "done"]
         finally:
             await store.close()
-    await schemas.drop()
