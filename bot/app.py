@@ -58,7 +58,7 @@ from bot.services.reports import ReportService
 from bot.services.scheduling import Scheduler
 from bot.services.staff import StaffService
 from bot.store import Store
-from bot.store.db import Clock, DatabaseUnusable, utc_now
+from bot.store.db import Clock, DatabaseUnreachable, DatabaseUnusable, utc_now
 from bot.web.metrics import Metrics
 from bot.web.pictures import PictureShelf
 from bot.web.server import WebServer
@@ -114,6 +114,7 @@ class App:
         scheduler: Scheduler | None = None,
         worker: DeliveryWorker | None = None,
         web: WebServer | None = None,
+        leadership: Any = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -125,6 +126,7 @@ class App:
         self.scheduler = scheduler
         self.worker = worker
         self.web = web
+        self.leadership = leadership  # bot.store.leader.Leadership: several instances only
         self._started: list[Channel] = []
 
     # -- building -------------------------------------------------------------------------------
@@ -149,10 +151,27 @@ class App:
         if catalog is None:
             catalog = load_catalog(live_dir(folder, settings.content_dir))
         catalog = LiveCatalog(catalog.current, current_version(folder))
-        store = await Store.open(settings.database_path, clock)
-        metrics = Metrics()
         runs_background = role is Role.BOT or (role is Role.CHAT and background)
-        scheduler = Scheduler(settings.timezone) if runs_background else None
+        # Several instances on PostgreSQL share the outbox (leased rows, one rate for all) and
+        # run the scheduled jobs on one of them, the leader (bot/store/leader.py).
+        shared = settings.on_postgres and runs_background
+        store = await Store.open(
+            settings.database,
+            clock,
+            shared_rate=settings.broadcast_rate if shared else None,
+            lease_s=4 * settings.leader_lease_s,
+        )
+        metrics = Metrics()
+        leadership = None
+        if shared:
+            from bot.store.leader import Leadership
+
+            leadership = Leadership(store.db, settings.leader_lease_s)  # type: ignore[arg-type]
+        scheduler = (
+            Scheduler(settings.timezone, leadership.is_leader if leadership else None)
+            if runs_background
+            else None
+        )
         wakeup = asyncio.Event() if runs_background else None
         super_admins = {("telegram", str(uid)) for uid in settings.admin_ids} | set(extra_admins)
         staff_changed = Signal("staff_changed")
@@ -160,7 +179,9 @@ class App:
             settings, store, catalog, clock, super_admins, staff_changed, scheduler, wakeup
         )
         if scheduler is not None:  # content published by `khuyenhoc content publish`
-            scheduler.every("content:refresh", tuning.content_poll, services.content.refresh)
+            scheduler.every(
+                "content:refresh", tuning.content_poll, services.content.refresh, everywhere=True
+            )
         dispatcher = Dispatcher(
             build_root_router(), services, observers=[_observer(metrics, services.clock)]
         )
@@ -198,7 +219,7 @@ class App:
         if runs_background:
             assert pacer is not None and wakeup is not None
             worker = _worker(settings, store, services, channels, pacer, wakeup, metrics, tuning)
-        health = Health(store, scheduler, channels, metrics, worker)
+        health = Health(store, scheduler, channels, metrics, worker, leadership=leadership)
         web = None
         if role is Role.BOT:
             from bot.web.console.site import ConsoleSite
@@ -220,7 +241,7 @@ class App:
             len(catalog.plans),
             len(catalog.definitions),
             len(catalog.areas),
-            settings.database_path,
+            _described(settings),
         )
         return cls(
             settings,
@@ -233,6 +254,7 @@ class App:
             scheduler=scheduler,
             worker=worker,
             web=web,
+            leadership=leadership,
         )
 
     @property
@@ -261,6 +283,8 @@ class App:
                     exc,
                 )
         if self.scheduler is not None and self.worker is not None:
+            if self.leadership is not None:
+                await self.leadership.start()
             self.scheduler.start()
             armed = await self.outreach.rearm()
             await self.worker.start()
@@ -284,6 +308,8 @@ class App:
             self.scheduler.shutdown()
         if self.worker is not None:
             await self.worker.stop()  # in-flight deliveries finish and are written down
+        if self.leadership is not None:
+            await self.leadership.stop()  # another instance takes the jobs over at once
         if self.web is not None:
             await self.web.stop()
         for channel in reversed(self._started):
@@ -310,6 +336,11 @@ class App:
             folder = settings.backup_dir
 
             async def backup() -> None:
+                if settings.database_url is not None:  # PostgreSQL: pg_dump's custom format
+                    from bot.store.copy import daily_dump
+
+                    await daily_dump(settings.database_url, folder, settings.backup_keep, clock())
+                    return
                 await maintenance.daily_backup(
                     settings.database_path, folder, settings.backup_keep, clock()
                 )
@@ -346,8 +377,11 @@ class Health:
         metrics: Metrics,
         worker: DeliveryWorker | None = None,
         min_free_bytes: int = MIN_FREE_BYTES,
+        *,
+        leadership: Any = None,
     ) -> None:
         self._store = store
+        self._leadership = leadership
         self.min_free_bytes = min_free_bytes
         self._worker = worker  # knows which channels' platforms do not answer
         self._scheduler = scheduler
@@ -370,6 +404,10 @@ class Health:
             if problem is None:
                 report["outbox_backlog"] = await self._store.deliveries.backlog()
             report["database"] = problem or "ok"
+            report["database_kind"] = self._store.db.kind
+            # Which instance runs the scheduled jobs; one process alone on SQLite always does.
+            leader = self._leadership is None or self._leadership.is_leader()
+            report["role"] = "leader" if leader else "follower"
             report["ok"] = problem is None
         except Exception as exc:  # the point is to report it, whatever it is
             report["database"] = f"error: {type(exc).__name__}"
@@ -398,7 +436,7 @@ class Health:
     def _disk_problem(self) -> str | None:
         """ "disk nearly full" when the database's disk has less than `min_free_bytes` left."""
         path = self._store.db.path
-        if str(path) == ":memory:":
+        if path is None or str(path) == ":memory:":  # PostgreSQL: the server's own disk
             return None
         free = shutil.disk_usage(path.parent).free
         if free >= self.min_free_bytes:
@@ -612,6 +650,15 @@ def _worker(
     )
 
 
+def _described(settings: Settings) -> str:
+    """The database for a log line: the file, or the PostgreSQL URL without its password."""
+    if settings.database_url is None:
+        return str(settings.database_path)
+    from bot.store.pg import safe_url
+
+    return safe_url(settings.database_url)
+
+
 # -- processes ------------------------------------------------------------------------------------
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 78  # 78: EX_CONFIG, the unit does not restart on it
 
@@ -619,6 +666,8 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 78  # 78: EX_CONFIG, the unit does not
 def run_bot(settings: Settings) -> int:
     """`khuyenhoc run`: every configured channel in one process behind one HTTP server, holding
     the database's run lock; a graceful stop on SIGINT/SIGTERM."""
+    if settings.on_postgres:  # several instances share a PostgreSQL database: no file lock
+        return asyncio.run(serve(settings))
     try:
         with maintenance.RunLock(settings.database_path):
             return asyncio.run(serve(settings))
@@ -634,6 +683,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None, **opti
 
     try:
         app = await App.create(settings, Role.BOT, **options)
+    except DatabaseUnreachable as exc:  # PostgreSQL down, maybe for now: worth a restart
+        log.error("%s", exc)
+        return EXIT_FAILED
     except (ContentInvalid, DatabaseUnusable) as exc:
         log.error("%s", exc)
         return EXIT_CONFIG

@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = sub.add_parser("backup", help=text("help.backup"))
     backup.add_argument("--out", type=Path, help=text("help.backup_out"))
+    migrate = sub.add_parser("migrate-to-postgres", help=text("postgres.help"))
+    migrate.add_argument("--from", dest="source", type=Path, help=text("postgres.help_from"))
+    migrate.add_argument("--to", dest="target", help=text("postgres.help_to"))
+    migrate.add_argument("--force", action="store_true", help=text("postgres.help_force"))
     restore = sub.add_parser("restore", help=text("help.restore"))
     restore.add_argument("file", type=Path, help=text("help.restore_file"))
     restore.add_argument("--yes", action="store_true", help=text("help.yes"))
@@ -220,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         say("config_error", err=True, problem=exc)
         return EXIT_USAGE
     configure_logging(_log_level(args, settings), settings.log_format, settings.secrets())
-    if args.command in DATA_COMMANDS and not settings.database_path.is_file():
+    if (
+        args.command in DATA_COMMANDS
+        and not settings.on_postgres
+        and not settings.database_path.is_file()
+    ):
         no_database(settings)
         return EXIT_USAGE
     from bot.store.db import DatabaseUnusable
@@ -289,6 +297,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         return run_bot(settings)
     if args.command in ("backup", "restore"):
         return asyncio.run(_backup_restore(settings, args))
+    if args.command == "migrate-to-postgres":
+        return asyncio.run(_to_postgres(settings, args.source, args.target, args.force))
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
@@ -298,7 +308,7 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import Terminal, chat
 
     database = args.db or settings.database_path.with_name(CHAT_DATABASE)
-    settings = settings.with_overrides(database_path=database)
+    settings = settings.with_overrides(database_path=database, database_url=None)
     pictures = database.parent / CHAT_PICTURES
 
     def started(background: bool) -> None:
@@ -382,7 +392,7 @@ async def _faq_drafts(settings: Settings) -> int:
 
     from bot.store import Store
 
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database)
     try:
         drafts = await store.tickets.faq_drafts()
     finally:
@@ -701,9 +711,89 @@ async def _wait_for(app: Any, announcement_id: int) -> int:
 
 
 async def _backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.database_url is not None:
+        if args.command == "backup":
+            return await _pg_backup(settings, settings.database_url, args.out)
+        from bot.store.pg import safe_url
+
+        say("postgres.restore_with_pg_restore", err=True, database=safe_url(settings.database_url))
+        return EXIT_USAGE
     if args.command == "backup":
         return await _backup(settings, args.out)
     return await _restore(settings, args.file, args.yes)
+
+
+async def _pg_backup(settings: Settings, url: str, out: Path | None) -> int:
+    """`khuyenhoc backup` on PostgreSQL: pg_dump's custom format, and how to restore it."""
+    from datetime import datetime
+
+    from bot.store.copy import PgDumpMissing, pg_dump
+    from bot.store.pg import safe_url
+
+    if out is None:
+        if settings.backup_dir is None:
+            say("backup.no_folder", err=True)
+            return EXIT_USAGE
+        out = settings.backup_dir / f"manual-{datetime.now(settings.timezone):%Y%m%d-%H%M%S}.dump"
+    try:
+        await pg_dump(url, out)
+    except PgDumpMissing:
+        say("postgres.no_pg_dump", err=True)
+        return EXIT_PROBLEMS
+    except (OSError, RuntimeError) as exc:
+        say("backup.failed", err=True, problem=exc)
+        return EXIT_PROBLEMS
+    say("postgres.backup_done", path=out, database=safe_url(url))
+    return EXIT_OK
+
+
+async def _to_postgres(
+    settings: Settings, source: Path | None, target: str | None, force: bool
+) -> int:
+    """`khuyenhoc migrate-to-postgres`: copy the SQLite file into PostgreSQL and verify it."""
+    from bot.store.copy import CopyMismatch, SourceNotCurrent, TableCopy, TargetNotEmpty
+    from bot.store.db import is_url
+    from bot.store.files import NotOurDatabase
+    from bot.store.pg import safe_url
+
+    source = source or settings.database_path
+    target = target or settings.database_url
+    if target is None:
+        say("postgres.no_target", err=True)
+        return EXIT_USAGE
+    if not is_url(target):
+        say("postgres.bad_target", err=True)
+        return EXIT_USAGE
+    if not source.is_file():
+        say("restore.no_file", err=True, path=source)
+        return EXIT_USAGE
+    shown = safe_url(target)
+    say("postgres.copying", source=source, target=shown)
+    copied: list[TableCopy] = []
+
+    def verified(table: TableCopy) -> None:
+        copied.append(table)
+        say("postgres.table", table=table.table, rows=number(table.rows), checksum=table.checksum)
+
+    from bot.store.copy import sqlite_to_postgres
+
+    try:
+        await sqlite_to_postgres(source, target, force=force, progress=verified)
+    except NotOurDatabase as exc:
+        say("restore.not_ours", err=True, path=source, problem=exc)
+        return EXIT_PROBLEMS
+    except SourceNotCurrent:
+        say("postgres.not_current", err=True, path=source)
+        return EXIT_PROBLEMS
+    except TargetNotEmpty as exc:
+        say("postgres.not_empty", err=True, table=exc.table, rows=number(exc.rows))
+        return EXIT_PROBLEMS
+    except CopyMismatch as exc:
+        say("postgres.mismatch", err=True, problem=exc)
+        return EXIT_PROBLEMS
+    rows = sum(table.rows for table in copied)
+    say("postgres.done", tables=len(copied), rows=number(rows), source=source, target=shown)
+    return EXIT_OK
 
 
 async def _backup(settings: Settings, out: Path | None) -> int:
@@ -886,7 +976,7 @@ async def _announcements(settings: Settings) -> int:
     """Every announcement, its status and when it goes (or went) out, in local time."""
     from bot.store import Store
 
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database)
     try:
         rows = await store.announcements.listing(
             ["draft", "scheduled", "sending", "done", "cancelled"], limit=1000

@@ -44,6 +44,12 @@ class Settings:
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     database_path: Path = Path("data/khuyenhoc.sqlite3")
+    # Set: the PostgreSQL database (postgresql://user@host:port/db) instead of the SQLite file,
+    # for several bot instances sharing the work; DATABASE_PATH's folder still holds local files.
+    database_url: str | None = None
+    # Several instances on PostgreSQL: the scheduled jobs run on one (the leader); when it dies,
+    # another takes over within this many seconds. Outbox rows are leased for 4 times as long.
+    leader_lease_s: float = 15.0
     content_dir: Path = Path("content")
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     log_level: str = "INFO"
@@ -95,12 +101,32 @@ class Settings:
             self.zalo_refresh_token,
             self.zalo_bot_token,
             self.zalo_bot_webhook_secret,
+            self.database_password,
         )
         return [value for value in values if value]
 
     @property
+    def database_password(self) -> str | None:
+        """The password in DATABASE_URL, if any (masked in logs like every secret)."""
+        if self.database_url is None:
+            return None
+        from urllib.parse import unquote, urlsplit
+
+        password = urlsplit(self.database_url).password
+        return unquote(password) if password else None
+
+    @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id)
+
+    @property
+    def database(self) -> Path | str:
+        """What the store opens: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url is not None
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)
@@ -234,6 +260,11 @@ class Settings:
         zalobot = _zalo_bot(get)
 
         db = home / Path(get("DATABASE_PATH") or "data/khuyenhoc.sqlite3").expanduser()
+        database_url = get("DATABASE_URL")
+        if database_url is not None and not database_url.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ConfigError("DATABASE_URL", "a postgresql://user@host:port/database URL")
         content_path = _content_dir(get("CONTENT_DIR"), home)
 
         return cls(
@@ -241,6 +272,8 @@ class Settings:
             telegram_api_url=api_url,
             admin_ids=frozenset(admin_ids),
             database_path=db,
+            database_url=database_url,
+            leader_lease_s=_number(get("LEADER_LEASE_S"), "LEADER_LEASE_S", 15.0),
             content_dir=content_path,
             timezone=tz,
             log_level=level,

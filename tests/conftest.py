@@ -19,6 +19,7 @@ from bot.app import App
 from bot.catalog import Catalog
 from bot.config import Settings
 from bot.store import Store
+from tests import pg
 from tests.shared import CONTENT, changed, shared_answerer, shared_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pg.needs_pg)])
+async def database_at(request, tmp_path: Path):
+    """`await database_at(name)`: a database of the test's own, the same for the same name: a
+    SQLite file, or (the second run of the test) a schema on the test PostgreSQL server."""
+    if request.param == "sqlite":
+
+        async def sqlite_file(name: str) -> Path:
+            return tmp_path / f"{name}.sqlite3"
+
+        yield sqlite_file
+        return
+    schemas = pg.Schemas()
+    yield schemas.url
+    await schemas.drop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say it when the PostgreSQL runs were skipped: a skip must never pass for a pass."""
+    if not pg.available():
+        terminalreporter.write_line(pg.NOT_ANSWERING)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,6 +5,7 @@ restart loses nothing; jobs only decide *when* to wake the parts that read the r
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -21,8 +22,25 @@ Job = Callable[[], Awaitable[None] | None]
 
 
 class Scheduler:
-    def __init__(self, timezone: ZoneInfo) -> None:
+    def __init__(self, timezone: ZoneInfo, runs_here: Callable[[], bool] | None = None) -> None:
+        """`runs_here`: whether this process runs the jobs now (several instances on one
+        PostgreSQL database: only the leader does; every instance keeps the timers, so another
+        takes over on the spot). None: always."""
         self._aps = AsyncIOScheduler(timezone=timezone)
+        self._runs_here = runs_here
+
+    def _here(self, func: Job) -> Job:
+        if self._runs_here is None:
+            return func
+        runs_here = self._runs_here
+
+        async def job() -> None:
+            if runs_here():
+                result = func()
+                if inspect.isawaitable(result):
+                    await result
+
+        return job
 
     def start(self) -> None:
         self._aps.start()
@@ -38,7 +56,7 @@ class Scheduler:
     def at(self, job_id: str, when: datetime, func: Job) -> None:
         """Run `func` once at `when` (at once if that has passed: a late job still runs)."""
         self._aps.add_job(
-            func,
+            self._here(func),
             DateTrigger(run_date=when),
             id=job_id,
             replace_existing=True,
@@ -46,9 +64,11 @@ class Scheduler:
             coalesce=True,
         )
 
-    def every(self, job_id: str, seconds: float, func: Job) -> None:
+    def every(self, job_id: str, seconds: float, func: Job, *, everywhere: bool = False) -> None:
+        """Run `func` every `seconds`; `everywhere`: on every instance, not only the leader
+        (a job that keeps this process's own state fresh, such as the content it serves)."""
         self._aps.add_job(
-            func,
+            func if everywhere else self._here(func),
             IntervalTrigger(seconds=seconds),
             id=job_id,
             replace_existing=True,
@@ -59,7 +79,7 @@ class Scheduler:
     def daily(self, job_id: str, hour: int, minute: int, func: Job) -> None:
         """Every day at this local time."""
         self._aps.add_job(
-            func,
+            self._here(func),
             CronTrigger(hour=hour, minute=minute),
             id=job_id,
             replace_existing=True,

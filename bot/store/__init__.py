@@ -3,26 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.store.accounts import Accounts
 from bot.store.assessments import Assessments
 from bot.store.calendar import Calendar
 from bot.store.console import Console
-from bot.store.db import Clock, Database, utc_now
+from bot.store.db import Clock, Database, is_url, utc_now
 from bot.store.inbound import InboundLog
 from bot.store.meta import Meta
-from bot.store.outreach import Announcements, Deliveries, Staff
+from bot.store.outreach import LEASE_S, Announcements, Deliveries, Staff
 from bot.store.reports import Reports
 from bot.store.tickets import Tickets
 from bot.store.users import Sessions, Users
 
-__all__ = ["Database", "Store"]
+__all__ = ["Database", "Store", "open_database"]
+
+
+async def open_database(target: Path | str, clock: Clock = utc_now) -> Any:
+    """The SQLite database at a path, or the PostgreSQL database of a postgresql:// URL; both
+    have the same interface (execute, fetchone, fetchall, transaction, now, unwritable...)."""
+    if is_url(target):
+        # Imported only here: an install on SQLite never loads asyncpg.
+        from bot.store.pg import PgDatabase
+
+        return await PgDatabase.open(str(target), clock)
+    return await Database.open(target, clock)
 
 
 class Store:
     """All repositories over one database. Open with `await Store.open(path)`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self, db: Database, *, shared_rate: float | None = None, lease_s: float = LEASE_S
+    ) -> None:
+        """`shared_rate` and `lease_s`: how instances sharing a PostgreSQL outbox take from it
+        (see Deliveries); SQLite has one process sending, and ignores them."""
         self.db = db
         self.users = Users(db)
         self.sessions = Sessions(db)
@@ -33,7 +49,7 @@ class Store:
         # A merge of two persons changes the same caches.
         self.accounts = Accounts(db, self.users.forgotten)
         self.announcements = Announcements(db)
-        self.deliveries = Deliveries(db)
+        self.deliveries = Deliveries(db, shared_rate=shared_rate, lease_s=lease_s)
         self.calendar = Calendar(db)
         self.reports = Reports(db)
         self.meta = Meta(db)
@@ -42,8 +58,9 @@ class Store:
         self.console = Console(db)
 
     @classmethod
-    async def open(cls, path: Path | str, clock: Clock = utc_now) -> Store:
-        return cls(await Database.open(path, clock))
+    async def open(cls, target: Path | str, clock: Clock = utc_now, **outbox: Any) -> Store:
+        """`target`: a SQLite file, or a postgresql:// URL (DATABASE_URL)."""
+        return cls(await open_database(target, clock), **outbox)
 
     async def close(self) -> None:
         await self.db.close()

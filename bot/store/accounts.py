@@ -245,7 +245,32 @@ async def _move_rows(tx: Any, source: int, target: int) -> None:
     """Every per-member row of `source` becomes `target`'s; where `target` already has the same
     row (a unique key: a session, a follow, a delivery of one announcement), `target`'s stays."""
     for table in [*PERSONAL_TABLES, "staff", "linked_accounts", "link_codes"]:
-        await tx.execute(
-            f"UPDATE OR IGNORE {table} SET user_id = ? WHERE user_id = ?", (target, source)
-        )
+        key = _UNIQUE_WITH_USER[table]
+        if key is None:
+            await tx.execute(f"UPDATE {table} SET user_id = ? WHERE user_id = ?", (target, source))
+        else:
+            # A row moves unless `target` has one with the same key already (SQLite's UPDATE OR
+            # IGNORE, said in words both databases know).
+            same = "".join(f" AND mine.{column} = {table}.{column}" for column in key)
+            await tx.execute(
+                f"UPDATE {table} SET user_id = ? WHERE user_id = ? AND NOT EXISTS"
+                f" (SELECT 1 FROM {table} mine WHERE mine.user_id = ?{same})",
+                (target, source, target),
+            )
         await tx.execute(f"DELETE FROM {table} WHERE user_id = ?", (source,))
+
+
+# Every table with rows of a person, and the other columns of its unique key with user_id (None:
+# no such key, every row moves). A table added to PERSONAL_TABLES must be added here.
+_UNIQUE_WITH_USER: dict[str, tuple[str, ...] | None] = {
+    "sessions": (),
+    "assessment_runs": None,
+    "recheck_reminders": ("definition_id",),
+    "subscriptions": ("topic",),
+    "deliveries": ("announcement_id",),
+    "rsvps": ("event_id", "occurrence"),
+    "tickets": None,
+    "staff": (),
+    "linked_accounts": ("channel",),
+    "link_codes": None,
+}

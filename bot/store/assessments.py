@@ -53,15 +53,17 @@ class Assessments:
         # Runs in progress as this process last wrote them, by id. Every answer reads its run and
         # writes it back, and the read was a database trip (~80 us) on every answer. All writes to
         # runs go through this class and keep the copies right, and a member forgotten clears
-        # them all. Only the running bot writes runs (the CLI reads them).
+        # them all. Only the running bot writes runs (the CLI reads them). On PostgreSQL other
+        # instances write runs too (a member's next press may land on any): nothing is kept.
         self._in_progress: dict[int, Run] = {}
+        self._caching = db.kind == "sqlite"
 
     # -- snapshots --------------------------------------------------------------------------
     async def snapshot(self, definition_id: str, version: int, kind: str, body: Any) -> None:
         """Keep the definition as first seen at this version (later edits keep the version)."""
         await self._db.execute(
-            "INSERT OR IGNORE INTO definition_snapshots"
-            " (definition_id, version, kind, body, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO definition_snapshots (definition_id, version, kind, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (definition_id, version, kind, json.dumps(body, ensure_ascii=False), self._db.now()),
         )
 
@@ -125,7 +127,7 @@ class Assessments:
         self._in_progress.clear()
 
     def _keep(self, run: Run) -> Run:
-        if run.status != IN_PROGRESS:
+        if run.status != IN_PROGRESS or not self._caching:
             self._in_progress.pop(run.id, None)
             return run
         self._in_progress[run.id] = run
@@ -176,7 +178,7 @@ class Assessments:
             if row is None:
                 raise LookupError(f"run {run_id} is not in progress")
             await tx.execute(
-                "UPDATE assessment_runs SET latest = (id = ?)"
+                "UPDATE assessment_runs SET latest = CASE WHEN id = ? THEN 1 ELSE 0 END"
                 " WHERE user_id = ? AND definition_id = ? AND (latest = 1 OR id = ?)",
                 (run_id, row["user_id"], row["definition_id"], run_id),
             )

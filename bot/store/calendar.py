@@ -67,8 +67,8 @@ class Calendar:
         before = await self._db.fetchone("SELECT count(*) FROM reminder_firings")
         async with self._db.transaction() as tx:
             await tx.executemany(
-                "INSERT OR IGNORE INTO reminder_firings (kind, key, occurrence, slot, fire_at,"
-                " grace_s) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO reminder_firings (kind, key, occurrence, slot, fire_at, grace_s)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (k, key, occ, slot, to_db_time(at), grace)
                     for k, key, occ, slot, at, grace in rows

@@ -57,6 +57,11 @@ def _full(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
 
 
+def is_url(target: object) -> bool:
+    """True for a PostgreSQL URL (DATABASE_URL), False for a SQLite file path."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -91,12 +96,22 @@ class DatabaseUnusable(RuntimeError):
     SQLite at all); the message names the file and what to do."""
 
 
+class DatabaseUnreachable(DatabaseUnusable):
+    """The database server does not answer (PostgreSQL): perhaps only for now, so a service
+    manager should start the bot again, unlike for a database that is not ours."""
+
+
 class DatabaseBusy(RuntimeError):
     """Another connection held the write lock longer than this process's patience."""
 
 
+KIND = "sqlite"  # Database.kind: which form a repository uses where the SQL must differ
+
+
 class _Executor:
     """Statement helpers over a raw connection; callers hold the lock."""
+
+    kind = KIND
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -131,7 +146,10 @@ class _Executor:
 
 
 class Database:
-    """The process's SQLite database. Open with `await Database.open(path)`; close when done."""
+    """The process's SQLite database. Open with `await Database.open(path)`; close when done.
+    bot.store.pg.PgDatabase is its PostgreSQL twin, with the same interface."""
+
+    kind = KIND
 
     def __init__(
         self,

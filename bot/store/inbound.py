@@ -25,7 +25,8 @@ class InboundLog:
         rows = ",".join(["(?, ?, ?, ?)"] * len(updates))
         params = [value for update_id, body in updates for value in (channel, update_id, body, now)]
         await self._db.execute(
-            f"INSERT OR IGNORE INTO inbound_log (channel, update_id, body, taken_at) VALUES {rows}",
+            f"INSERT INTO inbound_log (channel, update_id, body, taken_at) VALUES {rows}"
+            " ON CONFLICT DO NOTHING",
             params,
         )
 

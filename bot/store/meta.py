@@ -25,7 +25,8 @@ class Meta:
     async def secret(self, key: str) -> str:
         """A random secret stored under `key`, created on first use and kept afterwards."""
         await self._db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, secrets.token_hex(16))
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (key, secrets.token_hex(16)),
         )
         value = await self.get(key)
         assert value is not None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -26,6 +27,10 @@ from bot.records import (
 from bot.store.db import Database, from_db_time, to_db_time
 
 RECHECK_S = 1.0  # how stale a role changed by another process may be
+# How the roles kept in memory learn that another process wrote. SQLite counts the commits of
+# every other connection in data_version; PostgreSQL has no such counter (and other instances
+# write too), so there the roles are simply read again, once a second at most.
+DATA_VERSION = {"sqlite": "PRAGMA data_version", "postgresql": None}
 
 
 def _announcement(row: aiosqlite.Row) -> Announcement:
@@ -117,7 +122,7 @@ def _audience_sql(
         params += supers + supers
     if audience.not_met:
         if not not_met_definitions:
-            where.append("0")
+            where.append("1 = 0")
         else:
             marks = ", ".join("?" * len(not_met_definitions))
             where.append(
@@ -134,8 +139,9 @@ class Staff:
     city or some areas (super admins come from ADMIN_IDS).
 
     Asked on every update, so the few roles are kept in memory. They change here, or in another
-    process (`khuyenhoc admins grant` beside a running bot): SQLite's data_version, looked at
-    once a second at most, tells when another connection wrote, and the roles are read again.
+    process (`khuyenhoc admins grant` beside a running bot, another instance): looked at once a
+    second at most, SQLite's data_version tells when another connection wrote, and the roles are
+    read again (on PostgreSQL, always read again; see DATA_VERSION).
     """
 
     def __init__(self, db: Database) -> None:
@@ -174,10 +180,13 @@ class Staff:
         now = self._db.clock()  # the injected clock: tests move it instead of sleeping
         if self._roles is None or abs((now - self._checked_at).total_seconds()) >= RECHECK_S:
             self._checked_at = now
-            row = await self._db.fetchone("PRAGMA data_version")
+            query = DATA_VERSION[self._db.kind]
+            row = await self._db.fetchone(query) if query else None
             version = int(row[0]) if row else None
-            if version != self._version:
+            if version is None or version != self._version:
                 self._roles, self._version = None, version
+                if version is None:  # PostgreSQL: another instance may have linked accounts
+                    self._holders = None
         if self._roles is None:
             rows = await self._db.fetchall("SELECT user_id, role, areas FROM staff")
             self._roles = {r["user_id"]: (r["role"], _codes(r["areas"])) for r in rows}
@@ -467,7 +476,7 @@ class Announcements:
                 return 0
             chats = announcement.audience.chats
             if chats:  # a message for chats, not members: no audience query at all
-                where, params = "0", []
+                where, params = "1 = 0", []
             for chat in chats:
                 await tx.execute(
                     "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id, status,"
@@ -475,13 +484,14 @@ class Announcements:
                     (announcement.id, "telegram", chat, now, now),
                 )
             await tx.execute(
-                "INSERT OR IGNORE INTO deliveries (announcement_id, user_id, channel, chat_id,"
+                "INSERT INTO deliveries (announcement_id, user_id, channel, chat_id,"
                 " status, next_attempt_at, updated_at)"
-                " SELECT ?, u.id, coalesce(p.channel, u.channel), coalesce(p.chat_id, u.chat_id),"
+                " SELECT CAST(? AS BIGINT), u.id, coalesce(p.channel, u.channel),"
+                " coalesce(p.chat_id, u.chat_id),"
                 " 'pending', ?, ? FROM users u LEFT JOIN linked_accounts p ON p.user_id = u.id"
                 " AND p.channel = u.preferred_channel AND p.status = 'active'"
                 f" WHERE {where}"
-                " ORDER BY u.id",
+                " ORDER BY u.id ON CONFLICT DO NOTHING",
                 (announcement.id, now, now, *params),
             )
             if extra_chat is not None:
@@ -518,8 +528,9 @@ class Announcements:
     async def counts_by_channel(self, announcement_id: int) -> dict[str, tuple[int, int]]:
         """(sent, total) of the announcement's deliveries on each channel, for the report."""
         rows = await self._db.fetchall(
-            "SELECT channel, sum(status = 'sent') AS sent, count(*) AS total FROM deliveries"
-            " WHERE announcement_id = ? AND user_id IS NOT NULL GROUP BY channel ORDER BY channel",
+            "SELECT channel, sum(CASE WHEN status = 'sent' THEN 1 ELSE 0 END) AS sent,"
+            " count(*) AS total FROM deliveries WHERE announcement_id = ? AND user_id IS NOT NULL"
+            " GROUP BY channel ORDER BY channel",
             (announcement_id,),
         )
         return {r["channel"]: (int(r["sent"]), int(r["total"])) for r in rows}
@@ -573,9 +584,29 @@ class Announcements:
         return changed > 0
 
 
+# Several instances on PostgreSQL: a claimed delivery is leased, not owned. Its next_attempt_at
+# becomes the lease's end; past it, the row is taken again (its instance died sending it).
+LEASE_S = 60.0
+# Which rows a worker may take: due pending rows; on PostgreSQL also rows whose lease ran out.
+TAKEABLE = {"sqlite": "status = 'pending'", "postgresql": "status IN ('pending', 'sending')"}
+BUCKET = "outbox_bucket"  # the meta row of the rate shared by every instance: "tokens at"
+# The bucket holds a fifth of a second's worth: over any second, the instances together send at
+# most 1.2 times the rate (Telegram's 30/s leaves room for that above BROADCAST_RATE's 25).
+BURST_S = 0.2
+
+
 class Deliveries:
-    def __init__(self, db: Database) -> None:
+    """The outbox. On PostgreSQL, several instances take from it at once: each claims rows
+    with FOR UPDATE SKIP LOCKED under a lease, and, given a `shared_rate`, takes no more than a
+    token bucket kept in the database allows, so the rate holds for all instances together."""
+
+    def __init__(
+        self, db: Database, *, shared_rate: float | None = None, lease_s: float = LEASE_S
+    ) -> None:
         self._db = db
+        self.shared_rate = shared_rate
+        self.lease_s = lease_s
+        self._mine: set[int] = set()  # claimed here, outcome not yet recorded (PostgreSQL)
 
     async def prune(self, finished_before: datetime) -> tuple[int, int]:
         """Delete delivery rows of announcements finished before the cutoff, keeping totals.
@@ -609,7 +640,19 @@ class Deliveries:
 
     async def recover(self, channels: Sequence[str]) -> int:
         """At start: rows a dead worker of these channels was sending go back to pending
-        (at-least-once). Other channels' rows belong to the process that serves them."""
+        (at-least-once). Other channels' rows belong to the process that serves them.
+        On PostgreSQL, other instances may be sending theirs: only the rows this instance
+        claimed go back (at stop); a dead instance's come back when their lease runs out."""
+        if self._db.kind == "postgresql":
+            mine, self._mine = sorted(self._mine), set()
+            if not mine:
+                return 0
+            # Due at once again (next_attempt_at held the lease's end).
+            return await self._db.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?"
+                f" WHERE status = 'sending' AND id IN ({', '.join('?' * len(mine))})",
+                (self._db.now(), *mine),
+            )
         marks = ", ".join("?" * len(channels))
         return await self._db.execute(
             "UPDATE deliveries SET status = 'pending' WHERE status = 'sending'"
@@ -620,6 +663,8 @@ class Deliveries:
     async def claim(self, now: datetime, limit: int, channels: Sequence[str]) -> list[Delivery]:
         """Take up to `limit` due deliveries of these channels; a channel no process serves
         keeps its rows pending until one does."""
+        if self._db.kind == "postgresql":
+            return await self._claim_leased(now, limit, channels)
         marks = ", ".join("?" * len(channels))
         rows = await self._db.fetchall(
             "UPDATE deliveries SET status = 'sending' WHERE id IN (SELECT id FROM deliveries"
@@ -640,9 +685,78 @@ class Deliveries:
             for r in sorted(rows, key=lambda r: r["id"])
         ]
 
+    async def _claim_leased(
+        self, now: datetime, limit: int, channels: Sequence[str]
+    ) -> list[Delivery]:
+        """PostgreSQL's claim: rows locked by another instance's claim are skipped, not waited
+        for; each row taken is leased until now + lease_s; with a shared rate, no more rows
+        than the bucket holds tokens."""
+        marks = ", ".join("?" * len(channels))
+        wait = 0.0
+        async with self._db.transaction() as tx:
+            if self.shared_rate:
+                limit, tokens = await self._tokens(tx, now, limit)
+                if limit == 0:
+                    wait = (1.0 - tokens) / self.shared_rate
+            rows = (
+                await tx.fetchall(
+                    "UPDATE deliveries SET status = 'sending', next_attempt_at = ?"
+                    " WHERE id IN (SELECT id FROM deliveries"
+                    f" WHERE {TAKEABLE['postgresql']} AND channel IN ({marks})"
+                    " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+                    " FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id, announcement_id, user_id, channel, chat_id, attempts",
+                    (
+                        to_db_time(now + timedelta(seconds=self.lease_s)),
+                        *channels,
+                        to_db_time(now),
+                        limit,
+                    ),
+                )
+                if limit
+                else []
+            )
+            if self.shared_rate and rows:
+                await self._spend(tx, now, tokens - len(rows))
+        if wait > 0:  # no token left: wait for the next one rather than ask again at once
+            await asyncio.sleep(min(wait, 1.0))
+        self._mine.update(r["id"] for r in rows)
+        return [
+            Delivery(
+                r["id"],
+                r["announcement_id"],
+                r["user_id"],
+                r["channel"],
+                r["chat_id"],
+                r["attempts"],
+            )
+            for r in sorted(rows, key=lambda r: r["id"])
+        ]
+
+    async def _tokens(self, tx: Any, now: datetime, limit: int) -> tuple[int, float]:
+        """(rows that may be taken, tokens in the bucket): the bucket refills at the shared
+        rate up to BURST_S seconds' worth; its row is locked until the claim's end."""
+        rate = self.shared_rate or 0.0
+        full = max(1.0, rate * BURST_S)
+        row = await tx.fetchone(f"SELECT value FROM meta WHERE key = '{BUCKET}' FOR UPDATE")
+        tokens = full
+        if row is not None:
+            held, at = row["value"].split(" ")
+            elapsed = max(0.0, (now - from_db_time(at)).total_seconds())  # type: ignore[operator]
+            tokens = min(full, float(held) + elapsed * rate)
+        return min(limit, int(tokens)), tokens
+
+    async def _spend(self, tx: Any, now: datetime, left: float) -> None:
+        await tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (BUCKET, f"{left:.3f} {to_db_time(now)}"),
+        )
+
     async def record(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
+        self._mine.difference_update(o.delivery_id for o in outcomes)
         now = self._db.now()
         async with self._db.transaction() as tx:
             await tx.executemany(
@@ -691,7 +805,7 @@ class Deliveries:
     async def next_due(self, channels: Sequence[str]) -> datetime | None:
         marks = ", ".join("?" * len(channels))
         row = await self._db.fetchone(
-            "SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'"
+            f"SELECT min(next_attempt_at) FROM deliveries WHERE {TAKEABLE[self._db.kind]}"
             f" AND channel IN ({marks})",
             tuple(channels),
         )

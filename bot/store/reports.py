@@ -16,6 +16,15 @@ def _marks(items: Sequence[object]) -> str:
     return ", ".join("?" * len(items))
 
 
+# Members seen since the first parameter (a count that both databases sum as an integer).
+ACTIVE = "sum(CASE WHEN last_seen_at >= ? THEN 1 ELSE 0 END)"
+# The Monday of a run's week ("YYYY-MM-DD") from its UTC text time, in each database's words.
+WEEK_START = {
+    "sqlite": "date(finished_at, 'weekday 0', '-6 days')",
+    "postgresql": "to_char(date_trunc('week', CAST(finished_at AS timestamp)), 'YYYY-MM-DD')",
+}
+
+
 def _within(areas: Sequence[str] | None, column: str = "area_code") -> tuple[str, tuple]:
     """The SQL condition keeping a branch's areas (None: the whole city, no condition)."""
     if areas is None:
@@ -57,7 +66,7 @@ class Reports:
         """(members who agreed to the privacy notice, of them active since `active_since`)."""
         within, codes = _within(areas)
         row = await self._db.fetchone(
-            "SELECT count(*), coalesce(sum(last_seen_at >= ?), 0) FROM users"
+            f"SELECT count(*), coalesce({ACTIVE}, 0) FROM users"
             " WHERE consent_at IS NOT NULL" + within,
             (to_db_time(active_since), *codes),
         )
@@ -79,7 +88,7 @@ class Reports:
         to the privacy notice: one pass over the covering index gives the member figures."""
         within, codes = _within(areas)
         rows = await self._db.fetchall(
-            "SELECT area_code, sum(last_seen_at >= ?) AS active, count(*) AS n FROM users"
+            f"SELECT area_code, {ACTIVE} AS active, count(*) AS n FROM users"
             f" WHERE consent_at IS NOT NULL{within} GROUP BY area_code",
             (to_db_time(active_since), *codes),
         )
@@ -91,7 +100,7 @@ class Reports:
         """Members who agreed to the privacy notice, by area and role (the members export)."""
         within, codes = _within(areas)
         rows = await self._db.fetchall(
-            "SELECT area_code, role, count(*) AS n, sum(last_seen_at >= ?) AS active FROM users"
+            f"SELECT area_code, role, count(*) AS n, {ACTIVE} AS active FROM users"
             f" WHERE consent_at IS NOT NULL{within}"
             " GROUP BY area_code, role ORDER BY area_code, role",
             (to_db_time(active_since), *codes),
@@ -176,7 +185,7 @@ class Reports:
             return []
         within, codes = _within(areas)
         rows = await self._db.fetchall(
-            "SELECT date(finished_at, 'weekday 0', '-6 days') AS week, count(*) AS n"
+            f"SELECT {WEEK_START[self._db.kind]} AS week, count(*) AS n"
             " FROM assessment_runs WHERE status = 'completed'"
             f" AND definition_id IN ({_marks(definition_ids)}) AND finished_at >= ?{within}"
             " GROUP BY week ORDER BY week",

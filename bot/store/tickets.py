@@ -111,11 +111,13 @@ class Tickets:
             )
 
     async def draft_faq(self, ticket: Ticket, by: str) -> int:
-        return await self._db.execute(
+        row = await self._db.fetchone(
             "INSERT INTO faq_drafts (ticket_id, question, answer, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (ticket.id, ticket.question, ticket.answer or "", by, self._db.now()),
         )
+        assert row is not None
+        return int(row["id"])
 
     async def faq_drafts(self) -> list[FaqDraft]:
         rows = await self._db.fetchall("SELECT * FROM faq_drafts ORDER BY id")

@@ -218,6 +218,8 @@ class Users:
 
 
 FORGOTTEN = "forgotten"  # who a forgotten member becomes in the rows that stay
+# "The column holds this text" (a plain substring, not a LIKE pattern), in each database's words.
+CONTAINS = {"sqlite": "instr({column}, ?) > 0", "postgresql": "strpos({column}, ?) > 0"}
 QUOTE_GONE = "…"  # what stands where a forgotten member's question was quoted
 
 
@@ -248,7 +250,8 @@ async def _erase_traces(tx: Any, user_id: int) -> None:
         # What they did as staff, or tried to do, stays on record without saying who.
         await tx.execute("UPDATE audit_log SET actor = ? WHERE actor = ?", (FORGOTTEN, ref))
         await tx.execute(
-            "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE instr(detail, ?) > 0",
+            "UPDATE audit_log SET detail = replace(detail, ?, ?) WHERE "
+            + CONTAINS[tx.kind].format(column="detail"),
             (json.dumps(ref)[1:-1], FORGOTTEN, json.dumps(ref)[1:-1]),
         )
     # A broadcast they sent no longer reports its progress to their chat.
@@ -281,7 +284,7 @@ async def _erase_announcements(tx: Any, user_id: int, questions: list[str]) -> N
     to others that quotes one of their questions (a staff digest) loses the quote."""
     rows = await tx.fetchall(
         "SELECT id, text, audience FROM announcements WHERE audience LIKE '%user_ids%'"
-        + "".join(" OR instr(text, ?) > 0" for _ in questions),
+        + "".join(" OR " + CONTAINS[tx.kind].format(column="text") for _ in questions),
         [_quoted(q) for q in questions],
     )
     for row in rows:

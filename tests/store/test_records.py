@@ -25,7 +25,7 @@ from bot.records import (
     Recheck,
     Session,
 )
-from bot.store import Database, Store
+from bot.store import Store
 
 NOW = datetime(2026, 9, 28, 1, 0, tzinfo=UTC)
 PLAIN = (str, int, float, bytes, datetime, type(None))  # bool is an int
@@ -35,7 +35,7 @@ CRITERIA = [{"id": "c1", "points": 2.0, "max": 2.0, "met": True}]
 
 
 def repositories(store: Store) -> dict[str, object]:
-    return {name: repo for name, repo in vars(store).items() if not isinstance(repo, Database)}
+    return {name: repo for name, repo in vars(store).items() if repo is not store.db}
 
 
 def public_methods(repo: object) -> dict[str, object]:
@@ -181,8 +181,8 @@ CALLS = {
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "records.sqlite3", clock=lambda: NOW)
+async def store(database_at):
+    opened = await Store.open(await database_at("records"), clock=lambda: NOW)
     yield opened
     await opened.close()
 

@@ -1,5 +1,5 @@
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,9 +26,9 @@ async def test_migrations_set_user_version_and_pragmas(tmp_path):
         await again.close()
 
 
-async def test_users_are_recorded_once_and_touched(tmp_path):
+async def test_users_are_recorded_once_and_touched(database_at):
     moments = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)])
-    store = await Store.open(tmp_path / "b.sqlite3", clock=lambda: next(moments))
+    store = await Store.open(await database_at("b"), clock=lambda: next(moments))
     try:
         first, created = await store.users.seen(
             "telegram", "42", chat_id="42", display_name="An", locale="vi"
@@ -46,8 +46,8 @@ async def test_users_are_recorded_once_and_touched(tmp_path):
         await store.close()
 
 
-async def test_transaction_rolls_back_on_error(tmp_path):
-    store = await Store.open(tmp_path / "c.sqlite3")
+async def test_transaction_rolls_back_on_error(database_at):
+    store = await Store.open(await database_at("c"))
     try:
         with pytest.raises(RuntimeError):
             async with store.db.transaction() as tx:
@@ -61,10 +61,10 @@ async def test_transaction_rolls_back_on_error(tmp_path):
         await store.close()
 
 
-async def test_forget_cascades(tmp_path):
+async def test_forget_cascades(database_at):
     from bot.records import Session
 
-    store = await Store.open(tmp_path / "d.sqlite3")
+    store = await Store.open(await database_at("d"))
     try:
         user, _ = await store.users.seen(
             "telegram", "7", chat_id="7", display_name="B", locale="vi"
@@ -78,14 +78,14 @@ async def test_forget_cascades(tmp_path):
         await store.close()
 
 
-async def test_runs_read_back_are_never_stale(tmp_path):
+async def test_runs_read_back_are_never_stale(database_at):
     """Runs in progress are kept in memory (a database trip less per answer); every way a run
     changes must show in what `get` returns, exactly as the database has it."""
     from datetime import timedelta
 
     from bot.records import ABANDONED, COMPLETED, IN_PROGRESS
 
-    store = await Store.open(tmp_path / "e.sqlite3")
+    store = await Store.open(await database_at("e"))
     runs = store.assessments
 
     async def fresh(run_id: int):
@@ -132,10 +132,10 @@ async def test_runs_read_back_are_never_stale(tmp_path):
         await store.close()
 
 
-async def test_forgetting_a_staff_member_leaves_their_actions_without_their_name(tmp_path):
+async def test_forgetting_a_staff_member_leaves_their_actions_without_their_name(database_at):
     """The grants they gave and the broadcasts they sent stay; who gave or sent them does not,
     nor their chat as where a broadcast reports its progress."""
-    store = await Store.open(tmp_path / "b.sqlite3")
+    store = await Store.open(await database_at("b"))
     try:
         admin, _ = await store.users.seen(
             "telegram", "42", chat_id="42", display_name="An", locale="vi"
@@ -224,4 +224,26 @@ async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_none_o
         assert await store.meta.get("a") is None and await store.meta.get("b") == "2"
     finally:
         other.release()
+        await store.close()
+
+
+async def test_weekly_figures_start_on_monday_on_either_database(database_at):
+    """The week's Monday is said differently by SQLite and PostgreSQL (reports.WEEK_START)."""
+    moments = [
+        datetime(2026, 9, 27, 23, 0, tzinfo=UTC),  # a Sunday: the week of Monday 21
+        datetime(2026, 9, 28, 0, 30, tzinfo=UTC),  # Monday 28
+        datetime(2026, 9, 30, 12, 0, tzinfo=UTC),  # Wednesday: Monday 28 again
+    ]
+    now = [moments[0]]
+    store = await Store.open(await database_at("w"), clock=lambda: now[0])
+    try:
+        user, _ = await store.users.seen("telegram", "9", chat_id="9", display_name="", locale="vi")
+        await store.assessments.snapshot("gia-dinh", 1, "assessment", {"id": "gia-dinh"})
+        for moment in moments:
+            now[0] = moment
+            run = await store.assessments.start(user.id, "gia-dinh", 1, "assessment", None, None)
+            await store.assessments.complete(run.id, {}, [], 1.0, 1.0, True)
+        weeks = await store.reports.weekly(["gia-dinh"], moments[0] - timedelta(days=1))
+        assert weeks == [("2026-09-21", 1), ("2026-09-28", 2)]
+    finally:
         await store.close()

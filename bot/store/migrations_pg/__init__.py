@@ -1,0 +1,1 @@
+"""PostgreSQL migrations, numbered in step with bot/store/migrations (same numbers, same schema)."""

@@ -1,0 +1,86 @@
+"""A handful of whole conversations again, on PostgreSQL: the same handlers, services and
+repositories over the second store (a schema of the test's own on the test server)."""
+
+import pytest
+
+from bot.app import App
+from bot.config import Settings
+from tests import pg
+from tests.handlers.test_admin import (
+    test_audience_selection_on_a_seeded_database,
+    test_editor_drafts_and_admin_sends,
+    test_staff_roles_are_granted_revoked_and_audited,
+)
+from tests.handlers.test_assessment import (
+    begin,
+    option_labels,
+    question_number,
+    test_resume_after_a_restart_on_the_same_database,
+    test_retake_and_history_show_the_change,
+    test_take_a_family_self_assessment,
+)
+from tests.handlers.test_conversations import (
+    onboard,
+    test_forget_deletes_everything_personal,
+    test_mydata_shows_everything_kept,
+    test_start_onboarding_to_plan_details,
+)
+from tests.handlers.test_linking import (
+    test_an_account_with_data_of_its_own_is_merged_into_the_person,
+    test_preferred_channel_unlink_and_forget_everywhere,
+)
+from tests.helpers import Member
+from tests.shared import CONTENT
+
+# Collected here a second time, with the `settings` below: on PostgreSQL.
+__all__ = [
+    "test_an_account_with_data_of_its_own_is_merged_into_the_person",
+    "test_audience_selection_on_a_seeded_database",
+    "test_editor_drafts_and_admin_sends",
+    "test_forget_deletes_everything_personal",
+    "test_mydata_shows_everything_kept",
+    "test_preferred_channel_unlink_and_forget_everywhere",
+    "test_resume_after_a_restart_on_the_same_database",
+    "test_retake_and_history_show_the_change",
+    "test_staff_roles_are_granted_revoked_and_audited",
+    "test_start_onboarding_to_plan_details",
+    "test_take_a_family_self_assessment",
+]
+pytestmark = pg.needs_pg
+
+
+@pytest.fixture
+async def settings(tmp_path):
+    """The conftest's settings, with DATABASE_URL naming a fresh schema."""
+    schemas = pg.Schemas()
+    url = await schemas.url("bot")
+    yield Settings(
+        database_path=tmp_path / "bot.sqlite3",
+        database_url=url,
+        content_dir=CONTENT,
+        admin_ids=frozenset({999}),
+    )
+    await schemas.drop()
+
+
+async def test_presses_landing_on_two_instances_continue_one_assessment(settings, clock, catalog):
+    """Behind a load balancer a member's presses land on either instance: each reads the run
+    as the database has it, never an instance's stale copy."""
+    one = await App.create(settings, clock=clock, catalog=catalog)
+    two = await App.create(settings, clock=clock, catalog=catalog)
+    try:
+        member = Member(one)
+        await onboard(member)
+        await begin(member, "Gia đình học tập")
+        for n, app in enumerate([two, one, two, one], start=1):
+            assert question_number(member)[0] == n
+            member.app = app  # the next press reaches the other instance
+            await member.press(option_labels(member)[0])
+        assert question_number(member)[0] == 5
+        runs = await two.store.assessments.in_progress(
+            (await two.store.users.find("telegram", member.user_id)).id
+        )
+        assert [len(run.answers) for run in runs] == [4]
+    finally:
+        await one.close()
+        await two.close()
