@@ -223,3 +223,19 @@ async def test_cli_stats_and_export(app, dataset, settings, tmp_path):
     assert chart.read_bytes()[:4] == b"\x89PNG"
     assert export.returncode == 0, export.stderr
     assert len(out.read_bytes().decode("utf-8-sig").strip().splitlines()) == 1 + 4
+
+
+async def test_large_member_counts_are_recounted_at_most_once_a_minute(app, clock):
+    """Past `tally_kept_from` members the figures reuse a count under a minute old (a million
+    members take ~0.2 s to count); below it, and after a minute, they count again."""
+    reports = app.services.reports
+    await seed(app, 3)
+    assert (await reports.figures(clock())).members == 3
+    await seed(app, 1, start=7000)
+    assert (await reports.figures(clock())).members == 4  # small: counted every time
+    reports.tally_kept_from = 4  # as if four were a million
+    assert (await reports.figures(clock())).members == 4
+    await seed(app, 1, start=7100)
+    assert (await reports.figures(clock())).members == 4  # the count of a moment ago
+    clock.advance(seconds=61)
+    assert (await reports.figures(clock())).members == 5

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 SMALL = 5  # smallest group whose figures are shown
 TOP_AREAS = 10  # the most active areas /stats and the console name
 ACTIVE_DAYS = 30
+TALLY_TTL = timedelta(minutes=1)  # how stale the member counts of large figures may be
+TALLY_KEPT_FROM = 100_000  # members: below this, the figures count them every time
 EXPORT_CRITERIA = 6  # criterion/points column pairs in the assessments export
 
 
@@ -82,6 +84,31 @@ class ReportService:
         self.store = store
         self.catalog = catalog
         self.timezone = timezone
+        # Member tallies by scope: (counted at, per area, by role). Counting a million members
+        # takes two passes over their indexes (~0.2 s, bench_console): past TALLY_KEPT_FROM
+        # members the figures recount them at most once a TALLY_TTL (a count a minute old is
+        # as good); below it, every time.
+        self._tallies: dict[tuple[str, ...] | None, tuple[datetime, list, dict]] = {}
+        self.tally_kept_from = TALLY_KEPT_FROM
+
+    async def _member_tallies(
+        self, now: datetime, scope: list[str] | None
+    ) -> tuple[list[tuple[str | None, int, int]], dict[str | None, int]]:
+        """(members per area with the active ones, members by role), counted again when the
+        last count is older than TALLY_TTL. One pass gives the totals and the most active
+        areas, one more the roles."""
+        key = tuple(scope) if scope is not None else None
+        kept = self._tallies.get(key)
+        if kept is not None and timedelta(0) <= now - kept[0] < TALLY_TTL:
+            return kept[1], kept[2]
+        since = now - timedelta(days=ACTIVE_DAYS)
+        per_area = await self.store.reports.members_per_area(since, scope)
+        by_role = await self.store.reports.members_by_role(scope)
+        if sum(n for _, _, n in per_area) >= self.tally_kept_from:
+            if len(self._tallies) > 200:  # branches' scopes: a bounded handful
+                self._tallies.clear()
+            self._tallies[key] = (now, per_area, by_role)
+        return per_area, by_role
 
     def definitions_of(self, title_id: str) -> list[str]:
         return [d.id for d in self.catalog.assessments() if d.title_id == title_id]
@@ -89,11 +116,8 @@ class ReportService:
     async def figures(self, now: datetime, areas: Collection[str] | None = None) -> Figures:
         """The campaign's figures; with `areas` (a branch's scope), of those areas only."""
         reports = self.store.reports
-        since = now - timedelta(days=ACTIVE_DAYS)
         scope = sorted(areas) if areas is not None else None
-        # One pass over the members for the totals and the most active areas (over a million
-        # members each pass costs ~0.1 s; bench_console).
-        per_area = await reports.members_per_area(since, scope)
+        per_area, by_role = await self._member_tallies(now, scope)
         members = sum(n for _, _, n in per_area)
         active = sum(a for _, a, _ in per_area)
         assessments = [d.id for d in self.catalog.assessments()]
@@ -131,7 +155,7 @@ class ReportService:
         return Figures(
             members=members,
             active=active,
-            by_role=await reports.members_by_role(scope),
+            by_role=by_role,
             top_areas=sorted(
                 ((code, a, n) for code, a, n in per_area if code is not None),
                 key=lambda row: (-row[1], -row[2], row[0]),
