@@ -56,6 +56,13 @@ class Store:
         self.tickets = Tickets(db)
         self.inbound = InboundLog(db)
         self.console = Console(db)
+        # A member's turn, so that their updates reaching several instances are handled one at
+        # a time (bot/store/turns.py). One SQLite process needs none: its channels see to it.
+        self.turns: Any = None
+        if db.kind == "postgresql":
+            from bot.store.turns import MemberTurns
+
+            self.turns = MemberTurns(db)  # type: ignore[arg-type]
 
     @classmethod
     async def open(cls, target: Path | str, clock: Clock = utc_now, **outbox: Any) -> Store:
@@ -63,4 +70,6 @@ class Store:
         return cls(await open_database(target, clock), **outbox)
 
     async def close(self) -> None:
+        if self.turns is not None:
+            await self.turns.close()
         await self.db.close()

@@ -1,0 +1,86 @@
+"""A member's turn: one update of a member handled at a time across every instance (PostgreSQL).
+
+Inside one instance the channels already hand a member's updates over one at a time. Behind a
+load balancer a member's next press may reach another instance while the first is still being
+handled; both would read the same session and run, and the later write would undo the earlier
+(an answer lost, a question asked twice). So the Dispatcher handles each update inside the
+member's turn: a session-level advisory lock keyed (TURN_LOCK, hash of schema, channel and
+member). An update that arrives while another instance handles the same member waits for it,
+then reads what it wrote. Two members whose keys hash alike only share a turn now and then.
+
+The locks are held on connections of a pool of their own: a turn's holder also needs the
+store's connections for its queries, and with one pool every connection could be holding a
+turn while its holder waits for a connection to query with. A turn waits at most the store's
+lock patience (lock_timeout), then the member is answered "busy", as for a locked database.
+A connection goes back to its pool with every advisory lock it held let go (asyncpg's reset
+runs pg_advisory_unlock_all), so a turn given up half-way (a cancelled update) never stays
+held; a connection that died took its locks with it.
+
+On SQLite there is one process and nothing to share: the store has no turns there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from bot.store.pg import TURN_LOCK, PgDatabase
+
+log = logging.getLogger(__name__)
+
+# The Dispatcher handles at most MAX_HANDLING (4) updates at once, each inside one turn: more
+# connections would sit idle, and fewer only make an update wait for one (never a deadlock:
+# a turn's holder needs no second turn).
+TURN_CONNECTIONS = 4
+_KEY = "hashtext(current_schema() || ':' || $2::text || ':' || $3::text)"
+
+
+class MemberTurns:
+    """`turn(channel, member)`: an async context manager held while one update is handled."""
+
+    def __init__(self, db: PgDatabase, size: int = TURN_CONNECTIONS) -> None:
+        self._url = db.url
+        self._patience_ms = int(db.lock_patience * 1000)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connections(self) -> asyncpg.Pool:
+        """The pool, opened at the first turn (a CLI command never takes one)."""
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._url,
+                    min_size=0,
+                    max_size=self._size,
+                    server_settings={
+                        "lock_timeout": str(self._patience_ms),
+                        "application_name": "khuyenhoc turns",
+                    },
+                )
+        return self._pool
+
+    @asynccontextmanager
+    async def turn(self, channel: str, member: str) -> AsyncIterator[None]:
+        pool = await self._connections()
+        async with pool.acquire() as conn:
+            await conn.execute(f"SELECT pg_advisory_lock($1, {_KEY})", TURN_LOCK, channel, member)
+            try:
+                yield
+            finally:
+                try:
+                    await conn.execute(
+                        f"SELECT pg_advisory_unlock($1, {_KEY})", TURN_LOCK, channel, member
+                    )
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    # The update was handled; a connection that broke took the lock with it.
+                    log.warning("turn of a member: unlock failed (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
