@@ -12,9 +12,10 @@ The locks are held on connections of a pool of their own: a turn's holder also n
 store's connections for its queries, and with one pool every connection could be holding a
 turn while its holder waits for a connection to query with. A turn waits at most the store's
 lock patience (lock_timeout), then the member is answered "busy", as for a locked database.
-A connection goes back to its pool with every advisory lock it held let go (asyncpg's reset
-runs pg_advisory_unlock_all), so a turn given up half-way (a cancelled update) never stays
-held; a connection that died took its locks with it.
+The turn ends when its connection goes back to the pool: the pool's reset lets go of every
+advisory lock the connection holds (one round trip, the only one at the end of a turn), so a
+turn given up half-way (a cancelled update) never stays held either; a connection whose reset
+fails is closed, and a connection that closed took its locks with it.
 
 On SQLite there is one process and nothing to share: the store has no turns there.
 """
@@ -22,15 +23,12 @@ On SQLite there is one process and nothing to share: the store has no turns ther
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 
 from bot.store.pg import TURN_LOCK, PgDatabase
-
-log = logging.getLogger(__name__)
 
 # The Dispatcher handles at most MAX_HANDLING (4) updates at once, each inside one turn: more
 # connections would sit idle, and fewer only make an update wait for one (never a deadlock:
@@ -57,6 +55,7 @@ class MemberTurns:
                     self._url,
                     min_size=0,
                     max_size=self._size,
+                    reset=_let_go,
                     server_settings={
                         "lock_timeout": str(self._patience_ms),
                         "application_name": "khuyenhoc turns",
@@ -67,20 +66,17 @@ class MemberTurns:
     @asynccontextmanager
     async def turn(self, channel: str, member: str) -> AsyncIterator[None]:
         pool = await self._connections()
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn:  # released (and the turn ended) by `_let_go`
             await conn.execute(f"SELECT pg_advisory_lock($1, {_KEY})", TURN_LOCK, channel, member)
-            try:
-                yield
-            finally:
-                try:
-                    await conn.execute(
-                        f"SELECT pg_advisory_unlock($1, {_KEY})", TURN_LOCK, channel, member
-                    )
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    # The update was handled; a connection that broke took the lock with it.
-                    log.warning("turn of a member: unlock failed (%s)", type(exc).__name__)
+            yield
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _let_go(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a connection given back: the turn it held ends (only locks are ever
+    taken on these connections, so nothing else needs resetting)."""
+    await conn.execute("SELECT pg_advisory_unlock_all()")
