@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.store.accounts import Accounts
 from bot.store.assessments import Assessments
@@ -16,6 +16,9 @@ from bot.store.outreach import LEASE_S, Announcements, Deliveries, Staff
 from bot.store.reports import Reports
 from bot.store.tickets import Tickets
 from bot.store.users import Sessions, Users
+
+if TYPE_CHECKING:  # imported only on PostgreSQL (asyncpg)
+    from bot.store.turns import MemberTurns
 
 __all__ = ["Database", "Store", "open_database"]
 
@@ -58,7 +61,7 @@ class Store:
         self.console = Console(db)
         # A member's turn, so that their updates reaching several instances are handled one at
         # a time (bot/store/turns.py). One SQLite process needs none: its channels see to it.
-        self.turns: Any = None
+        self.turns: MemberTurns | None = None
         if db.kind == "postgresql":
             from bot.store.turns import MemberTurns
 
