@@ -49,18 +49,19 @@ class MemberTurns:
 
     async def _connections(self) -> asyncpg.Pool:
         """The pool, opened at the first turn (a CLI command never takes one)."""
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=0,
-                    max_size=self._size,
-                    reset=_let_go,
-                    server_settings={
-                        "lock_timeout": str(self._patience_ms),
-                        "application_name": "khuyenhoc turns",
-                    },
-                )
+        if self._pool is None:
+            async with self._opening:  # the first updates arrive together: one pool
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._url,
+                        min_size=0,
+                        max_size=self._size,
+                        reset=_let_go,
+                        server_settings={
+                            "lock_timeout": str(self._patience_ms),
+                            "application_name": "khuyenhoc turns",
+                        },
+                    )
         return self._pool
 
     @asynccontextmanager
