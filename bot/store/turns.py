@@ -41,8 +41,7 @@ class MemberTurns:
     """`turn(channel, member)`: an async context manager held while one update is handled."""
 
     def __init__(self, db: PgDatabase, size: int = TURN_CONNECTIONS) -> None:
-        self._url = db.url
-        self._patience_ms = int(db.lock_patience * 1000)
+        self._db = db
         self._size = size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -53,12 +52,12 @@ class MemberTurns:
             async with self._opening:  # the first updates arrive together: one pool
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._url,
+                        self._db.url,
                         min_size=0,
                         max_size=self._size,
                         reset=_let_go,
                         server_settings={
-                            "lock_timeout": str(self._patience_ms),
+                            "lock_timeout": str(int(self._db.lock_patience * 1000)),
                             "application_name": "khuyenhoc turns",
                         },
                     )

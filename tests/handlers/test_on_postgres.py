@@ -139,3 +139,24 @@ async def test_answers_typed_at_once_on_two_instances_each_go_to_the_next_questi
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_member_whose_turn_is_held_too_long_elsewhere_is_told_busy(
+    settings, clock, catalog
+):
+    """Another instance stuck in the middle of a member's update holds their turn: past the
+    store's patience the member is answered "busy" rather than left waiting; once the turn is
+    free their next message is handled as usual."""
+    one = await App.create(settings, clock=clock, catalog=catalog)
+    two = await App.create(settings, clock=clock, catalog=catalog)
+    two.store.db.lock_patience = 0.5  # read when two takes its first turn
+    try:
+        member = Member(two)
+        async with one.store.turns.turn("telegram", member.user_id):  # one, stuck
+            await member.command("/start")
+        assert member.text == "Hội đang bận, Anh/Chị thử lại sau ít phút nhé."
+        await member.command("/start")
+        assert "Tiếng Việt" in member.labels()
+    finally:
+        await one.close()
+        await two.close()
