@@ -183,7 +183,12 @@ class App:
                 "content:refresh", tuning.content_poll, services.content.refresh, everywhere=True
             )
         dispatcher = Dispatcher(
-            build_root_router(), services, observers=[_observer(metrics, services.clock)]
+            build_root_router(),
+            services,
+            observers=[_observer(metrics, services.clock)],
+            # On PostgreSQL other instances may be handling the same member right now: each
+            # update waits for the member's turn (bot/store/turns.py); SQLite has no turns.
+            turns=store.turns.turn if store.turns is not None else None,
         )
         pacer = (
             Pacer(

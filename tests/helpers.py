@@ -56,6 +56,11 @@ class Member:
             **fields,
         )
 
+    def typed(self, text: str) -> Inbound:
+        """The update of typing `text`, not handled yet: for a test that hands it to the
+        instance of its choosing (`app.dispatcher.handle`), maybe while another is handled."""
+        return self._inbound(Kind.TEXT, text=text, html=escape(text, quote=False))
+
     async def _handle(self, inbound: Inbound) -> list[Reply]:
         self.replies = await self.app.dispatcher.handle(inbound)
         return self.replies

@@ -4,15 +4,24 @@ Each feature in `handlers/` owns a `Router` and registers its commands, actions,
 sections on it; `bot.app` includes them all into one root router. The `Dispatcher` runs one
 `Inbound` through the root router in a single pass and returns the replies: it records the member,
 loads and saves their session, and turns every failure into a polite answer instead of a crash.
+
+Several instances may share one database (behind a load balancer, a member's next press may
+reach another instance while the first is being handled). The Dispatcher is then given `turns`:
+each update is handled inside its member's turn, held across every instance, so the next update
+reads what the previous one wrote (the session, the run) instead of the same old state. The
+store provides it (bot/store/turns.py); one process alone needs none (its channels hand a
+member's updates over one at a time).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,6 +41,8 @@ ActionHandler = Callable[[Context, Any], Awaitable[None]]
 TextHandler = Callable[[Context, str], Awaitable[None]]
 DeepLinkHandler = Callable[[Context, str], Awaitable[None]]
 Observer = Callable[[Inbound, float, bool], None]  # (update, seconds handling it, failed)
+# (channel, member's id on it) -> held while one update of that member is handled
+Turns = Callable[[str, str], AbstractAsyncContextManager[object]]
 
 
 # The fallbacks a root router must provide (handlers/fallback.py does).
@@ -217,6 +228,7 @@ class Dispatcher:
         *,
         observers: Iterable[Observer] = (),
         max_handling: int = MAX_HANDLING,
+        turns: Turns | None = None,
     ) -> None:
         missing = [name for name in FALLBACKS if name not in root.fallbacks]
         if missing:
@@ -226,20 +238,24 @@ class Dispatcher:
         # Called after each update with (inbound, seconds, failed): metrics, health.
         self.observers: list[Observer] = list(observers)
         self._admission = asyncio.Semaphore(max_handling)
+        self._turns = turns
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """The replies to one update. Updates wait their turn for one of `max_handling` places;
-        the time observers see runs from that turn to the replies."""
+        """The replies to one update. Updates wait for one of `max_handling` places, then (with
+        `turns`) for their member's turn; the time observers see runs from the place to the
+        replies. The place comes first: a turn's holder is always being handled, never waiting
+        for a place, so instances waiting for each other's turns cannot wait in a circle."""
         async with self._admission:
             started = time.perf_counter()
             failed = False
             try:
-                replies, failed = await self._handle(inbound)
+                async with self._turn(inbound):
+                    replies, failed = await self._handle(inbound)
                 return replies
             except Exception:
                 # Failed beyond the handler's own error fallback (the database out of reach:
-                # locked past the store's patience). The member still gets an answer, one
-                # that needs no database.
+                # locked, or the member's turn held elsewhere, past the store's patience). The
+                # member still gets an answer, one that needs no database.
                 log.exception("update %s failed; answered 'busy'", inbound.update_id)
                 failed = True
                 return [Reply(text=self._busy(inbound))]
@@ -247,6 +263,12 @@ class Dispatcher:
                 elapsed = time.perf_counter() - started
                 for observe in self.observers:
                     observe(inbound, elapsed, failed)
+
+    def _turn(self, inbound: Inbound) -> AbstractAsyncContextManager[object]:
+        """The member's turn across instances; nothing to wait for without `turns`."""
+        if self._turns is None:
+            return contextlib.nullcontext()
+        return self._turns(inbound.channel, inbound.user_id)
 
     def _busy(self, inbound: Inbound) -> str:
         i18n = self.services.i18n

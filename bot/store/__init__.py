@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.store.accounts import Accounts
 from bot.store.assessments import Assessments
@@ -16,6 +16,9 @@ from bot.store.outreach import LEASE_S, Announcements, Deliveries, Staff
 from bot.store.reports import Reports
 from bot.store.tickets import Tickets
 from bot.store.users import Sessions, Users
+
+if TYPE_CHECKING:  # imported only on PostgreSQL (asyncpg)
+    from bot.store.turns import MemberTurns
 
 __all__ = ["Database", "Store", "open_database"]
 
@@ -56,6 +59,13 @@ class Store:
         self.tickets = Tickets(db)
         self.inbound = InboundLog(db)
         self.console = Console(db)
+        # A member's turn, so that their updates reaching several instances are handled one at
+        # a time (bot/store/turns.py). One SQLite process needs none: its channels see to it.
+        self.turns: MemberTurns | None = None
+        if db.kind == "postgresql":
+            from bot.store.turns import MemberTurns
+
+            self.turns = MemberTurns(db)  # type: ignore[arg-type]
 
     @classmethod
     async def open(cls, target: Path | str, clock: Clock = utc_now, **outbox: Any) -> Store:
@@ -63,4 +73,6 @@ class Store:
         return cls(await open_database(target, clock), **outbox)
 
     async def close(self) -> None:
+        if self.turns is not None:
+            await self.turns.close()
         await self.db.close()

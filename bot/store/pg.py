@@ -43,8 +43,9 @@ T = TypeVar("T")
 KIND = "postgresql"
 POOL_SIZE = 8  # connections per instance; PostgreSQL's default limit is 100 for all of them
 # Advisory locks are keyed (kind, the schema's hash): installs in different schemas of one
-# database never wait for each other. TRANSACTION_LOCK: taken by every transaction() block.
-TRANSACTION_LOCK, MIGRATION_LOCK, LEADER_LOCK = 4801, 4802, 4803
+# database never wait for each other. TRANSACTION_LOCK: taken by every transaction() block;
+# TURN_LOCK: a member's turn (bot/store/turns.py), keyed by the schema, channel and member.
+TRANSACTION_LOCK, MIGRATION_LOCK, LEADER_LOCK, TURN_LOCK = 4801, 4802, 4803, 4804
 SCHEMA_KEY = "hashtext(current_schema())"
 PROBE_TIMEOUT_S = 5.0  # /healthz's write probe waits at most this long
 # Where the schema's version is kept (SQLite keeps it in PRAGMA user_version).

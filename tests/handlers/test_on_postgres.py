@@ -1,10 +1,15 @@
 """A handful of whole conversations again, on PostgreSQL: the same handlers, services and
 repositories over the second store (a schema of the test's own on the test server)."""
 
+import asyncio
+import re
+
 import pytest
 
 from bot.app import App
 from bot.config import Settings
+from bot.core.messages import Reply
+from bot.core.text import plain
 from tests import pg
 from tests.handlers.test_admin import (
     test_audience_selection_on_a_seeded_database,
@@ -81,6 +86,77 @@ async def test_presses_landing_on_two_instances_continue_one_assessment(settings
             (await two.store.users.find("telegram", member.user_id)).id
         )
         assert [len(run.answers) for run in runs] == [4]
+    finally:
+        await one.close()
+        await two.close()
+
+
+def asked_after(replies: list[Reply]) -> int:
+    """The number of the question an answer was followed by ("Câu 3/8" -> 3)."""
+    text = "\n".join(plain(reply.text) for reply in replies)
+    found = re.search(r"Câu (\d+)/\d+", text)
+    assert found, text
+    return int(found.group(1))
+
+
+async def test_answers_typed_at_once_on_two_instances_each_go_to_the_next_question(
+    settings, clock, catalog
+):
+    """A member types two answers quickly and they land on two instances at the same moment.
+    One waits for the member's turn and reads what the other wrote: each answer goes to its own
+    question, once, in the order they were handled, none lost. (Without the turn both read the
+    same question: both answers go to it, one undoing the other, and both ask the same next
+    question.)"""
+    one = await App.create(settings, clock=clock, catalog=catalog)
+    two = await App.create(settings, clock=clock, catalog=catalog)
+    try:
+        member = Member(one)
+        await onboard(member)
+        await begin(member, "Gia đình học tập")
+        _, total = question_number(member)
+        typed: dict[int, int] = {}  # question number -> the option number typed for it
+        options = (1, 2)  # typed on instance one, on instance two
+        for n in range(1, total - 1, 2):  # questions n and n + 1, neither the last
+            replies = await asyncio.gather(
+                one.dispatcher.handle(member.typed(str(options[0]))),
+                two.dispatcher.handle(member.typed(str(options[1]))),
+            )
+            asked = [asked_after(r) for r in replies]
+            assert sorted(asked) == [n + 1, n + 2]
+            for option, next_question in zip(options, asked, strict=True):
+                typed[next_question - 1] = option
+
+        user = await member.user()
+        [run] = await two.store.assessments.in_progress(user.id)
+        found = await two.services.assessments.run_of(user.id, run.id)
+        assert found is not None
+        run, definition = found
+        assert run.position == len(typed)  # the next question is the one after the last typed
+        assert run.answers == {
+            definition.questions[n - 1].id: definition.questions[n - 1].options[option - 1].id
+            for n, option in typed.items()
+        }
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_member_whose_turn_is_held_too_long_elsewhere_is_told_busy(
+    settings, clock, catalog
+):
+    """Another instance stuck in the middle of a member's update holds their turn: past the
+    store's patience the member is answered "busy" rather than left waiting; once the turn is
+    free their next message is handled as usual."""
+    one = await App.create(settings, clock=clock, catalog=catalog)
+    two = await App.create(settings, clock=clock, catalog=catalog)
+    two.store.db.lock_patience = 0.5  # read when two takes its first turn
+    try:
+        member = Member(two)
+        async with one.store.turns.turn("telegram", member.user_id):  # one, stuck
+            await member.command("/start")
+        assert member.text == "Hội đang bận, Anh/Chị thử lại sau ít phút nhé."
+        await member.command("/start")
+        assert "Tiếng Việt" in member.labels()
     finally:
         await one.close()
         await two.close()
