@@ -108,9 +108,11 @@ async def _round(
     transcript: Path,
     record: bool = False,
     spread_s: float = 0.0,
+    database_url: str | None = None,
 ) -> dict:
     """One bot, one round; `record` first writes our bot's calls per step to `transcript`,
-    `spread_s` starts the members on a schedule over that many seconds instead of all at once."""
+    `spread_s` starts the members on a schedule over that many seconds instead of all at once,
+    `database_url` puts the bot on PostgreSQL (a fresh schema) instead of a SQLite file."""
     folder.mkdir(parents=True, exist_ok=True)
     async with fake_server(stderr_path=folder / "fake.stderr") as fake:
         env = bot_env(
@@ -119,6 +121,7 @@ async def _round(
             BENCH_HANDLER_TIMES=str(folder / "handler.json"),
             BENCH_TRANSCRIPT=str(transcript),
             TELEGRAM_API_ROOT=fake.root_url,  # aiogram's form of the server's address
+            **({"DATABASE_URL": database_url} if database_url else {}),
         )
         module, script = PEERS.get(kind, ("bench.bot_proc", "khuyenhoc"))
         child = await spawn([PYTHON, "-m", module], env, folder, kind)

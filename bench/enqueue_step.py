@@ -3,6 +3,7 @@ resident memory is the step's: `Announcements.start_sending` selects the audienc
 delivery row per recipient.
 
     python -m bench.enqueue_step DB   ->  {"seconds": ..., "peak_mb": ..., "rows": ..., ...}
+    python -m bench.enqueue_step postgresql://...?search_path=S   (the same on PostgreSQL)
 
 The peak is the kernel's high-water mark of resident memory (VmHWM), reset just before the step
 (`/proc/self/clear_refs` = 5) so imports and start-up do not count; where the reset is refused,
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from bot.records import SCHEDULED, AudienceFilter
 from bot.store import Store
+from bot.store.db import is_url
 
 
 def _status_mb(field: str) -> float:
@@ -37,8 +39,8 @@ def _reset_peak() -> bool:
     return True
 
 
-async def main(path: Path) -> dict:
-    store = await Store.open(path)
+async def main(target: Path | str) -> dict:
+    store = await Store.open(target)
     try:
         announcement = await store.announcements.create(
             created_by="bench", text="Thông báo", audience=AudienceFilter(), status=SCHEDULED
@@ -59,4 +61,5 @@ async def main(path: Path) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(main(Path(sys.argv[1])))))
+    target = sys.argv[1]
+    print(json.dumps(asyncio.run(main(target if is_url(target) else Path(target)))))

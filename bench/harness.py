@@ -22,6 +22,11 @@ PYTHON = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+class BenchUnavailable(RuntimeError):
+    """What a module needs is not there (a server that does not answer, a missing package): the
+    runner prints this one line for the module and reports none of its figures."""
+
+
 def quick() -> bool:
     """`python -m bench --quick` (or BENCH_QUICK=1): small sizes, for a smoke run."""
     return os.environ.get("BENCH_QUICK", "") not in ("", "0")

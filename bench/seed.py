@@ -1,7 +1,9 @@
 """Deterministic data for the large benchmarks, written straight into a database that the bot's own
-migrations created (`bot.store.Store.open`), with `sqlite3.executemany` in one transaction.
+migrations created (`bot.store.Store.open`), with `sqlite3.executemany` in one transaction (or,
+for PostgreSQL, `seed_members_pg`: the same members with COPY).
 
     python -m bench.seed DB --members N [--runs R]
+    python -m bench.seed postgresql://...?search_path=S --members N
 
 Members: `n` who receive announcements (consented, active) plus one in 21 who do not (stopped,
 blocked or never consented), spread over the campaign's roles, wards and two languages, last seen
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from bot.catalog import load_catalog
 from bot.store import Store
+from bot.store.db import is_url
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 NOW = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)  # the fixed "now" of the generated data
@@ -34,9 +37,10 @@ def _ts(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
-async def create(path: Path) -> None:
-    """An empty database with every migration applied, by the bot itself."""
-    store = await Store.open(path)
+async def create(target: Path | str) -> None:
+    """An empty database (a SQLite file, or the schema of a postgresql:// URL) with every
+    migration applied, by the bot itself."""
+    store = await Store.open(target)
     await store.close()
 
 
@@ -83,47 +87,69 @@ def member_profile(
     return role, area
 
 
-def seed_members(path: Path, n: int, *, first_external: int = 5_000_000) -> int:
-    """`n` members who receive announcements, plus n//20 who do not; returns rows written."""
+USER_COLUMNS = (
+    "id",
+    "channel",
+    "external_id",
+    "chat_id",
+    "display_name",
+    "locale",
+    "role",
+    "area_code",
+    "status",
+    "consent_at",
+    "created_at",
+    "last_seen_at",
+)
+
+
+def member_count(n: int) -> int:
+    """Rows `member_rows(n)` yields: `n` who receive announcements, plus n//20 who do not."""
+    return n + n // (INELIGIBLE_EVERY - 1)
+
+
+def member_rows(n: int, *, first_external: int = 5_000_000) -> Iterator[tuple]:
+    """The users rows (USER_COLUMNS) of `n` members who receive announcements, plus n//20 who
+    do not; ids 1.., Telegram chat ids from `first_external`."""
     catalog = load_catalog(CONTENT)
     roles = [r.id for r in catalog.campaign.roles]
     areas = [a.code for a in catalog.areas.all]
     created = _ts(NOW - timedelta(days=400))
     seen = [_ts(NOW - timedelta(minutes=17 * k)) for k in range(90 * 24 * 60 // 17)]
     consent = _ts(NOW - timedelta(days=200))
-    total = n + n // (INELIGIBLE_EVERY - 1)
+    for i in range(member_count(n)):
+        uid = i + 1
+        external = str(first_external + i)
+        role, area = member_profile(uid, roles, areas)
+        status, consent_at = "active", consent
+        if i % INELIGIBLE_EVERY == INELIGIBLE_EVERY - 1:
+            kind = (i // INELIGIBLE_EVERY) % 3
+            status = ("stopped", "blocked", "active")[kind]
+            consent_at = None if kind == 2 else consent
+        yield (
+            uid,
+            "telegram",
+            external,
+            external,
+            f"Hội viên {uid}",
+            "en" if uid % 11 == 0 else "vi",
+            role,
+            area,
+            status,
+            consent_at,
+            created,
+            seen[(uid * 7919) % len(seen)],
+        )
 
-    def rows() -> Iterator[tuple]:
-        for i in range(total):
-            uid = i + 1
-            external = str(first_external + i)
-            role, area = member_profile(uid, roles, areas)
-            status, consent_at = "active", consent
-            if i % INELIGIBLE_EVERY == INELIGIBLE_EVERY - 1:
-                kind = (i // INELIGIBLE_EVERY) % 3
-                status = ("stopped", "blocked", "active")[kind]
-                consent_at = None if kind == 2 else consent
-            yield (
-                uid,
-                "telegram",
-                external,
-                external,
-                f"Hội viên {uid}",
-                "en" if uid % 11 == 0 else "vi",
-                role,
-                area,
-                status,
-                consent_at,
-                created,
-                seen[(uid * 7919) % len(seen)],
-            )
+
+def seed_members(path: Path, n: int, *, first_external: int = 5_000_000) -> int:
+    """`n` members who receive announcements, plus n//20 who do not; returns rows written."""
 
     def load() -> None:
         conn.executemany(
-            "INSERT INTO users (id, channel, external_id, chat_id, display_name, locale, role,"
-            " area_code, status, consent_at, created_at, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows(),
+            f"INSERT INTO users ({', '.join(USER_COLUMNS)})"
+            f" VALUES ({', '.join('?' * len(USER_COLUMNS))})",
+            member_rows(n, first_external=first_external),
         )
 
     conn = _connect(path)
@@ -131,7 +157,31 @@ def seed_members(path: Path, n: int, *, first_external: int = 5_000_000) -> int:
         _bulk(conn, ("users",), load)
     finally:
         _close(conn)
-    return total
+    return member_count(n)
+
+
+async def seed_members_pg(url: str, n: int) -> int:
+    """The same members in the PostgreSQL schema of `url` (a postgresql:// URL whose search_path
+    names it), migrated by the bot itself, written with COPY in one transaction; returns rows
+    written. The identity continues after them, and the table is ANALYZEd (what autovacuum does
+    on its own soon after a load this size on a live server)."""
+    import asyncpg
+
+    await create(url)
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(
+                "users", records=member_rows(n), columns=list(USER_COLUMNS)
+            )
+            await conn.execute(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'),"
+                " coalesce((SELECT max(id) FROM users), 0) + 1, false)"
+            )
+        await conn.execute("ANALYZE users")
+    finally:
+        await conn.close()
+    return member_count(n)
 
 
 def seed_runs(path: Path, n: int, members: int) -> int:
@@ -233,17 +283,24 @@ def seed_runs(path: Path, n: int, members: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("db", type=Path)
+    parser.add_argument("db", help="a SQLite file, or a postgresql:// URL (members only)")
     parser.add_argument("--members", type=int, required=True)
     parser.add_argument("--runs", type=int, default=0)
     args = parser.parse_args()
     started = time.perf_counter()
-    asyncio.run(create(args.db))
-    written = seed_members(args.db, args.members)
+    if is_url(args.db):
+        if args.runs:
+            parser.error("--runs: SQLite only")
+        written = asyncio.run(seed_members_pg(args.db, args.members))
+        print(f"members: {written} rows in {time.perf_counter() - started:.1f} s")
+        return
+    db = Path(args.db)
+    asyncio.run(create(db))
+    written = seed_members(db, args.members)
     print(f"members: {written} rows in {time.perf_counter() - started:.1f} s")
     if args.runs:
         started = time.perf_counter()
-        seed_runs(args.db, args.runs, args.members)
+        seed_runs(db, args.runs, args.members)
         print(f"runs: {args.runs} rows in {time.perf_counter() - started:.1f} s")
 
 
