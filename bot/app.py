@@ -51,7 +51,7 @@ from bot.services.inbox import InboxService
 from bot.services.linking import LinkService
 from bot.services.members import MemberService
 from bot.services.outreach import OutreachService
-from bot.services.outreach.pacing import Pacer
+from bot.services.outreach.pacing import HEADROOM, Pacer
 from bot.services.outreach.worker import DeliveryWorker
 from bot.services.reminders import ReminderService
 from bot.services.reports import ReportService
@@ -158,7 +158,8 @@ class App:
         store = await Store.open(
             settings.database,
             clock,
-            shared_rate=settings.broadcast_rate if shared else None,
+            # The instances' claims together keep under the limit, with the Pacer's headroom.
+            shared_rate=settings.broadcast_rate * HEADROOM if shared else None,
             lease_s=4 * settings.leader_lease_s,
         )
         metrics = Metrics()

@@ -66,11 +66,12 @@ async def test_a_shared_rate_bounds_what_all_instances_take():
         await broadcast(one)
         at = NOW + timedelta(minutes=1)
         taken = [await store.deliveries.claim(at, 100, ["telegram"]) for store in (one, two)]
-        assert [len(t) for t in taken] == [4, 0]  # a fifth of a second's worth, for both
+        assert [len(t) for t in taken] == [1, 0]  # a twentieth of a second's worth, for both
         half = at + timedelta(seconds=0.5)
-        assert len(await two.deliveries.claim(half, 100, ["telegram"])) == 4  # refilled, capped
+        assert len(await two.deliveries.claim(half, 100, ["telegram"])) == 1  # refilled, capped
         second = at + timedelta(seconds=0.55)
         assert len(await one.deliveries.claim(second, 100, ["telegram"])) == 1  # 20/s
+        assert await two.deliveries.claim(second, 100, ["telegram"]) == []  # spent
     finally:
         await one.close()
         await two.close()
