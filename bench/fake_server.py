@@ -32,7 +32,6 @@ import asyncio
 import collections
 import gc
 import itertools
-import json
 import os
 import sys
 import time
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.control import answer_commands  # noqa: E402
 from fakes.bot_api import FakeBotAPI, FakeUser, SentMessage  # noqa: E402
 
 STEP_TIMEOUT = 60.0  # a member gives up on a reply after this long (counted as an error)
@@ -274,56 +274,38 @@ async def serve(args: argparse.Namespace) -> None:
         response_delay=args.response_delay,
     )
     await fake.start()
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
-    def answer(data: dict) -> None:
-        sys.stdout.write(json.dumps(data) + "\n")
-        sys.stdout.flush()
+    async def handle(op: str, command: dict) -> dict:
+        if op == "ready":
+            await asyncio.wait_for(fake.ready_event.wait(), command.get("timeout", 30))
+            return {"t": fake.first_get_updates}
+        if op == "stats":
+            return _stats(fake)
+        if op == "wait_sends":
+            await fake.wait_send_count(command["n"], command.get("timeout", 600))
+            return _stats(fake)
+        if op == "drive":
+            return await Driver(fake).run(
+                command["script"],
+                command["members"],
+                command.get("first_id", 1_000_000),
+                command.get("messages", 18),
+                command.get("spread_s", 0.0),
+            )
+        if op == "record":
+            return {"steps": await Driver(fake).record(command["first_id"])}
+        if op == "push_start":
+            user = FakeUser(id=command["id"], first_name="Lan", language_code="vi")
+            fake.user_sends(user, "/start")
+            return {"ok": True}
+        if op == "wait_reply":
+            await fake.wait_chat_change(command["id"], 0, command.get("timeout", 60))
+            return {"t": time.monotonic()}
+        return {"error": f"unknown op {op!r}"}
 
-    answer({"base_url": fake.base_url, "token": fake.token, "pid": os.getpid()})
+    hello = {"base_url": fake.base_url, "token": fake.token, "pid": os.getpid()}
     try:
-        while True:
-            line = await reader.readline()
-            if not line:
-                break
-            command = json.loads(line)
-            op = command.get("op")
-            try:
-                if op == "quit":
-                    answer({"ok": True})
-                    break
-                if op == "ready":
-                    await asyncio.wait_for(fake.ready_event.wait(), command.get("timeout", 30))
-                    answer({"t": fake.first_get_updates})
-                elif op == "stats":
-                    answer(_stats(fake))
-                elif op == "wait_sends":
-                    await fake.wait_send_count(command["n"], command.get("timeout", 600))
-                    answer(_stats(fake))
-                elif op == "drive":
-                    result = await Driver(fake).run(
-                        command["script"],
-                        command["members"],
-                        command.get("first_id", 1_000_000),
-                        command.get("messages", 18),
-                        command.get("spread_s", 0.0),
-                    )
-                    answer(result)
-                elif op == "record":
-                    answer({"steps": await Driver(fake).record(command["first_id"])})
-                elif op == "push_start":
-                    user = FakeUser(id=command["id"], first_name="Lan", language_code="vi")
-                    fake.user_sends(user, "/start")
-                    answer({"ok": True})
-                elif op == "wait_reply":
-                    await fake.wait_chat_change(command["id"], 0, command.get("timeout", 60))
-                    answer({"t": time.monotonic()})
-                else:
-                    answer({"error": f"unknown op {op!r}"})
-            except Exception as exc:
-                answer({"error": f"{type(exc).__name__}: {exc}", **_stats(fake)})
+        await answer_commands(hello, handle, lambda: _stats(fake))
     finally:
         await fake.stop()
 

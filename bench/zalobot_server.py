@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import re
 import sys
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.control import answer_commands  # noqa: E402
 from fakes.zalo_bot_api import FakeZaloBot  # noqa: E402
 
 STEP_TIMEOUT = 60.0
@@ -144,32 +144,18 @@ class Driver:
 async def serve() -> None:
     fake = BenchFakeZaloBot()
     await fake.start()
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
-    def answer(data: dict) -> None:
-        sys.stdout.write(json.dumps(data) + "\n")
-        sys.stdout.flush()
+    async def handle(op: str, command: dict) -> dict:
+        if op == "ready":
+            await asyncio.wait_for(fake.ready.wait(), command.get("timeout", 30))
+            return {"t": fake.first_poll}
+        if op == "drive":
+            return await Driver(fake).run(command["members"])
+        return {"error": f"unknown op {op!r}"}
 
-    answer({"api_url": fake.api_url, "token": fake.token, "pid": os.getpid()})
+    hello = {"api_url": fake.api_url, "token": fake.token, "pid": os.getpid()}
     try:
-        while line := await reader.readline():
-            command = json.loads(line)
-            op = command.get("op")
-            try:
-                if op == "quit":
-                    answer({"ok": True})
-                    break
-                if op == "ready":
-                    await asyncio.wait_for(fake.ready.wait(), command.get("timeout", 30))
-                    answer({"t": fake.first_poll})
-                elif op == "drive":
-                    answer(await Driver(fake).run(command["members"]))
-                else:
-                    answer({"error": f"unknown op {op!r}"})
-            except Exception as exc:
-                answer({"error": f"{type(exc).__name__}: {exc}"})
+        await answer_commands(hello, handle)
     finally:
         await fake.stop()
 

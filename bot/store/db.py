@@ -77,10 +77,11 @@ def from_db_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) for every migration shipped in bot/store/migrations, in order."""
+def migrations(package: str = "bot.store.migrations") -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every migration shipped in `package` (SQLite's, or
+    PostgreSQL's bot.store.migrations_pg, numbered in step), in order."""
     found = []
-    for entry in resources.files("bot.store.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

@@ -20,7 +20,6 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from importlib import resources
 from typing import Any, TypeVar
 
 import asyncpg
@@ -36,6 +35,7 @@ from bot.store.db import (
     to_db_time,
     utc_now,
 )
+from bot.store.db import migrations as db_migrations
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,6 @@ SCHEMA_KEY = "hashtext(current_schema())"
 PROBE_TIMEOUT_S = 5.0  # /healthz's write probe waits at most this long
 # Where the schema's version is kept (SQLite keeps it in PRAGMA user_version).
 VERSION_TABLE = "schema_version"
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # What asyncpg raises when an argument does not fit the parameter's type: before anything is sent
 # (not PostgreSQL's own asyncpg.DataError, raised by the server).
 _ArgumentError = asyncpg.exceptions._base.DataError
@@ -66,16 +65,7 @@ def safe_url(url: str) -> str:
 
 def migrations() -> list[tuple[int, str, str]]:
     """(number, file name, SQL) of bot/store/migrations_pg, numbered in step with SQLite's."""
-    found = []
-    for entry in resources.files("bot.store.migrations_pg").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..N without gaps, found {numbers}")
-    return found
+    return db_migrations("bot.store.migrations_pg")
 
 
 @lru_cache(maxsize=4096)
