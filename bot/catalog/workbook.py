@@ -950,14 +950,7 @@ def _read_definitions(reading: _Reading, sheets: dict[str, _Sheet], data: Conten
         else:
             owner = criteria.get((def_id, cid))
             if owner is None:
-                header = sheet.columns[1].header
-                key = "empty" if not cid else "unknown_parent"
-                reading.problem(
-                    sheet.name,
-                    row,
-                    header,
-                    w(f"problem.{key}", value=cid, sheet=sheets["criteria"].name),
-                )
+                _no_parent(reading, sheet, row, cid, sheets["criteria"].name, w)
                 continue
             lst = owner["questions"]
             old_list = [
@@ -979,14 +972,7 @@ def _read_definitions(reading: _Reading, sheets: dict[str, _Sheet], data: Conten
         item_def = built[def_id]
         owner = questions.get((def_id, qid))
         if owner is None:
-            header = sheet.columns[1].header
-            key = "empty" if not qid else "unknown_parent"
-            reading.problem(
-                sheet.name,
-                row,
-                header,
-                w(f"problem.{key}", value=qid, sheet=sheets["questions"].name),
-            )
+            _no_parent(reading, sheet, row, qid, sheets["questions"].name, w)
             continue
         oid = _row_id(reading, sheet, row, cells, sheet.columns[2].header)
         if oid is None:
@@ -1035,6 +1021,14 @@ def _recount(item: dict, original: dict) -> None:
 
 def _tidy(number: float) -> float | int:
     return int(number) if float(number).is_integer() else number
+
+
+def _no_parent(reading: Any, sheet: Any, row: int, parent: str, parents: str, w: Any) -> None:
+    """A row whose parent (its criterion, its question) is empty or named in no row of the
+    `parents` sheet: one problem on its parent column."""
+    key = "empty" if not parent else "unknown_parent"
+    message = w(f"problem.{key}", value=parent, sheet=parents)
+    reading.problem(sheet.name, row, sheet.columns[1].header, message)
 
 
 def _find(items: list | None, item_id: str) -> dict | None:
